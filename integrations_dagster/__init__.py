@@ -1,0 +1,1 @@
+"""integrations_dagster: keep webshops, marketplaces, POS and ERP systems in sync, in Dagster."""

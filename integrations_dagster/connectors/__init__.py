@@ -1,0 +1,22 @@
+"""Connectors: one package per system, each a ``ConnectorResource`` (client) and its mapping.
+
+``SYSTEMS`` names the resource class of each system; adding a system means adding a package and a
+line here — the engine never changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+SYSTEMS = {
+    "woocommerce": "integrations_dagster.connectors.woocommerce.client:WooCommerceResource",
+    "fortnox": "integrations_dagster.connectors.fortnox.client:FortnoxResource",
+}
+
+
+def resource_class(system: str):
+    """The ConnectorResource subclass of ``system``."""
+    if system not in SYSTEMS:
+        raise KeyError(f"unknown system {system!r}; known: {', '.join(sorted(SYSTEMS))}")
+    module, _, name = SYSTEMS[system].partition(":")
+    return getattr(importlib.import_module(module), name)

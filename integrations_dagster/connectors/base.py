@@ -1,0 +1,134 @@
+"""The contract between the engine and a system: what a connector fills in.
+
+A connector is a Dagster ``ConfigurableResource`` (one per connection: base URL, credentials as
+``EnvVar``) that plays these roles, OCA-connector style:
+
+* **adapter** — HTTP CRUD on the vendor's API (built on :mod:`integrations_dagster.connectors.http`);
+* **reader** — :meth:`ConnectorResource.read` yields the vendor's raw records of one entity for a
+  :class:`Window` (incremental from a cursor, or a date range, or everything);
+* **mapper** — :meth:`ConnectorResource.to_canonical` maps one raw record to a canonical record, or
+  raises :class:`~integrations_dagster.model.RecordError` with a reason a person understands;
+* **exporter** — :meth:`ConnectorResource.write` applies :class:`Change` s to the system and yields
+  one :class:`Outcome` per change *as it lands*, so the engine can record each in the id map before
+  the next; creates look the record up first (by SKU / external reference) so a re-run never
+  duplicates;
+* **binder** — the engine's id map, handed to the exporter as :class:`Binder`.
+
+The engine only ever calls these methods; it never names a system.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, ClassVar, Iterator, Literal, Protocol
+
+from dagster import ConfigurableResource
+
+from integrations_dagster.model import CanonicalRecord
+
+Entity = Literal["products", "orders", "stock"]
+Action = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What to read: records modified in ``[since, until)`` (UTC, either end open when None).
+
+    ``since is None and until is None`` is a full read; only a full read lets the diff call a
+    record missing from the source "deleted".
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.since is None and self.until is None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record the target must take: created, updated or deleted."""
+
+    action: Action
+    key: str
+    record: CanonicalRecord | None  # None for a delete
+    previous: CanonicalRecord | None = None  # what the target last accepted (from the snapshot)
+    target_id: str | None = None  # the target's id from the id map, when known
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one change at the target."""
+
+    key: str
+    ok: bool
+    action: str  # created | updated | linked (found existing and bound) | deleted | skipped | failed
+    target_id: str | None = None
+    error: str | None = None
+    # Extra ids that landed with this record, for the id map: canonical key -> (target id, parent id)
+    # e.g. the article number of each variant SKU of a product, or the customer number of an order.
+    bindings: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    binding_entity: str | None = None  # entity of ``bindings`` when not the flow's own (e.g. customers)
+
+
+class Binder(Protocol):
+    """The id map as seen by one connection: canonical key <-> this system's id."""
+
+    def external_id(self, entity: str, key: str) -> str | None: ...
+
+    def key_for(self, entity: str, external_id: str) -> str | None: ...
+
+    def bind(self, entity: str, key: str, external_id: str, parent_id: str | None = None) -> None: ...
+
+    def all(self, entity: str) -> dict[str, str]: ...
+
+
+@dataclass
+class WriteContext:
+    """What an exporter gets besides the changes."""
+
+    binder: Binder  # id map of the *target* connection
+    source_binder: Binder  # id map of the *source* connection (e.g. SKU -> source id)
+    options: dict[str, Any] = field(default_factory=dict)  # the flow's options from the YAML
+    log: Callable[[str], None] = print
+
+
+class ConnectorResource(ConfigurableResource):
+    """Base of every connector. Subclasses declare their credential fields (``EnvVar`` in YAML)."""
+
+    system: ClassVar[str]
+    reads: ClassVar[frozenset[str]] = frozenset()  # entities it can be the source of
+    writes: ClassVar[frozenset[str]] = frozenset()  # entities it can be the target of
+    secret_fields: ClassVar[tuple[str, ...]] = ()  # field names that hold credentials
+
+    base_url: str
+
+    @abstractmethod
+    def test_connection(self) -> str:
+        """Call the system with the credentials; return a one-line description, or raise ApiError."""
+
+    @abstractmethod
+    def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        """Yield raw vendor records of ``entity`` modified in ``window`` (paging handled inside)."""
+
+    def latest_change(self, entity: str, since: datetime | None) -> datetime | None:
+        """Cheap check for sensors: the newest modification time after ``since``, or None.
+
+        One small request at most; the sensor's cursor is the returned watermark.
+        """
+        return None
+
+    @abstractmethod
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
+        """Map one raw record; raise RecordError with a readable reason when it cannot be."""
+
+    def raw_key(self, entity: str, raw: dict) -> str:
+        """How to name a raw record in the sync log when it cannot be mapped."""
+        return str(raw.get("id", "?"))
+
+    @abstractmethod
+    def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        """Apply changes; yield one Outcome per change as soon as the target has accepted it."""

@@ -1,0 +1,191 @@
+"""The HTTP adapter every connector builds on: session, retries, backoff, rate limits, paging helpers.
+
+Retry policy, and why:
+* Reads (GET) and idempotent writes (PUT, DELETE) are retried on 429, 5xx, timeouts and dropped
+  connections, with exponential backoff and jitter, waiting at least what ``Retry-After`` (or a
+  vendor reset header named by the connector) asks for.
+* A POST is retried only when the server certainly did not apply it: 429, or a connection that
+  failed before the request was sent. Any other failure of a POST raises :class:`TransientError`,
+  so that the writer can look the record up before creating it again — a blind retry is how
+  duplicates are made.
+* A proactive :class:`RateLimiter` keeps the client under a documented limit (Fortnox: 25 requests
+  per 5 s) instead of learning it from 429s.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import requests
+
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class ApiError(Exception):
+    """The vendor refused a request (4xx other than 429): not worth retrying."""
+
+    def __init__(self, status: int, message: str, body: Any = None, method: str = "", path: str = "") -> None:
+        super().__init__(f"{method} {path} -> HTTP {status}: {message}".strip())
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+class TransientError(ApiError):
+    """A request failed in a way that may pass on retry (5xx, 429, timeout, dropped connection).
+
+    For a POST it may also have been applied: check before sending it again.
+    """
+
+
+class RateLimiter:
+    """Sliding-window limiter: at most ``limit`` requests in any ``window`` seconds."""
+
+    def __init__(self, limit: int, window: float, margin: float = 0.05) -> None:
+        self.limit, self.window, self.margin = limit, window, margin
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= self.window + self.margin:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return waited
+                pause = self.window + self.margin - (now - self._sent[0])
+            time.sleep(max(pause, 0.001))
+            waited += max(pause, 0.001)
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 0.25
+    max_delay: float = 30.0
+    jitter: float = 0.25
+
+    def delay(self, attempt: int, asked: float | None) -> float:
+        backoff = min(self.max_delay, self.base_delay * 2 ** attempt) * (1 + random.uniform(0, self.jitter))
+        return max(backoff, asked or 0.0)
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """``Retry-After`` as seconds: either a number or an HTTP date."""
+    value = headers.get("Retry-After") if headers else None
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+@dataclass
+class HttpClient:
+    """A ``requests`` session bound to one base URL and one auth scheme.
+
+    ``auth`` is applied to every request (a ``requests`` auth object or a callable that takes and
+    returns the ``PreparedRequest``). ``error_message`` turns a vendor error body into one line.
+    ``wait_hint`` reads vendor-specific reset headers (seconds) besides ``Retry-After``.
+    """
+
+    base_url: str
+    auth: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    limiter: RateLimiter | None = None
+    error_message: Callable[[Any], str] | None = None
+    wait_hint: Callable[[Any], float | None] | None = None
+    on_retry: Callable[[str], None] | None = None
+    session: requests.Session = field(default_factory=requests.Session)
+    requests_sent: int = 0
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self.session.headers.update({"Accept": "application/json", **self.headers})
+
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                expect: tuple[int, ...] = ()) -> requests.Response:
+        """Send with retries; return the response (2xx, or a status listed in ``expect``)."""
+        method = method.upper()
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        last: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            if self.limiter:
+                self.limiter.acquire()
+            sent = False
+            try:
+                self.requests_sent += 1
+                resp = self.session.request(method, url, params=params, json=json, auth=self.auth,
+                                            timeout=self.timeout)
+                sent = True
+            except requests.ConnectionError as exc:
+                # A refused connection never reached the server; a reset may have.
+                if method not in IDEMPOTENT and not _never_sent(exc):
+                    raise TransientError(0, f"connection lost: {type(exc).__name__}", method=method,
+                                         path=path) from None
+                last = TransientError(0, f"connection failed: {type(exc).__name__}", method=method, path=path)
+                self._pause(attempt, None, last)
+                continue
+            except requests.Timeout:
+                if method not in IDEMPOTENT:
+                    raise TransientError(0, "timed out", method=method, path=path) from None
+                last = TransientError(0, "timed out", method=method, path=path)
+                self._pause(attempt, None, last)
+                continue
+            if resp.status_code < 300 or resp.status_code in expect:
+                return resp
+            error = self._error(resp, method, path)
+            if not isinstance(error, TransientError):
+                raise error
+            if method not in IDEMPOTENT and resp.status_code != 429:
+                raise error
+            last = error
+            asked = retry_after_seconds(resp.headers)
+            if asked is None and self.wait_hint:
+                asked = self.wait_hint(resp.headers)
+            self._pause(attempt, asked, error)
+        assert last is not None
+        raise last
+
+    def _pause(self, attempt: int, asked: float | None, error: Exception) -> None:
+        if attempt + 1 >= self.retry.attempts:
+            return
+        delay = self.retry.delay(attempt, asked)
+        if self.on_retry:
+            self.on_retry(f"{error}; retry {attempt + 1} in {delay:.2f}s")
+        time.sleep(delay)
+
+    def _error(self, resp: requests.Response, method: str, path: str) -> ApiError:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = resp.text[:500]
+        message = self.error_message(body) if self.error_message and body else str(body)[:300]
+        cls = TransientError if resp.status_code in TRANSIENT_STATUS else ApiError
+        return cls(resp.status_code, message, body, method=method, path=path)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None).json()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text

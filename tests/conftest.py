@@ -1,0 +1,59 @@
+"""Shared fixtures: sandboxes on free loopback ports with distinctive fake credentials."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from integrations_dagster.sandbox.base import Knobs
+from integrations_dagster.sandbox.runner import start_in_thread
+
+# Distinctive fake secrets: the secrets test greps for them everywhere they must not be.
+WOO_KEY = "ck_test_5ecr3t_k3y_do_not_leak_0001"
+WOO_SECRET = "cs_test_5ecr3t_s3cret_do_not_leak_0002"
+FORTNOX_TOKEN = "fx_test_5ecr3t_t0ken_do_not_leak_0003"
+
+WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
+FORTNOX_CREDENTIALS = {"access_token": FORTNOX_TOKEN}
+
+
+@pytest.fixture
+def woo_sandbox():
+    """A WooCommerce sandbox with demo data; yields the RunningSandbox (``.url``, ``.sandbox``)."""
+    running = start_in_thread("woocommerce", credentials=WOO_CREDENTIALS, knobs=Knobs(seed=1))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def woo_empty():
+    running = start_in_thread("woocommerce", credentials=WOO_CREDENTIALS, knobs=Knobs(seed=1), demo=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fortnox_sandbox():
+    """A Fortnox sandbox with demo data (price list "A", a few articles and customers)."""
+    running = start_in_thread("fortnox", credentials=FORTNOX_CREDENTIALS, knobs=Knobs(seed=2))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fortnox_empty():
+    running = start_in_thread("fortnox", credentials=FORTNOX_CREDENTIALS, knobs=Knobs(seed=2), demo=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fake_secret_env(monkeypatch):
+    monkeypatch.setenv("WOO_CONSUMER_KEY", WOO_KEY)
+    monkeypatch.setenv("WOO_CONSUMER_SECRET", WOO_SECRET)
+    monkeypatch.setenv("FORTNOX_ACCESS_TOKEN", FORTNOX_TOKEN)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
