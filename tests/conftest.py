@@ -57,3 +57,54 @@ def _fake_secret_env(monkeypatch):
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def _pg_database():
+    """A fresh PostgreSQL database for this session when INTEGRATIONS_TEST_PG_URL is set."""
+    url = os.environ.get("INTEGRATIONS_TEST_PG_URL")
+    if not url:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"idg_test_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def state_url(tmp_path, _pg_database, monkeypatch):
+    """The state store URL of one test: a fresh SQLite file, or emptied tables on PostgreSQL."""
+    from integrations_dagster.state.resource import _store
+    from integrations_dagster.state.tables import metadata
+
+    if _pg_database:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(_pg_database)
+        metadata.drop_all(engine)
+        metadata.create_all(engine)
+        engine.dispose()
+        url = _pg_database
+    else:
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setenv("INTEGRATIONS_STATE_URL", url)
+    _store.cache_clear()
+    yield url
+    _store.cache_clear()
+
+
+@pytest.fixture
+def store(state_url):
+    from integrations_dagster.state import StateStore
+
+    s = StateStore(state_url)
+    yield s
+    s.dispose()

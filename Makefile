@@ -1,0 +1,33 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install demo test test-sqlite test-postgres bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+demo: install
+	./scripts/demo.sh
+
+# Every test runs with the state store on SQLite, then again on PostgreSQL (in CI always; outside
+# CI only when a server answers at 127.0.0.1:5432).
+test: install
+	$(PY) -m pytest -q
+	@if [ -n "$$CI" ] || $(PY) scripts/pg_up.py "$(PG_URL)"; then \
+		echo "== again with the state store on PostgreSQL =="; \
+		INTEGRATIONS_TEST_PG_URL="$(PG_URL)" $(PY) -m pytest -q; \
+	else echo "PostgreSQL not reachable at 127.0.0.1:5432 and not in CI: PostgreSQL pass skipped"; fi
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .dagster_home .sandbox .state

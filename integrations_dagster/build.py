@@ -1,0 +1,81 @@
+"""Builds Dagster definitions from an integrations file (``definitions.py`` calls this at load).
+
+Per integration: one resource per connection (credentials as ``EnvVar``), a connection-check job
+(F1), and per flow a job, its daily-partitioned backfill sibling from ``start_date``, its
+schedules and its change sensor; one failure sensor alerts for all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from dagster import DailyPartitionsDefinition, Definitions, EnvVar
+
+from integrations_dagster import config as cfg
+from integrations_dagster.connectors import resource_class
+from integrations_dagster.connectors.base import ConnectorResource
+from integrations_dagster.flows.checks import connection_check_job
+from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resource_key
+from integrations_dagster.flows.triggers import change_sensor, failure_sensor, flow_schedules
+from integrations_dagster.state.resource import StateStoreResource
+
+
+def connection_resource(name: str, conn: cfg.Connection) -> ConnectorResource:
+    """The connector resource of one connection; secrets stay ``EnvVar`` (names, not values)."""
+    cls = resource_class(conn.system)
+    fields = dict(conn.settings)
+    fields["base_url"] = conn.resolved_base_url()
+    for field, ref in conn.credentials.items():
+        if field not in cls.model_fields:
+            raise cfg.ConfigError(f"connections.{name}.credentials.{field}: {conn.system} has no such "
+                                  f"credential (it takes {', '.join(cls.secret_fields)})")
+        fields[field] = EnvVar(ref.env)
+    missing = [f for f in cls.secret_fields if f not in fields]
+    if missing:
+        raise cfg.ConfigError(f"connections.{name}.credentials: missing {', '.join(missing)}")
+    return cls(**fields)
+
+
+def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
+    jobs, schedules, sensors, resources = [], [], [], {"state": StateStoreResource()}
+    for integration in file.integrations:
+        for name, conn in integration.connections.items():
+            resources[resource_key(integration.name, name)] = connection_resource(name, conn)
+        jobs.append(connection_check_job(integration.name, list(integration.connections)))
+        partitions = DailyPartitionsDefinition(start_date=integration.start_date.isoformat())
+        for flow_name, flow in integration.flows.items():
+            if not flow.enabled:
+                continue
+            spec = flow_spec(integration, flow_name, flow)
+            job = build_flow_job(spec)
+            jobs += [job, build_flow_job(spec, partitions=partitions)]
+            schedules += flow_schedules(spec, flow, job)
+            if flow.triggers.sensor:
+                sensors.append(change_sensor(spec, flow, job))
+    sensors.append(failure_sensor({i.name: i.alerts for i in file.integrations}))
+    return Definitions(jobs=jobs, schedules=schedules, sensors=sensors, resources=resources)
+
+
+def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> FlowSpec:
+    source, target = integration.connections[flow.source], integration.connections[flow.target]
+    for conn_name, conn, role, entities in ((flow.source, source, "source", "reads"),
+                                            (flow.target, target, "target", "writes")):
+        if flow.entity not in getattr(resource_class(conn.system), entities):
+            raise cfg.ConfigError(f"flows.{flow_name}.{role}: {conn.system} ({conn_name}) cannot be the "
+                                  f"{role} of {flow.entity} yet")
+    return FlowSpec(
+        integration=integration.name, name=flow_name, entity=flow.entity, source=flow.source,
+        target=flow.target, mode=flow.mode, batch_size=flow.batch_size,
+        overlap=timedelta(minutes=flow.triggers.overlap_minutes),
+        source_options=dict(source.options), target_options=dict(target.options),
+        flow_options=dict(flow.options))
+
+
+def load_definitions(path: str | Path | None = None) -> Definitions:
+    file = cfg.load(path)
+    try:
+        return build_definitions(file)
+    except cfg.ConfigError as exc:
+        raise cfg.ConfigError(f"{path or cfg.config_path()}: {exc}") from None
+

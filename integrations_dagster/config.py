@@ -1,0 +1,182 @@
+"""The integrations YAML: its schema (pydantic) and loading with errors that name file and field.
+
+A file declares integrations; each has connections (system, base URL, credentials named by
+environment variable) and flows (entity, source → target, triggers, options). Secrets are never
+in the file: a credential is ``{env: NAME}`` and reaches the connector as a Dagster ``EnvVar``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from integrations_dagster.connectors import SYSTEMS
+
+DEFAULT_CONFIG = Path(__file__).parent / "demo" / "demo.yaml"
+NAME = r"^[a-z][a-z0-9_]*$"
+SCHEDULE_PRESETS = {"15min": "*/15 * * * *", "30min": "*/30 * * * *", "1h": "0 * * * *",
+                    "2h": "0 */2 * * *", "daily": "0 3 * * *"}
+
+
+class ConfigError(ValueError):
+    """A bad integrations file; the message names the file and the field."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvRef(Strict):
+    """A value taken from the environment at run time: ``{env: NAME}`` (optionally a default)."""
+
+    env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    default: str | None = None
+
+    def resolve(self) -> str | None:
+        return os.environ.get(self.env, self.default)
+
+
+class Connection(Strict):
+    system: str
+    description: str = ""
+    base_url: str | EnvRef
+    credentials: dict[str, EnvRef] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)  # non-secret connector fields
+    options: dict[str, Any] = Field(default_factory=dict)  # mapping options (VAT rates, currency...)
+
+    @field_validator("system")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in SYSTEMS:
+            raise ValueError(f"unknown system {v!r}; known: {', '.join(sorted(SYSTEMS))}")
+        return v
+
+    @field_validator("credentials", mode="before")
+    @classmethod
+    def _no_literal_secrets(cls, v: Any) -> Any:
+        for name, value in (v or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(f"credential {name!r} must name an environment variable as "
+                                 f"{{env: NAME}}; secrets are never written in the file")
+        return v
+
+    def resolved_base_url(self) -> str:
+        url = self.base_url.resolve() if isinstance(self.base_url, EnvRef) else self.base_url
+        if not url:
+            raise ConfigError(f"base_url: environment variable {self.base_url.env} is not set")  # type: ignore[union-attr]
+        return url
+
+
+class Trigger(Strict):
+    schedule: str | None = None  # 15min | 30min | 2h | a cron expression
+    sensor: bool = True
+    sensor_interval_s: int = Field(default=30, ge=5, le=3600)
+    overlap_minutes: int = Field(default=10, ge=0)  # re-read this much before the cursor
+    reconcile: str | None = "daily"  # a full read on this schedule catches missed edits
+
+    @field_validator("schedule", "reconcile")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None or v in SCHEDULE_PRESETS:
+            return v
+        if len(v.split()) != 5:
+            raise ValueError(f"{v!r} is neither one of {', '.join(SCHEDULE_PRESETS)} nor a 5-field cron")
+        return v
+
+    def cron(self, which: str = "schedule") -> str | None:
+        v = getattr(self, which)
+        return SCHEDULE_PRESETS.get(v, v) if v else None
+
+
+class Flow(Strict):
+    entity: Literal["products", "orders", "stock"]
+    source: str
+    target: str
+    enabled: bool = True
+    mode: Literal["create", "update", "both"] = "both"
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    triggers: Trigger = Field(default_factory=Trigger)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Alerts(Strict):
+    slack_webhook: EnvRef | None = None
+    email_to: list[str] = Field(default_factory=list)
+    email_from: str = "integrations@localhost"
+    smtp_host: str | EnvRef | None = None
+    smtp_port: int = 25
+    webhook: EnvRef | None = None
+
+
+class Integration(Strict):
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    start_date: date
+    connections: dict[str, Connection]
+    flows: dict[str, Flow]
+    alerts: Alerts = Field(default_factory=Alerts)
+
+    @model_validator(mode="after")
+    def _flows_name_connections(self) -> "Integration":
+        for name, flow in self.flows.items():
+            if not re.match(NAME, name):
+                raise ValueError(f"flow name {name!r} must match {NAME}")
+            for side in ("source", "target"):
+                conn = getattr(flow, side)
+                if conn not in self.connections:
+                    raise ValueError(f"flows.{name}.{side}: no connection named {conn!r}")
+            if flow.source == flow.target:
+                raise ValueError(f"flows.{name}: source and target are the same connection")
+        return self
+
+
+class IntegrationsFile(Strict):
+    integrations: list[Integration]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "IntegrationsFile":
+        names = [i.name for i in self.integrations]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"integration names must be unique: {', '.join(sorted(dupes))}")
+        return self
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("INTEGRATIONS_CONFIG") or DEFAULT_CONFIG)
+
+
+def load(path: str | Path | None = None) -> IntegrationsFile:
+    """Read and validate an integrations file; raise ConfigError naming file and field."""
+    path = Path(path) if path else config_path()
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (set INTEGRATIONS_CONFIG)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return IntegrationsFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: " + "; ".join(_describe(e, data) for e in exc.errors())) from None
+
+
+def _describe(error: dict, data: Any) -> str:
+    parts, node = [], data
+    for loc in error["loc"]:
+        if isinstance(loc, int) and isinstance(node, list) and loc < len(node):
+            node = node[loc]
+            name = node.get("name") if isinstance(node, dict) else None
+            parts.append(f"[{name or loc}]")
+            continue
+        if isinstance(node, dict):
+            node = node.get(loc)
+        parts.append(f".{loc}" if parts else str(loc))
+    where = "".join(parts).replace(".[", "[")
+    return f"{where}: {error['msg']}"

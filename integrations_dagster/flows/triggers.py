@@ -1,0 +1,112 @@
+"""When flows run: schedules (intervals, any cron), change sensors (realtime) and the failure alert.
+
+* A **change sensor** asks the source one cheap question per tick — "what is the newest change
+  after my watermark?" — and requests one run for everything that changed (the run reads from the
+  flow's own cursor, so a tick never does the I/O of a run). Its cursor is that watermark, never a
+  list of ids. It skips a tick while a run of the same job is still waiting or running.
+* A **schedule** runs the flow at an interval; a second, daily **reconcile** schedule does a full
+  read, which catches edits that do not bump a modification date (WooCommerce variations).
+* The **failure sensor** alerts (Slack, e-mail, webhook) for any failed run of an integration.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import requests
+from dagster import (
+    DefaultScheduleStatus, DefaultSensorStatus, DagsterRunStatus, RunFailureSensorContext, RunRequest,
+    RunsFilter, ScheduleDefinition, SensorDefinition, SensorEvaluationContext, SkipReason,
+    run_failure_sensor, sensor,
+)
+from dagster import JobDefinition
+
+from integrations_dagster.config import Alerts, EnvRef, Flow
+from integrations_dagster.connectors.http import ApiError
+from integrations_dagster.flows.pipeline import FlowSpec
+
+ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+          DagsterRunStatus.STARTED]
+
+
+def flow_schedules(spec: FlowSpec, flow: Flow, job: JobDefinition) -> list[ScheduleDefinition]:
+    schedules = []
+    if cron := flow.triggers.cron("schedule"):
+        schedules.append(ScheduleDefinition(
+            name=f"{spec.job_name}_schedule", job=job, cron_schedule=cron, execution_timezone="UTC",
+            default_status=DefaultScheduleStatus.RUNNING,
+            description=f"{spec.entity} {spec.source} → {spec.target}: changes since the cursor"))
+    if cron := flow.triggers.cron("reconcile"):
+        schedules.append(ScheduleDefinition(
+            name=f"{spec.job_name}_reconcile", job=job, cron_schedule=cron, execution_timezone="UTC",
+            default_status=DefaultScheduleStatus.RUNNING,
+            run_config={"ops": {f"{spec.job_name}_fetch": {"config": {"full": True}}}},
+            tags={"integrations/reconcile": "true"},
+            description="full read: catches edits that did not bump a modification date"))
+    return schedules
+
+
+def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefinition:
+    @sensor(name=f"{spec.job_name}_sensor", job=job, minimum_interval_seconds=flow.triggers.sensor_interval_s,
+            default_status=DefaultSensorStatus.RUNNING, required_resource_keys={spec.source_key},
+            description=f"realtime: a run when {spec.source} has {spec.entity} changed since the watermark")
+    def _sensor(context: SensorEvaluationContext):
+        if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE)):
+            return SkipReason("a run of this flow is already waiting or running")
+        source = getattr(context.resources, spec.source_key)
+        since = datetime.fromisoformat(context.cursor) if context.cursor else None
+        try:
+            newest = source.latest_change(spec.entity, since)
+        except ApiError as exc:
+            return SkipReason(f"{spec.source} did not answer: {exc}")
+        if newest is None or (since is not None and newest <= since):
+            return SkipReason(f"no {spec.entity} changed in {spec.source} since {context.cursor or 'ever'}")
+        watermark = newest.astimezone(UTC).isoformat()
+        context.update_cursor(watermark)
+        return RunRequest(run_key=f"{spec.state_name}@{watermark}", tags={"integrations/trigger": "sensor"})
+
+    return _sensor
+
+
+def failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDefinition:
+    @run_failure_sensor(name="integrations_failure_alert", default_status=DefaultSensorStatus.RUNNING,
+                        monitor_all_code_locations=False,
+                        description="alerts the team (Slack, e-mail, webhook) when a flow's run fails")
+    def _alert(context: RunFailureSensorContext) -> None:
+        run = context.dagster_run
+        integration = run.tags.get("integrations/integration", "")
+        alerts = alerts_by_integration.get(integration)
+        message = (f"integrations_dagster: run {run.run_id[:8]} of {run.job_name} failed: "
+                   f"{context.failure_event.message or 'see the run in Dagster'}")
+        channels = send_alerts(alerts, message) if alerts else []
+        context.log.info(f"{message} (alerted: {', '.join(channels) or 'no channel configured'})")
+
+    return _alert
+
+
+def send_alerts(alerts: Alerts, message: str) -> list[str]:
+    """Deliver ``message`` on every channel configured; return the channels that took it."""
+    sent = []
+    if url := _env(alerts.slack_webhook):
+        requests.post(url, json={"text": message}, timeout=10).raise_for_status()
+        sent.append("slack")
+    if url := _env(alerts.webhook):
+        requests.post(url, data=json.dumps({"text": message}), timeout=10,
+                      headers={"Content-Type": "application/json"}).raise_for_status()
+        sent.append("webhook")
+    host = alerts.smtp_host.resolve() if isinstance(alerts.smtp_host, EnvRef) else alerts.smtp_host
+    if alerts.email_to and host:
+        mail = EmailMessage()
+        mail["Subject"], mail["From"], mail["To"] = message[:120], alerts.email_from, ", ".join(alerts.email_to)
+        mail.set_content(message)
+        with smtplib.SMTP(host, alerts.smtp_port, timeout=10) as smtp:
+            smtp.send_message(mail)
+        sent.append("email")
+    return sent
+
+
+def _env(ref: EnvRef | None) -> str | None:
+    return ref.resolve() if ref else None

@@ -1,0 +1,68 @@
+"""The state store's tables (SQLAlchemy Core): snapshots, id map, cursors, sync log.
+
+* ``snapshots`` — per flow, the last version of each record that the *target accepted*: its hash
+  and its canonical JSON (so a writer can tell which variant changed, and the log what changed).
+* ``id_map`` — per connection and entity, the canonical key (SKU, order key, customer e-mail) and
+  that system's id. Source id ↔ target id ↔ SKU is the join of two rows on ``key``; the unique
+  constraints are the last line of defence against a duplicate binding.
+* ``cursors`` — named watermarks (a flow's last fetched modification time).
+* ``sync_log`` — one row per record per run: what moved, what failed and why.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+)
+
+metadata = MetaData()
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+id_map = Table(
+    "id_map", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connection", String(100), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("external_id", String(300), nullable=False),
+    Column("parent_id", String(300)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("connection", "entity", "key", name="uq_id_map_key"),
+    UniqueConstraint("connection", "entity", "external_id", name="uq_id_map_external"),
+)
+
+cursors = Table(
+    "cursors", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", String(100), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+sync_log = Table(
+    "sync_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("flow", String(200), nullable=False),
+    Column("record_key", String(300), nullable=False),
+    Column("stage", String(20), nullable=False),  # normalize | push
+    Column("action", String(20), nullable=False),  # create | update | delete | map
+    Column("outcome", String(20), nullable=False),  # created | updated | linked | failed | ...
+    Column("error", Text),
+    Column("source_id", String(300)),
+    Column("target_id", String(300)),
+    Column("changed", Text),  # comma-separated top-level fields that changed
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_sync_log_run", "run_id"),
+    Index("ix_sync_log_flow_key", "flow", "record_key"),
+)

@@ -1,0 +1,115 @@
+"""Helpers for end-to-end flow tests: an integrations file on the test sandboxes, and HTTP peeks."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import requests
+from dagster import DagsterInstance
+
+from integrations_dagster import config
+from integrations_dagster.build import build_definitions
+
+from conftest import FORTNOX_TOKEN, WOO_KEY, WOO_SECRET
+
+TEMPLATE = """
+integrations:
+  - name: demo
+    start_date: 2026-11-01
+    connections:
+      shop:
+        system: woocommerce
+        base_url: "{woo}"
+        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
+        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
+      erp:
+        system: fortnox
+        base_url: "{fortnox}"
+        credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
+        settings: {{rate_limit: {rate_limit}}}
+    flows:
+      products: {{entity: products, source: shop, target: erp, mode: {mode}}}
+      orders:
+        entity: orders
+        source: shop
+        target: erp
+        mode: create
+        options: {{document: {document}, vat_included: {vat_included}, statuses: [processing, completed]}}
+      stock: {{entity: stock, source: erp, target: shop}}
+"""
+
+
+def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "both", document: str = "order",
+                vat_included: str = "true", rate_limit: int = 1000):
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(TEMPLATE.format(woo=woo_url, fortnox=fortnox_url, mode=mode,
+                                                    document=document, vat_included=vat_included,
+                                                    rate_limit=rate_limit)))
+    return build_definitions(config.load(path))
+
+
+def run(defs, job_name: str, instance: DagsterInstance | None = None, run_config: dict | None = None,
+        partition_key: str | None = None, raise_on_error: bool = True):
+    job = defs.get_job_def(job_name)
+    return job.execute_in_process(instance=instance or DagsterInstance.ephemeral(), run_config=run_config,
+                                  partition_key=partition_key, raise_on_error=raise_on_error)
+
+
+def stats(url: str) -> dict:
+    return requests.get(f"{url}/__sandbox__/stats", timeout=10).json()
+
+
+def woo_get(url: str, path: str, **params) -> list | dict:
+    """All pages of a WooCommerce list (or one object)."""
+    out, page = [], 1
+    while True:
+        resp = requests.get(f"{url}/wp-json/wc/v3{path}", params={**params, "per_page": 100, "page": page},
+                            auth=(WOO_KEY, WOO_SECRET), timeout=10)
+        resp.raise_for_status()
+        body = resp.json()
+        if isinstance(body, dict):
+            return body
+        out += body
+        if page >= int(resp.headers.get("X-WP-TotalPages", 1)):
+            return out
+        page += 1
+
+
+def woo_put(url: str, path: str, body: dict) -> dict:
+    resp = requests.put(f"{url}/wp-json/wc/v3{path}", json=body, auth=(WOO_KEY, WOO_SECRET), timeout=10)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def woo_post(url: str, path: str, body: dict) -> dict:
+    resp = requests.post(f"{url}/wp-json/wc/v3{path}", json=body, auth=(WOO_KEY, WOO_SECRET), timeout=10)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def fx(url: str, method: str, path: str, body: dict | None = None, **params) -> dict:
+    resp = requests.request(method, f"{url}/3{path}", json=body, params=params or None, timeout=10,
+                            headers={"Authorization": f"Bearer {FORTNOX_TOKEN}"})
+    resp.raise_for_status()
+    return resp.json()
+
+
+def fx_all(url: str, resource: str, wrapper: str) -> list[dict]:
+    out, page = [], 1
+    while True:
+        body = fx(url, "GET", f"/{resource}", page=page, limit=500)
+        out += body[wrapper]
+        if page >= int(body["MetaInformation"]["@TotalPages"]):
+            return out
+        page += 1
+
+
+def woo_skus(url: str) -> set[str]:
+    skus = set()
+    for p in woo_get(url, "/products"):
+        if p["type"] == "variable":
+            skus |= {v["sku"] for v in woo_get(url, f"/products/{p['id']}/variations") if v["sku"]}
+        elif p["sku"]:
+            skus.add(p["sku"])
+    return skus

@@ -1,0 +1,39 @@
+"""State store: one transaction per landed record, id map refuses duplicates, cursors."""
+
+import pytest
+
+from integrations_dagster.state import DuplicateBinding, FlowRef
+
+FLOW = FlowRef("demo.products", "shop", "erp", "products")
+
+
+def test_landed_record_writes_snapshot_id_map_and_log(store):
+    store.record_landed("run1", FLOW, key="MUG", action="create", outcome="created", record_hash="h1",
+                        payload={"sku": "MUG"}, target_id="MUG", source_id="17")
+    assert store.snapshot_frame(FLOW.name).to_dict("records") == [{"key": "MUG", "hash": "h1"}]
+    assert store.id_pairs("shop", "erp", "products").to_dict("records") == [
+        {"key": "MUG", "source_id": "17", "target_id": "MUG"}]
+    log = store.log(run_id="run1")
+    assert list(log["outcome"]) == ["created"] and log["error"].isna().all()
+
+
+def test_failed_record_is_logged_with_reason_and_no_snapshot(store):
+    store.record_failed("run1", FLOW.name, key="product 5", stage="normalize", action="map", error="no SKU")
+    assert store.snapshot_frame(FLOW.name).empty
+    assert store.log(flow=FLOW.name).iloc[0]["error"] == "no SKU"
+
+
+def test_id_map_refuses_to_bind_one_external_id_to_two_keys(store):
+    binder = store.binder("erp")
+    binder.bind("products", "A", "100")
+    binder.bind("products", "A", "100")  # idempotent
+    with pytest.raises(DuplicateBinding):
+        binder.bind("products", "B", "100")
+    assert binder.all("products") == {"A": "100"}
+
+
+def test_cursor_round_trip(store):
+    assert store.get_cursor("demo.orders") is None
+    store.set_cursor("demo.orders", "2026-11-25T10:00:00+00:00")
+    store.set_cursor("demo.orders", "2026-11-25T11:00:00+00:00")
+    assert store.get_cursor("demo.orders") == "2026-11-25T11:00:00+00:00"

@@ -1,0 +1,73 @@
+"""Definitions from the YAML: job names, schedules, sensors (running by default), the failure alert."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from dagster import DagsterInstance, DefaultSensorStatus, RunRequest, SkipReason, build_sensor_context
+
+from flowkit import definitions, run, woo_get, woo_put
+from integrations_dagster.config import Alerts, EnvRef
+from integrations_dagster.flows.triggers import send_alerts
+
+
+def test_demo_definitions_have_every_trigger(tmp_path, woo_sandbox, fortnox_empty, state_url):
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    for flow in ("products", "orders", "stock"):
+        assert defs.get_job_def(f"demo_{flow}").tags["integrations/target"].startswith("demo.")
+        assert defs.get_job_def(f"demo_{flow}_backfill").partitions_def is not None
+        assert defs.get_sensor_def(f"demo_{flow}_sensor").default_status == DefaultSensorStatus.RUNNING
+        assert defs.get_schedule_def(f"demo_{flow}_reconcile")
+    assert defs.get_sensor_def("integrations_failure_alert").default_status == DefaultSensorStatus.RUNNING
+    assert defs.get_job_def("demo_check_connections")
+
+
+def test_change_sensor_requests_one_run_per_new_watermark(tmp_path, woo_sandbox, fortnox_empty, state_url):
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    sensor = defs.get_sensor_def("demo_products_sensor")
+    instance = DagsterInstance.ephemeral()
+    resources = {"demo__shop": defs.resources["demo__shop"]}
+    with build_sensor_context(instance=instance, resources=resources, definitions=defs) as ctx:
+        first = sensor(ctx)
+        assert isinstance(first, RunRequest)
+        cursor = ctx.cursor
+    with build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs) as ctx:
+        assert isinstance(sensor(ctx), SkipReason)
+    product = woo_get(woo_sandbox.url, "/products")[0]
+    woo_put(woo_sandbox.url, f"/products/{product['id']}", {"name": product["name"] + " (new)"})
+    with build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs) as ctx:
+        again = sensor(ctx)
+        assert isinstance(again, RunRequest) and again.run_key != first.run_key
+
+
+def test_slack_alert_is_posted(monkeypatch):
+    got = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("TEST_SLACK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    assert send_alerts(Alerts(slack_webhook=EnvRef(env="TEST_SLACK_URL")), "run failed") == ["slack"]
+    server.shutdown()
+    assert got == [{"text": "run failed"}]
+
+
+def test_a_run_that_gives_up_fails_loudly_and_keeps_the_cursor(tmp_path, woo_sandbox, fortnox_empty, store):
+    import requests
+
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    requests.post(f"{fortnox_empty.url}/__sandbox__/knobs", json={"fault_rate": 1.0}, timeout=5)
+    result = run(defs, "demo_products", raise_on_error=False)
+    assert not result.success
+    assert store.get_cursor("demo.products") is None
+    assert store.snapshot_frame("demo.products").empty
