@@ -101,6 +101,8 @@ class Flow(Strict):
     enabled: bool = True
     mode: Literal["create", "update", "both"] = "both"
     batch_size: int = Field(default=500, ge=1, le=100_000)
+    op_retries: int = Field(default=2, ge=0, le=10)  # Dagster re-runs a failed op this many times
+    op_retry_delay_s: float = Field(default=2.0, ge=0)
     triggers: Trigger = Field(default_factory=Trigger)
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -27,9 +27,9 @@ integrations:
         system: fortnox
         base_url: "{fortnox}"
         credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
-        settings: {{rate_limit: {rate_limit}}}
+        settings: {{rate_limit: {rate_limit}, max_attempts: {max_attempts}}}
     flows:
-      products: {{entity: products, source: shop, target: erp, mode: {mode}}}
+      products: {{entity: products, source: shop, target: erp, mode: {mode}, op_retries: {op_retries}, op_retry_delay_s: 0.1}}
       orders:
         entity: orders
         source: shop
@@ -41,11 +41,12 @@ integrations:
 
 
 def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "both", document: str = "order",
-                vat_included: str = "true", rate_limit: int = 1000):
+                vat_included: str = "true", rate_limit: int = 1000, max_attempts: int = 6, op_retries: int = 2):
     path = tmp_path / "integrations.yaml"
     path.write_text(textwrap.dedent(TEMPLATE.format(woo=woo_url, fortnox=fortnox_url, mode=mode,
                                                     document=document, vat_included=vat_included,
-                                                    rate_limit=rate_limit)))
+                                                    rate_limit=rate_limit, max_attempts=max_attempts,
+                                                    op_retries=op_retries)))
     return build_definitions(config.load(path))
 
 

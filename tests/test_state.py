@@ -37,3 +37,17 @@ def test_cursor_round_trip(store):
     store.set_cursor("demo.orders", "2026-11-25T10:00:00+00:00")
     store.set_cursor("demo.orders", "2026-11-25T11:00:00+00:00")
     assert store.get_cursor("demo.orders") == "2026-11-25T11:00:00+00:00"
+
+
+def test_state_store_runs_on_postgres_in_ci(store):
+    """In CI the second pass must really use PostgreSQL, not fall back to SQLite."""
+    import os
+
+    from conftest import in_ci
+
+    if os.environ.get("INTEGRATIONS_TEST_PG_URL"):
+        assert store.engine.dialect.name == "postgresql"
+    elif in_ci():
+        assert store.engine.dialect.name == "sqlite"  # the first pass; `make test` runs the second
+    else:
+        pytest.skip("no INTEGRATIONS_TEST_PG_URL: this pass is SQLite only")

@@ -65,7 +65,7 @@ def test_slack_alert_is_posted(monkeypatch):
 def test_a_run_that_gives_up_fails_loudly_and_keeps_the_cursor(tmp_path, woo_sandbox, fortnox_empty, store):
     import requests
 
-    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url, max_attempts=2, op_retries=1)
     requests.post(f"{fortnox_empty.url}/__sandbox__/knobs", json={"fault_rate": 1.0}, timeout=5)
     result = run(defs, "demo_products", raise_on_error=False)
     assert not result.success

@@ -105,6 +105,7 @@ class ConnectorResource(ConfigurableResource):
     secret_fields: ClassVar[tuple[str, ...]] = ()  # field names that hold credentials
 
     base_url: str
+    max_attempts: int = 6  # per request, for transient errors (see connectors.http)
 
     @abstractmethod
     def test_connection(self) -> str:

@@ -1,6 +1,5 @@
 """The connection check (F1): one job per integration that calls every connection's test."""
 
-from __future__ import annotations
 
 from dagster import Failure, JobDefinition, OpExecutionContext, in_process_executor, job, op
 

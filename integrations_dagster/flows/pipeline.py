@@ -17,7 +17,6 @@ Read top-down:
 The engine only calls the connector contract (``connectors.base``); it never names a system.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +49,8 @@ class FlowSpec:
     target: str
     mode: str = "both"
     batch_size: int = 500
+    op_retries: int = 2
+    op_retry_delay_s: float = 2.0
     overlap: timedelta = timedelta(minutes=10)
     source_options: dict[str, Any] = field(default_factory=dict)
     target_options: dict[str, Any] = field(default_factory=dict)
@@ -199,7 +200,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
     tags = {TARGET_TAG: f"{spec.integration}.{spec.target}", "integrations/integration": spec.integration}
 
     @job(name=prefix, tags=tags, executor_def=in_process_executor, partitions_def=partitions,
-         op_retry_policy=RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL),
+         op_retry_policy=RetryPolicy(max_retries=spec.op_retries, delay=spec.op_retry_delay_s,
+                                     backoff=Backoff.EXPONENTIAL),
          description=f"{spec.entity}: {spec.source} → {spec.target}"
                      + (" (one day per partition)" if partitions else ""))
     def flow_job() -> None:
@@ -293,8 +295,9 @@ class DiffResult:
 
 def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool) -> DiffResult:
     """Hashes of the fetched records against the snapshot, joined in pandas."""
-    fetched = pd.DataFrame({"key": [r.key for r in records], "hash": [r.content_hash() for r in records]})
-    snap = store.snapshot_frame(spec.state_name)
+    fetched = pd.DataFrame({"key": [r.key for r in records], "hash": [r.content_hash() for r in records]},
+                           dtype="string")
+    snap = store.snapshot_frame(spec.state_name).astype("string")
     merged = fetched.merge(snap, on="key", how="outer", suffixes=("", "_snap"), indicator=True)
     created = merged.loc[merged["_merge"] == "left_only", "key"]
     both = merged[merged["_merge"] == "both"]

@@ -53,10 +53,10 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
     @sensor(name=f"{spec.job_name}_sensor", job=job, minimum_interval_seconds=flow.triggers.sensor_interval_s,
             default_status=DefaultSensorStatus.RUNNING, required_resource_keys={spec.source_key},
             description=f"realtime: a run when {spec.source} has {spec.entity} changed since the watermark")
-    def _sensor(context: SensorEvaluationContext):
+    def _sensor(context: SensorEvaluationContext, **resources):
         if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE)):
             return SkipReason("a run of this flow is already waiting or running")
-        source = getattr(context.resources, spec.source_key)
+        source = resources[spec.source_key]
         since = datetime.fromisoformat(context.cursor) if context.cursor else None
         try:
             newest = source.latest_change(spec.entity, since)

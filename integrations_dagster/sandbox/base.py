@@ -275,13 +275,15 @@ class Sandbox:
 
     def __init__(self, name: str, style: VendorStyle, store: DocumentStore, knobs: Knobs,
                  check_auth: Callable[[Request], bool], load_demo: Callable[["Sandbox"], None] | None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None,
+                 load_base: Callable[["Sandbox"], None] | None = None) -> None:
         self.name = name
         self.style = style
         self.store = store
         self.knobs = knobs
         self.check_auth = check_auth
         self.load_demo = load_demo
+        self.load_base = load_base  # what every account has, even an empty one (a default price list)
         self.stats = Stats()
         self.window = SlidingWindow()
         self.rng = random.Random(knobs.seed)
@@ -292,6 +294,8 @@ class Sandbox:
             self.store.clear()
             self.stats.clear()
             self.window.clear()
+            if self.load_base:
+                self.load_base(self)
             if demo and self.load_demo:
                 self.load_demo(self)
 

@@ -1,0 +1,346 @@
+"""Fortnox connector: stock source, product (article + price list) and order/invoice target.
+
+Lookups that make writes idempotent rely on the list filters the OpenAPI document declares:
+``/3/orders`` and ``/3/invoices`` take ``externalinvoicereference1`` (we store the canonical order key
+there), ``/3/customers`` takes ``email`` and ``customernumber``. Filter matching semantics are not
+documented, so every hit is re-checked for an exact match here. ``/3/articles`` cannot be sorted by
+modification time (its ``sortby`` enum has no such value) and articles carry no timestamp, so
+``latest_change`` answers "now" when anything changed since the cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Callable, ClassVar, Iterator
+from urllib.parse import quote
+
+import requests
+from pydantic import PrivateAttr
+
+from integrations_dagster.connectors.base import Change, ConnectorResource, Outcome, Window, WriteContext
+from integrations_dagster.connectors.fortnox import mapping
+from integrations_dagster.connectors.http import ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
+from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
+from integrations_dagster.model.product import SellableUnit
+
+CREATE_ATTEMPTS = 4  # a POST answered 5xx is looked up, then sent again, at most this often
+MODES = ("create", "update", "both")
+
+
+@dataclass(frozen=True)
+class ListStream:
+    """A Fortnox list endpoint: ``{key: [...], "MetaInformation": {"@TotalPages", ...}}``."""
+
+    path: str
+    key: str
+
+
+STREAMS = {
+    "articles": ListStream("/3/articles", "Articles"),
+    "customers": ListStream("/3/customers", "Customers"),
+    "orders": ListStream("/3/orders", "Orders"),
+    "invoices": ListStream("/3/invoices", "Invoices"),
+}
+DOCUMENTS = {"order": ("orders", "Order"), "invoice": ("invoices", "Invoice")}
+
+
+class Refused(Exception):
+    """A change the connector will not send (its reason is shown in the sync log)."""
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+def error_message(body: Any) -> str:
+    """One line from ``ErrorInformation`` (recorded traffic uses lowercase keys, the spec PascalCase)."""
+    info = body.get("ErrorInformation") if isinstance(body, dict) else None
+    if not isinstance(info, dict):
+        return str(body)[:300]
+    message = info.get("message", info.get("Message", ""))
+    code = info.get("code", info.get("Code"))
+    return f"{message} (code {code})" if code is not None else str(message)
+
+
+class FortnoxResource(ConnectorResource):
+    system: ClassVar[str] = "fortnox"
+    reads: ClassVar[frozenset[str]] = frozenset({"stock"})
+    writes: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
+    secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
+
+    base_url: str = "https://api.fortnox.se"
+    access_token: str
+    price_list: str = "A"
+    rate_limit: int = 25  # Fortnox: 25 requests per 5 s sliding window per token
+    rate_window_s: float = 5.0
+    timeout: float = 30
+
+    _http: HttpClient | None = PrivateAttr(default=None)
+
+    # -- adapter -------------------------------------------------------------------------------
+    def http(self) -> HttpClient:
+        if self._http is None:
+            self._http = HttpClient(
+                base_url=self.base_url, auth=_Bearer(self.access_token), timeout=self.timeout,
+                limiter=RateLimiter(self.rate_limit, self.rate_window_s) if self.rate_limit else None,
+                error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts),
+            )
+        return self._http
+
+    def _get(self, path: str) -> dict | None:
+        """GET one resource; None when Fortnox answers 404."""
+        resp = self.http().request("GET", path, expect=(404,))
+        return None if resp.status_code == 404 else resp.json()
+
+    def _list(self, stream: str, **params: Any) -> Iterator[dict]:
+        spec, page = STREAMS[stream], 1
+        while True:
+            body = self.http().get(spec.path, **params, page=page)
+            yield from body.get(spec.key) or []
+            if page >= int(body.get("MetaInformation", {}).get("@TotalPages") or 1):
+                return
+            page += 1
+
+    def _create(self, path: str, body: dict, extract: Callable[[dict], str],
+                lookup: Callable[[], str | None]) -> str:
+        """POST; when the answer is lost (5xx, timeout) the record may exist, so look before resending."""
+        attempt = 1
+        while True:
+            try:
+                return extract(self.http().request("POST", path, json=body).json())
+            except TransientError:
+                found = lookup()
+                if found is not None:
+                    return found
+                if attempt >= CREATE_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def test_connection(self) -> str:
+        info = self.http().get("/3/companyinformation")["CompanyInformation"]
+        return f"Fortnox: {info.get('CompanyName')} ({info.get('OrganizationNumber')})"
+
+    # -- reader / mapper -----------------------------------------------------------------------
+    def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        """Articles changed since ``window.since``; Fortnox has no upper bound, so ``until`` is not applied."""
+        if entity != "stock":
+            raise ValueError(f"Fortnox is not a source of {entity!r}")
+        params: dict[str, Any] = {"limit": 500}
+        if window.since is not None:
+            params["lastmodified"] = mapping.fortnox_time(window.since)
+        fetched_at = datetime.now(UTC).isoformat()
+        for item in self._list("articles", **params):
+            if "QuantityInStock" not in item:
+                item = (self._get(f"/3/articles/{quote(item['ArticleNumber'], safe='')}") or {}).get("Article", item)
+            # Articles carry no modification time: the read time is the level's freshness token.
+            yield {**item, "_fetched_at": fetched_at}
+
+    def latest_change(self, entity: str, since: datetime | None) -> datetime | None:
+        if entity != "stock":
+            return None
+        params: dict[str, Any] = {"limit": 1}
+        if since is not None:
+            params["lastmodified"] = mapping.fortnox_time(since)
+        body = self.http().get("/3/articles", **params)
+        return datetime.now(UTC) if body.get("MetaInformation", {}).get("@TotalResources", 0) else None
+
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
+        if entity != "stock":
+            raise ValueError(f"Fortnox is not a source of {entity!r}")
+        return mapping.stock_level(raw, options.get("location", "default"), raw.get("_fetched_at"))
+
+    def raw_key(self, entity: str, raw: dict) -> str:
+        return str(raw.get("ArticleNumber", "?"))
+
+    # -- exporter ------------------------------------------------------------------------------
+    def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        if entity == "products":
+            mode = ctx.options.get("mode", "both")
+            if mode not in MODES:
+                raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+            for change in changes:
+                yield self._write_product(change, ctx, mode)
+        elif entity == "orders":
+            kind = ctx.options.get("document", "order")
+            if kind not in DOCUMENTS:
+                raise ValueError(f"document {kind!r} is not one of {', '.join(DOCUMENTS)}")
+            articles: dict[str, str | None] = {}  # SKU -> article number, per run
+            for change in changes:
+                if not isinstance(change.record, Order):
+                    yield Outcome(change.key, ok=True, action="skipped", error="orders are not deleted in Fortnox")
+                    continue
+                yield self._write_order(change.record, ctx, kind, articles)
+        else:
+            raise ValueError(f"Fortnox is not a target of {entity!r}")
+
+    # products ---------------------------------------------------------------------------------
+    def _write_product(self, change: Change, ctx: WriteContext, mode: str) -> Outcome:
+        product = change.record
+        if not isinstance(product, Product):
+            return Outcome(change.key, ok=True, action="skipped", error="articles are not deleted in Fortnox")
+        previous = {u.sku: u for u in change.previous.sellable_units()} if isinstance(change.previous, Product) else {}
+        bindings: dict[str, tuple[str, str | None]] = {}
+        actions: list[str] = []
+        for unit in product.sellable_units():
+            bound = ctx.binder.external_id("products", unit.sku)
+            try:
+                if bound and previous.get(unit.sku) == unit:
+                    action, number = "skipped", bound
+                else:
+                    action, number = self._upsert_article(unit, bound, ctx, mode)
+            except TransientError:
+                raise  # not the record's fault: the run gives up and the record is read again
+            except (Refused, ValueError, ApiError) as exc:
+                return Outcome(change.key, ok=False, action="failed", error=f"SKU {unit.sku!r}: {exc}",
+                               bindings=bindings)
+            bindings[unit.sku] = (number, unit.parent_key)
+            actions.append(action)
+        action = next((a for a in ("created", "updated", "linked") if a in actions), "skipped")
+        target = bindings.get(product.sku or "", (None, None))[0] if product.kind == "simple" else None
+        return Outcome(change.key, ok=True, action=action, target_id=target, bindings=bindings)
+
+    def _upsert_article(self, unit: SellableUnit, bound: str | None, ctx: WriteContext, mode: str) -> tuple[str, str]:
+        problem = mapping.article_number_problem(unit.sku)
+        if problem:
+            raise Refused(problem)
+        payload, notes = mapping.article_payload(unit)
+        for note in notes:
+            ctx.log(note)
+        price = mapping.list_price(unit, bool(ctx.options.get("price_list_includes_vat", False)))
+        number, existing = bound, None
+        if number is None:
+            found = self._get(self._article_path(unit.sku))
+            if found is not None:
+                existing, number = found["Article"], found["Article"]["ArticleNumber"]
+                ctx.binder.bind("products", unit.sku, number)
+        if number is not None and mode == "create":
+            return "linked", number
+        if number is not None:
+            if existing is None:  # bound: write straight away
+                resp = self.http().request("PUT", self._article_path(number), json={"Article": payload}, expect=(404,))
+                wrote = resp.status_code != 404
+            else:
+                wrote = mapping.differs(payload, existing)
+                if wrote:
+                    self.http().request("PUT", self._article_path(number), json={"Article": payload})
+            if wrote or existing is not None:
+                wrote = self._set_price(number, price, check_first=existing is not None) or wrote
+                return ("updated" if wrote else "linked"), number
+            # bound, but gone from Fortnox: create it again below
+        if mode == "update":
+            raise Refused("not in Fortnox and mode is update")
+        # A new article starts with the source's stock, so that a stock flow back to the source
+        # does not zero it; after that the ERP owns the stock.
+        if unit.stock_quantity is not None:
+            payload["QuantityInStock"] = mapping.amount(unit.stock_quantity)
+        number = self._create("/3/articles", {"Article": {"ArticleNumber": unit.sku, **payload}},
+                              lambda body: body["Article"]["ArticleNumber"],
+                              lambda: unit.sku if self._get(self._article_path(unit.sku)) else None)
+        ctx.binder.bind("products", unit.sku, number)
+        self._set_price(number, price, check_first=False)
+        return "created", number
+
+    @staticmethod
+    def _article_path(number: str) -> str:
+        return f"/3/articles/{quote(number, safe='')}"
+
+    def _set_price(self, number: str, price: Decimal | None, *, check_first: bool) -> bool:
+        """Make price list ``price_list`` hold ``price`` from quantity 0; True when something was written."""
+        if price is None:
+            return False
+        path = f"/3/prices/{quote(self.price_list, safe='')}/{quote(number, safe='')}/0"
+        body = {"Price": {"Price": mapping.amount(price)}}
+        if check_first:
+            current = self._get(path)
+            if current is not None and Decimal(str(current["Price"].get("Price"))) == price:
+                return False
+            status = 404 if current is None else self.http().request("PUT", path, json=body).status_code
+        else:
+            status = self.http().request("PUT", path, json=body, expect=(404,)).status_code
+        if status == 404:
+            create = {"Price": {"ArticleNumber": number, "PriceList": self.price_list, "FromQuantity": 0,
+                                "Price": mapping.amount(price)}}
+            self._create("/3/prices", create, lambda _body: number,
+                         lambda: number if self._get(path) is not None else None)
+        return True
+
+    # orders -----------------------------------------------------------------------------------
+    def _write_order(self, order: Order, ctx: WriteContext, kind: str, articles: dict[str, str | None]) -> Outcome:
+        key = order.key
+        known = ctx.binder.external_id("orders", key)
+        if known:
+            return Outcome(key, ok=True, action="skipped", target_id=known)
+        collection, wrapper = DOCUMENTS[kind]
+        try:
+            found = self._find_document(collection, key)
+            if found:
+                return Outcome(key, ok=True, action="linked", target_id=found)
+            customer = self._customer_number(order, ctx)
+            numbers = self._line_articles(order, ctx, articles)
+            vat_included = ctx.options.get("vat_included")
+            payload = mapping.document_payload(order, kind, customer, numbers,
+                                               order.prices_include_vat if vat_included is None else bool(vat_included))
+            number = self._create(STREAMS[collection].path, {wrapper: payload},
+                                  lambda body: body[wrapper]["DocumentNumber"],
+                                  lambda: self._find_document(collection, key))
+        except TransientError:
+            raise  # not the order's fault: the run gives up and the order is read again
+        except (Refused, ValueError, ApiError) as exc:
+            return Outcome(key, ok=False, action="failed", error=str(exc))
+        return Outcome(key, ok=True, action="created", target_id=number,
+                       bindings={order.customer.key: (customer, None)}, binding_entity="customers")
+
+    def _find_document(self, collection: str, key: str) -> str | None:
+        for item in self._list(collection, externalinvoicereference1=key):
+            if item.get("ExternalInvoiceReference1") == key:
+                return item["DocumentNumber"]
+        return None
+
+    def _customer_number(self, order: Order, ctx: WriteContext) -> str:
+        customer = order.customer
+        number = ctx.binder.external_id("customers", customer.key) or self._find_customer(customer)
+        if number is None:
+            payload = mapping.customer_payload(customer, order.billing)
+            number = self._create("/3/customers", {"Customer": payload},
+                                  lambda body: body["Customer"]["CustomerNumber"],
+                                  lambda: self._find_customer(customer, name=payload["Name"]))
+        ctx.binder.bind("customers", customer.key, number)
+        return number
+
+    def _find_customer(self, customer: Customer, name: str | None = None) -> str | None:
+        """By e-mail, else by customer number; by name only to recover a create whose answer was lost."""
+        if customer.email:
+            query, field, value = {"email": customer.email}, "Email", customer.email
+        elif customer.customer_number:
+            query, field, value = {"customernumber": customer.customer_number}, "CustomerNumber", customer.customer_number
+        elif name:
+            query, field, value = {"name": name}, "Name", name
+        else:
+            return None
+        for item in self._list("customers", **query):
+            if str(item.get(field, "")).strip().lower() == value.strip().lower():
+                return item["CustomerNumber"]
+        return None
+
+    def _line_articles(self, order: Order, ctx: WriteContext, articles: dict[str, str | None]) -> list[str]:
+        numbers = []
+        for i, line in enumerate(order.lines, start=1):
+            if not line.sku:
+                raise Refused(f"line {i}: {line.name!r} has no SKU, so it is not an article in Fortnox")
+            number = ctx.binder.external_id("products", line.sku)
+            if number is None:
+                if line.sku not in articles:
+                    found = None if mapping.article_number_problem(line.sku) else self._get(self._article_path(line.sku))
+                    articles[line.sku] = found["Article"]["ArticleNumber"] if found else None
+                number = articles[line.sku]
+            if number is None:
+                raise Refused(f"line {i}: SKU {line.sku!r} is not an article in Fortnox")
+            numbers.append(number)
+        return numbers

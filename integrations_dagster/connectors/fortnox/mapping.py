@@ -1,0 +1,180 @@
+"""Pure mapping between canonical records and Fortnox API v3 payloads (no HTTP here).
+
+Money goes to Fortnox as JSON numbers in major units, built from ``Decimal`` rounded half-up to
+2 decimals; quantities as strings ("2"), as the spec types order/invoice row quantities.
+Fortnox timestamps are Stockholm local time: the docs give ``lastmodified`` as ``2019-03-10 12:30``
+with no zone [doc is silent on the zone]; UTC instants are converted and floored to the minute, so
+a window start never skips a change (a re-read of one minute is harmless to a diff).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from integrations_dagster.model import Address, Customer, Order, Price, RecordError, StockLevel, to_decimal
+from integrations_dagster.model.money import Money
+from integrations_dagster.model.product import SellableUnit
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+DESCRIPTION_MAX = 200  # fortnox_Article.Description maxLength
+EAN_MAX = 30  # fortnox_Article.EAN maxLength
+ROW_DESCRIPTION_MAX = 255  # fortnox_Invoice_InvoiceRow.Description maxLength
+YOUR_ORDER_NUMBER_MAX = 75  # fortnox_Order / fortnox_InvoicePayload .YourOrderNumber maxLength
+EXTERNAL_REFERENCE_MAX = 80  # fortnox_InvoicePayload.ExternalInvoiceReference1 maxLength
+FREIGHT_VAT = Decimal(25)  # Fortnox books freight at the standard rate
+# The spec gives ArticleNumber maxLength 50. Fortnox's "Formats & Encoding" page lists the valid
+# characters of any text as any letter (\p{L}, so å ä ö), digits and many symbols [doc]; integrators
+# report article numbers take letters, digits and _ - / \ + $ and no spaces [3p]. We allow letters
+# of any language, digits and _ - + . : the overlap that is also safe as a URL path segment.
+ARTICLE_NUMBER = re.compile(r"[\w\-+.]{1,50}")
+DocumentKind = Literal["order", "invoice"]
+
+
+def fortnox_time(instant: datetime) -> str:
+    """A UTC instant as Fortnox's ``lastmodified`` (Stockholm time, minute precision, floored)."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(iso: str) -> str:
+    """The Stockholm calendar date of an ISO 8601 instant (naive means UTC)."""
+    instant = datetime.fromisoformat(iso)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(STOCKHOLM).date().isoformat()
+
+
+def amount(value: Decimal) -> float:
+    """A rounded Decimal as a JSON number; the float only carries the already-rounded value."""
+    return float(Money(amount=value).rounded(2))
+
+
+def quantity(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def article_number_problem(sku: str) -> str | None:
+    if not sku:
+        return "the product has no SKU, and a Fortnox article needs one"
+    if not ARTICLE_NUMBER.fullmatch(sku):
+        return (f"SKU {sku!r} cannot be a Fortnox article number (at most 50 characters: letters, digits,"
+                " '-', '_', '+', '.'; no spaces)")
+    return None
+
+
+def article_payload(unit: SellableUnit) -> tuple[dict[str, Any], list[str]]:
+    """Fields of the Fortnox article for one sellable unit, and notes for the sync log."""
+    notes = []
+    description = unit.name.strip()
+    if len(description) > DESCRIPTION_MAX:
+        notes.append(f"SKU {unit.sku!r}: name cut to Fortnox's {DESCRIPTION_MAX} characters")
+        description = description[:DESCRIPTION_MAX]
+    payload: dict[str, Any] = {"Description": description, "Type": "STOCK", "StockGoods": True,
+                               "Active": unit.active}
+    if unit.ean:
+        if len(unit.ean) > EAN_MAX:
+            raise ValueError(f"SKU {unit.sku!r}: EAN {unit.ean!r} is longer than Fortnox's {EAN_MAX} characters")
+        payload["EAN"] = unit.ean
+    if unit.weight is not None:  # canonical kg -> Fortnox grams (int32)
+        payload["Weight"] = int((unit.weight * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    rate = unit.vat_rate if unit.vat_rate is not None else (unit.price.vat_rate if unit.price else None)
+    if rate is not None:
+        payload["VAT"] = amount(rate)
+    return payload, notes
+
+
+def list_price(unit: SellableUnit, includes_vat: bool) -> Decimal | None:
+    """The unit's price in the price list's convention (with or without VAT)."""
+    return unit.price.as_(includes_vat) if unit.price else None
+
+
+def differs(payload: dict[str, Any], existing: dict[str, Any]) -> bool:
+    """Whether writing ``payload`` would change ``existing`` (numbers compared as decimals)."""
+    for name, value in payload.items():
+        current = existing.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                if to_decimal(current) != to_decimal(value):
+                    return True
+            except ValueError:
+                return True
+        elif current != value:
+            return True
+    return False
+
+
+def customer_payload(customer: Customer, billing: Address | None) -> dict[str, Any]:
+    address = customer.billing or billing or Address()
+    fields = {
+        "Name": (customer.company or customer.name or address.name or "").strip(),
+        "Type": "COMPANY" if customer.company else "PRIVATE",
+        "Email": customer.email or address.email,
+        "Address1": address.line1, "Address2": address.line2, "ZipCode": address.postcode,
+        "City": address.city,
+        "CountryCode": address.country.upper() if address.country and len(address.country) == 2 else None,
+        "Phone1": customer.phone or address.phone,
+    }
+    if not fields["Name"]:
+        raise ValueError("the customer has no name, which Fortnox requires")
+    return {k: v for k, v in fields.items() if v not in (None, "")}
+
+
+def document_payload(order: Order, kind: DocumentKind, customer_number: str, articles: list[str],
+                     vat_included: bool) -> dict[str, Any]:
+    """An order or invoice body; ``articles`` holds the Fortnox article number of each line."""
+    if len(order.key) > EXTERNAL_REFERENCE_MAX:
+        raise ValueError(f"order key {order.key!r} is longer than ExternalInvoiceReference1's "
+                         f"{EXTERNAL_REFERENCE_MAX} characters")
+    if len(order.number) > YOUR_ORDER_NUMBER_MAX:
+        raise ValueError(f"order number {order.number!r} is longer than YourOrderNumber's {YOUR_ORDER_NUMBER_MAX}")
+    rows = []
+    for i, (line, article) in enumerate(zip(order.lines, articles, strict=True), start=1):
+        rate = line.unit_price.vat_rate
+        if kind == "invoice" and rate != rate.to_integral_value():
+            raise ValueError(f"line {i}: VAT {rate}% is not a whole percent, which invoice rows require")
+        row: dict[str, Any] = {
+            "ArticleNumber": article, "Description": line.name[:ROW_DESCRIPTION_MAX],
+            "Price": amount(line.unit_price.as_(vat_included)),
+            "VAT": int(rate) if kind == "invoice" else amount(rate),
+            "DeliveredQuantity": quantity(line.quantity),
+        }
+        if kind == "order":
+            row["OrderedQuantity"] = quantity(line.quantity)
+        rows.append(row)
+    payload: dict[str, Any] = {
+        "CustomerNumber": customer_number,
+        ("OrderDate" if kind == "order" else "InvoiceDate"): local_date(order.created_at),
+        "Currency": order.currency, "VATIncluded": vat_included, "YourOrderNumber": order.number,
+        "ExternalInvoiceReference1": order.key,
+        ("OrderRows" if kind == "order" else "InvoiceRows"): rows,
+    }
+    if order.shipping_total is not None and order.shipping_total.amount:
+        freight = Price(amount=order.shipping_total, vat_rate=FREIGHT_VAT, includes_vat=order.prices_include_vat)
+        payload["Freight"] = amount(freight.as_(vat_included))
+    payload.update(_delivery(order.shipping))
+    return payload
+
+
+def _delivery(address: Address | None) -> dict[str, str]:
+    if address is None:
+        return {}
+    fields = {"DeliveryName": address.company or address.name, "DeliveryAddress1": address.line1,
+              "DeliveryAddress2": address.line2, "DeliveryZipCode": address.postcode,
+              "DeliveryCity": address.city}
+    return {k: v for k, v in fields.items() if v}
+
+
+def stock_level(raw: dict[str, Any], location: str, as_of: str | None) -> StockLevel:
+    sku = raw.get("ArticleNumber")
+    if not sku:
+        raise RecordError("article without ArticleNumber")
+    try:
+        qty = to_decimal(raw.get("QuantityInStock"), f"article {sku}: QuantityInStock")
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
+    return StockLevel(sku=sku, quantity=qty, location=location, source_id=sku, as_of=as_of)

@@ -1,0 +1,183 @@
+"""Pure mapping between WooCommerce REST v3 JSON and the canonical model (no I/O).
+
+Money is Decimal end to end: WooCommerce sends prices and totals as strings ("199.00") and a line's
+``price`` as a JSON number, which is read through ``str`` so no binary float reaches an amount.
+Every refusal is a :class:`RecordError` whose message names the field and the value.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from integrations_dagster.model import (
+    Address, Customer, Money, Order, OrderLine, OrderStatus, Price, Product, RecordError, Variant, to_decimal,
+)
+
+STATUSES = {
+    "pending": OrderStatus.PENDING, "processing": OrderStatus.PROCESSING, "on-hold": OrderStatus.ON_HOLD,
+    "completed": OrderStatus.COMPLETED, "cancelled": OrderStatus.CANCELLED, "refunded": OrderStatus.REFUNDED,
+    "failed": OrderStatus.FAILED, "checkout-draft": OrderStatus.PENDING,
+}
+EAN_META_KEYS = ("_global_unique_id", "_ean", "ean", "_wpm_gtin_code")
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        return to_decimal(value, what)
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
+
+
+def _optional_decimal(value: Any, what: str) -> Decimal | None:
+    return None if value in (None, "") else _decimal(value, what)
+
+
+def _gmt(value: str | None) -> str | None:
+    return f"{value}Z" if value else None
+
+
+def _ean(raw: dict) -> str | None:
+    if raw.get("global_unique_id"):
+        return str(raw["global_unique_id"])
+    for meta in raw.get("meta_data") or []:
+        if meta.get("key") in EAN_META_KEYS and meta.get("value"):
+            return str(meta["value"])
+    return None
+
+
+class _Pricing:
+    """Turns a product's or variation's price strings into canonical prices with its VAT rate."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.currency = options.get("currency", "SEK")
+        self.rates = {str(k): v for k, v in options.get("tax_rates", {"": 25}).items()}
+        self.includes_vat = bool(options.get("prices_include_tax", True))
+
+    def rate(self, tax_class: str | None) -> Decimal:
+        tax_class = "" if tax_class in (None, "standard") else tax_class
+        if tax_class not in self.rates:
+            raise RecordError(f"tax class {tax_class!r} has no VAT rate in the flow's tax_rates option")
+        return _decimal(self.rates[tax_class], f"VAT rate of tax class {tax_class!r}")
+
+    def price(self, raw: dict, field: str, rate: Decimal) -> Price | None:
+        amount = _optional_decimal(raw.get(field), field)
+        if amount is None:
+            return None
+        return Price(amount=Money(amount=amount, currency=self.currency), vat_rate=rate, includes_vat=self.includes_vat)
+
+
+def product_to_canonical(raw: dict, options: dict[str, Any]) -> Product:
+    """A simple or variable product with its variations (``raw["_variations"]``) as one Product."""
+    kind = raw.get("type")
+    if kind not in ("simple", "variable"):
+        raise RecordError(f"product type {kind!r} is not synced (only simple and variable)")
+    sku = (raw.get("sku") or "").strip() or None
+    if kind == "simple" and not sku:
+        raise RecordError("simple product has no SKU")
+    pricing = _Pricing(options)
+    rate = pricing.rate(raw.get("tax_class"))
+    variants = tuple(_variant(v, raw, pricing) for v in raw.get("_variations", [])) if kind == "variable" else ()
+    return Product(
+        source_id=str(raw["id"]), sku=sku, kind=kind, name=raw.get("name") or "",
+        description=raw.get("description") or None, short_description=raw.get("short_description") or None,
+        ean=_ean(raw), weight=_optional_decimal(raw.get("weight"), "weight"),
+        price=pricing.price(raw, "regular_price", rate) if kind == "simple" else None,
+        sale_price=pricing.price(raw, "sale_price", rate) if kind == "simple" else None,
+        vat_rate=rate, stock_quantity=_stock(raw),
+        categories=tuple(c.get("name", "") for c in raw.get("categories") or []),
+        images=tuple(i.get("src", "") for i in raw.get("images") or [] if i.get("src")),
+        active=raw.get("status") == "publish",
+        option_names=tuple(a["name"] for a in raw.get("attributes") or [] if a.get("variation")),
+        variants=variants, modified_at=_gmt(raw.get("date_modified_gmt")),
+    )
+
+
+def _variant(raw: dict, parent: dict, pricing: _Pricing) -> Variant:
+    sku = (raw.get("sku") or "").strip()
+    if not sku:
+        raise RecordError(f"variation {raw.get('id')} of product {parent.get('id')} has no SKU")
+    tax_class = raw.get("tax_class")
+    rate = pricing.rate(parent.get("tax_class") if tax_class in (None, "parent") else tax_class)
+    return Variant(
+        sku=sku, source_id=str(raw["id"]),
+        options={a.get("name", ""): a.get("option", "") for a in raw.get("attributes") or []},
+        ean=_ean(raw), weight=_optional_decimal(raw.get("weight"), f"weight of variation {raw.get('id')}"),
+        price=pricing.price(raw, "regular_price", rate), sale_price=pricing.price(raw, "sale_price", rate),
+        stock_quantity=_stock(raw), active=raw.get("status", "publish") == "publish",
+    )
+
+
+def _stock(raw: dict) -> Decimal | None:
+    if not raw.get("manage_stock") or raw.get("stock_quantity") is None:
+        return None
+    return _decimal(raw["stock_quantity"], "stock_quantity")
+
+
+def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
+    status = STATUSES.get(raw.get("status", ""))
+    if status is None:
+        raise RecordError(f"order status {raw.get('status')!r} is not synced")
+    billing = raw.get("billing") or {}
+    email = (billing.get("email") or "").strip() or None
+    customer_id = int(raw.get("customer_id") or 0)
+    if not email and not customer_id:
+        raise RecordError("order has no billing email and no customer account")
+    currency = raw.get("currency") or options.get("currency", "SEK")
+    bill, ship = _address(billing, "billing"), _address(raw.get("shipping") or {}, "shipping")
+    name = " ".join(p for p in (billing.get("first_name"), billing.get("last_name")) if p) \
+        or billing.get("company") or email or f"customer {customer_id}"
+    default_rate = options.get("default_vat_rate", 25)
+    lines = tuple(_line(n, li, currency, default_rate) for n, li in enumerate(raw.get("line_items") or [], start=1))
+
+    def money(field: str) -> Money:
+        return Money(amount=_decimal(raw.get(field), field), currency=currency)
+
+    return Order(
+        source=options["connection"], source_id=str(raw["id"]), number=str(raw.get("number") or raw["id"]),
+        status=status, created_at=_gmt(raw.get("date_created_gmt")) or "", modified_at=_gmt(raw.get("date_modified_gmt")),
+        currency=currency, prices_include_vat=bool(raw.get("prices_include_tax")),
+        customer=Customer(source_id=str(customer_id) if customer_id else None, email=email, name=name,
+                          company=billing.get("company") or None, phone=billing.get("phone") or None,
+                          billing=bill, shipping=ship),
+        billing=bill, shipping=ship, lines=lines, shipping_total=money("shipping_total"), total=money("total"),
+        total_vat=money("total_tax"),
+    )
+
+
+def _line(n: int, raw: dict, currency: str, default_rate: Any) -> OrderLine:
+    label = f"line {n} {raw.get('name', '')!r}"
+    sku = (raw.get("sku") or "").strip()
+    if not sku:
+        raise RecordError(f"{label} has no SKU")
+    quantity = _decimal(raw.get("quantity"), f"{label} quantity")
+    if quantity <= 0:
+        raise RecordError(f"{label} has quantity {quantity}")
+    total = _decimal(raw.get("total"), f"{label} total")
+    tax = _decimal(raw.get("total_tax", "0"), f"{label} total_tax")
+    rate = (tax / total * 100).quantize(Decimal(1), ROUND_HALF_UP) if total else _decimal(default_rate, "default_vat_rate")
+    unit = (total / quantity).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    return OrderLine(
+        sku=sku, name=raw.get("name") or sku, quantity=quantity,
+        unit_price=Price(amount=Money(amount=unit, currency=currency), vat_rate=rate, includes_vat=False),
+        source_product_id=str(raw.get("variation_id") or raw.get("product_id") or "") or None,
+    )
+
+
+def _address(raw: dict, what: str) -> Address | None:
+    if not any(raw.values()):
+        return None
+    country = (raw.get("country") or "").strip().upper() or None
+    if country and (len(country) != 2 or not country.isalpha()):
+        raise RecordError(f"{what} country {raw.get('country')!r} is not an ISO 3166-1 alpha-2 code")
+    return Address(
+        name=" ".join(p for p in (raw.get("first_name"), raw.get("last_name")) if p) or None,
+        company=raw.get("company") or None, line1=raw.get("address_1") or None, line2=raw.get("address_2") or None,
+        postcode=raw.get("postcode") or None, city=raw.get("city") or None, state=raw.get("state") or None,
+        country=country, email=raw.get("email") or None, phone=raw.get("phone") or None,
+    )
+
+
+def stock_update(item_id: int, quantity: Decimal) -> dict[str, Any]:
+    """One ``update`` entry of a batch: absolute stock, stock management switched on."""
+    return {"id": item_id, "manage_stock": True, "stock_quantity": int(quantity)}

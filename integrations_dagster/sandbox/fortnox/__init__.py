@@ -1,0 +1,1 @@
+"""Fortnox API v3 emulator (see :mod:`.app`)."""

@@ -1,0 +1,260 @@
+"""The WooCommerce sandbox app: auth, routes under ``/wp-json/wc/v3`` and the vendor's error style.
+
+``create(db_path=..., knobs=..., credentials={"consumer_key", "consumer_secret"}, demo=...)``
+returns ``(Sandbox, Starlette)``. Auth is HTTP Basic (key as user, secret as password) or the
+``consumer_key``/``consumer_secret`` query parameters; a missing key is refused like an anonymous
+WordPress user ("Sorry, you cannot list resources."), a wrong one as
+``woocommerce_rest_authentication_error``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from integrations_dagster.sandbox.base import Knobs, Sandbox, VendorStyle, build_app
+from integrations_dagster.sandbox.woocommerce import demo as demo_data
+from integrations_dagster.sandbox.woocommerce import listing
+from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, SITE_URL, VARIATIONS, Catalog
+from integrations_dagster.sandbox.woocommerce.clock import SITE_TIMEZONE
+from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
+from integrations_dagster.sandbox.woocommerce.errors import WooError
+from integrations_dagster.sandbox.woocommerce.sales import (
+    CURRENCY, CUSTOMERS, ORDERS, PRICES_INCLUDE_TAX, WC_VERSION, Sales,
+)
+
+API = "/wp-json/wc/v3"
+BATCH_LIMIT = 100
+_DENIED = {
+    "GET": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "POST": ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."),
+    "PUT": ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource."),
+    "DELETE": ("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource."),
+}
+
+
+class Auth:
+    """Checks a request's keys and remembers why the last one failed (read by the 401 response).
+
+    The middleware calls ``check`` and then, with no await in between, ``unauthorized``.
+    """
+
+    def __init__(self, key: str, secret: str) -> None:
+        self.key, self.secret = key, secret
+        self.failure = WooError(401, *_DENIED["GET"])
+
+    def check(self, request: Request) -> bool:
+        key, secret = _credentials(request)
+        if key is None:
+            self.failure = WooError(401, *_DENIED.get(request.method, _DENIED["GET"]))
+        elif key != self.key:
+            self.failure = WooError(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+        elif secret != self.secret:
+            self.failure = WooError(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+        else:
+            return True
+        return False
+
+    def unauthorized(self) -> Response:
+        return self.failure.response()
+
+
+def _credentials(request: Request) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            return user, password
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+    q = request.query_params
+    return (q.get("consumer_key"), q.get("consumer_secret")) if q.get("consumer_key") else (None, None)
+
+
+def _style(auth: Auth) -> VendorStyle:
+    def rate_limited(wait: float) -> Response:
+        return WooError(429, "rate_limit_exceeded", "Too many requests. Please wait and try again.").response(
+            {"Retry-After": str(max(1, round(wait)))})
+
+    def server_error(status: int) -> Response:
+        return WooError(status, "internal_server_error", "There has been a critical error on this website.").response()
+
+    return VendorStyle(unauthorized=auth.unauthorized, rate_limited=rate_limited, server_error=server_error)
+
+
+def _links(request: Request, kind: str, doc: dict) -> dict:
+    base = f"{request.base_url}".rstrip("/") + API
+    if kind == VARIATIONS:
+        up = f"{base}/products/{doc['parent_id']}"
+        return {"self": [{"href": f"{up}/variations/{doc['id']}"}], "collection": [{"href": f"{up}/variations"}],
+                "up": [{"href": up}]}
+    return {"self": [{"href": f"{base}/{kind}/{doc['id']}"}], "collection": [{"href": f"{base}/{kind}"}]}
+
+
+def _out(request: Request, kind: str, doc: dict) -> dict:
+    return {**doc, "_links": _links(request, kind, doc)}
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.") from None
+
+
+def _force(request: Request) -> bool:
+    return request.query_params.get("force", "false").lower() in ("1", "true")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _guard(handler: Handler) -> Handler:
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except WooError as exc:
+            return exc.response()
+    return run
+
+
+def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
+    store: WooDocuments = sandbox.store  # type: ignore[assignment]
+
+    def listing_of(kind: str, parent: bool = False) -> Handler:
+        async def handler(request: Request) -> Response:
+            query = listing.build(request, kind)
+            if parent:
+                catalog.product(request.path_params["pid"])
+                query.where.append("parent = ?")
+                query.args.append(request.path_params["pid"])
+            docs, total = store.page(kind, query.where, query.args, query.order_by, query.limit, query.offset)
+            return JSONResponse([_out(request, kind, d) for d in docs],
+                                headers=listing.headers(request, total, query.per_page, query.page))
+        return handler
+
+    def one(kind: str, fetch: Callable[[Request], dict], status: int = 200) -> Handler:
+        async def handler(request: Request) -> Response:
+            return JSONResponse(_out(request, kind, fetch(request)), status_code=status)
+        return handler
+
+    def write(kind: str, apply: Callable[[Request, Any], dict], status: int = 200) -> Handler:
+        async def handler(request: Request) -> Response:
+            body = await _body(request)
+            return JSONResponse(_out(request, kind, apply(request, body)), status_code=status)
+        return handler
+
+    def batch(kind: str, create: Callable, update: Callable, delete: Callable) -> Handler:
+        async def handler(request: Request) -> Response:
+            body = await _body(request)
+            if not isinstance(body, dict):
+                raise WooError(400, "rest_invalid_param", "Invalid parameter(s): create")
+            parts = {}
+            for name in ("create", "update", "delete"):
+                if name in body and not isinstance(body[name], list):
+                    raise WooError(400, "rest_invalid_param", f"Invalid parameter(s): {name}",
+                                   {name: f"{name} is not of type array."})
+                parts[name] = body.get(name) or []
+            if sum(len(v) for v in parts.values()) > BATCH_LIMIT:
+                raise WooError(413, "woocommerce_rest_request_entity_too_large",
+                               f"Unable to accept more than {BATCH_LIMIT} items for this request.")
+            answer: dict[str, list] = {}
+            for name, apply in (("create", create), ("update", update), ("delete", delete)):
+                if name not in body:
+                    continue
+                answer[name] = []
+                for item in parts[name]:
+                    item_id = (item.get("id", 0) if isinstance(item, dict) else 0) if name != "delete" else item
+                    try:
+                        answer[name].append(_out(request, kind, apply(request, item)))
+                    except WooError as exc:
+                        answer[name].append({"id": item_id if name != "create" else 0, "error": exc.body()})
+            return JSONResponse(answer)
+        return handler
+
+    def pid(r: Request) -> int:
+        return r.path_params["pid"]
+
+    def item_id(item: Any, kind: str) -> int:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), int) or not item["id"]:
+            raise WooError(400, f"woocommerce_rest_{kind}_invalid_id", "ID is invalid.")
+        return item["id"]
+
+    def delete_id(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        return value
+
+    async def system_status(request: Request) -> Response:
+        return JSONResponse({
+            "environment": {"home_url": SITE_URL, "site_url": SITE_URL, "version": WC_VERSION,
+                            "wp_version": "6.7.1", "language": "sv_SE", "default_timezone": "UTC"},
+            "settings": {"api_enabled": True, "currency": CURRENCY, "currency_symbol": "kr",
+                         "currency_position": "right_space", "thousand_separator": " ", "decimal_separator": ",",
+                         "number_of_decimals": 2, "prices_include_tax": PRICES_INCLUDE_TAX,
+                         "timezone": SITE_TIMEZONE},
+        })
+
+    async def no_route(_: Request) -> Response:
+        raise WooError(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+    p, v = f"{API}/products", f"{API}/products/{{pid:int}}/variations"
+    routes = [
+        ("GET", f"{API}/system_status", system_status),
+        ("GET", p, listing_of(PRODUCTS)),
+        ("POST", p, write(PRODUCTS, lambda r, b: catalog.create_product(b), 201)),
+        ("POST", f"{p}/batch", batch(PRODUCTS, lambda r, i: catalog.create_product(i),
+                                     lambda r, i: catalog.update_product(item_id(i, "product"), i),
+                                     lambda r, i: catalog.delete_product(delete_id(i), True))),
+        ("GET", f"{p}/{{pid:int}}", one(PRODUCTS, lambda r: catalog.product(pid(r)))),
+        ("PUT", f"{p}/{{pid:int}}", write(PRODUCTS, lambda r, b: catalog.update_product(pid(r), b))),
+        ("DELETE", f"{p}/{{pid:int}}", one(PRODUCTS, lambda r: catalog.delete_product(pid(r), _force(r)))),
+        ("GET", v, listing_of(VARIATIONS, parent=True)),
+        ("POST", v, write(VARIATIONS, lambda r, b: catalog.create_variation(pid(r), b), 201)),
+        ("POST", f"{v}/batch", batch(VARIATIONS, lambda r, i: catalog.create_variation(pid(r), i),
+                                     lambda r, i: catalog.update_variation(pid(r), item_id(i, "product_variation"), i),
+                                     lambda r, i: catalog.delete_variation(pid(r), delete_id(i), True))),
+        ("GET", f"{v}/{{vid:int}}", one(VARIATIONS, lambda r: catalog.variation(pid(r), r.path_params["vid"]))),
+        ("PUT", f"{v}/{{vid:int}}", write(VARIATIONS, lambda r, b: catalog.update_variation(
+            pid(r), r.path_params["vid"], b))),
+        ("DELETE", f"{v}/{{vid:int}}", one(VARIATIONS, lambda r: catalog.delete_variation(
+            pid(r), r.path_params["vid"], _force(r)))),
+        ("GET", f"{API}/orders", listing_of(ORDERS)),
+        ("POST", f"{API}/orders", write(ORDERS, lambda r, b: sales.create_order(b), 201)),
+        ("POST", f"{API}/orders/batch", batch(ORDERS, lambda r, i: sales.create_order(i),
+                                              lambda r, i: sales.update_order(item_id(i, "shop_order"), i),
+                                              lambda r, i: sales.delete_order(delete_id(i), True))),
+        ("GET", f"{API}/orders/{{oid:int}}", one(ORDERS, lambda r: sales.order(r.path_params["oid"]))),
+        ("PUT", f"{API}/orders/{{oid:int}}", write(ORDERS, lambda r, b: sales.update_order(r.path_params["oid"], b))),
+        ("DELETE", f"{API}/orders/{{oid:int}}", one(ORDERS, lambda r: sales.delete_order(
+            r.path_params["oid"], _force(r)))),
+        ("GET", f"{API}/customers", listing_of(CUSTOMERS)),
+        ("POST", f"{API}/customers", write(CUSTOMERS, lambda r, b: sales.create_customer(b), 201)),
+        ("GET", f"{API}/customers/{{cid:int}}", one(CUSTOMERS, lambda r: sales.customer(r.path_params["cid"]))),
+        ("PUT", f"{API}/customers/{{cid:int}}", write(CUSTOMERS, lambda r, b: sales.update_customer(
+            r.path_params["cid"], b))),
+    ]
+    everything = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    editable = ["POST", "PUT", "PATCH"]  # WordPress's EDITABLE methods
+    return [Route(path, _guard(h), methods=editable if m == "PUT" else [m]) for m, path, h in routes] + [
+        Route("/{path:path}", _guard(no_route), methods=everything)]
+
+
+def create(*, db_path: str = ":memory:", knobs: Knobs, credentials: dict[str, str], demo: bool = True):
+    auth = Auth(credentials["consumer_key"], credentials["consumer_secret"])
+    store = WooDocuments(db_path)
+    sandbox = Sandbox("woocommerce", _style(auth), store, knobs, auth.check, demo_data.load_demo)
+    catalog = Catalog(store)
+    app = build_app(sandbox, _routes(sandbox, catalog, Sales(store, catalog)))
+    if demo and store.count(PRODUCTS) == 0:
+        demo_data.load_demo(sandbox)
+    return sandbox, app

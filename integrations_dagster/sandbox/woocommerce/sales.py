@@ -1,0 +1,291 @@
+"""Orders and customers: defaults, line-item pricing and tax, totals, status dates, customer rules.
+
+The shop enters prices including VAT (``PRICES_INCLUDE_TAX``, Swedish rates by tax class); line
+``total``/``subtotal`` are stored excluding VAT and ``price`` is ``total / quantity`` as a JSON
+number, as WooCommerce returns it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, VARIATIONS, Catalog
+from integrations_dagster.sandbox.woocommerce.clock import dated, now_gmt
+from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
+from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_id, invalid_param
+from integrations_dagster.sandbox.woocommerce.schema import (
+    CUSTOMER_FIELDS, ORDER_FIELDS, ORDER_STATUSES, fmt_money, to_decimal, validate,
+)
+
+ORDERS, CUSTOMERS = "orders", "customers"
+CURRENCY = "SEK"
+PRICES_INCLUDE_TAX = True
+TAX_RATES = {"": Decimal(25), "standard": Decimal(25), "reduced-rate": Decimal(12), "zero-rate": Decimal(0)}
+WC_VERSION = "9.4.2"
+_BILLING = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode",
+            "country", "email", "phone")
+_SHIPPING = _BILLING[:9]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CENT = Decimal("0.01")
+
+
+class Sales:
+    def __init__(self, store: WooDocuments, catalog: Catalog) -> None:
+        self.store, self.catalog = store, catalog
+
+    # -- orders --------------------------------------------------------------------------------
+    def order(self, oid: int) -> dict:
+        doc = self.store.get(ORDERS, oid)
+        if doc is None:
+            raise invalid_id("shop_order")
+        return doc
+
+    def create_order(self, body: Any) -> dict:
+        data = validate(body, ORDER_FIELDS, {"status": ORDER_STATUSES})
+        now = now_gmt()
+        doc: dict[str, Any] = {
+            "parent_id": 0, "number": "", "order_key": "", "created_via": "rest-api", "version": WC_VERSION,
+            "status": "pending", "currency": CURRENCY, **dated("date_created", now), **dated("date_modified", now),
+            "discount_total": "0.00", "discount_tax": "0.00", "shipping_total": "0.00", "shipping_tax": "0.00",
+            "cart_tax": "0.00", "total": "0.00", "total_tax": "0.00", "prices_include_tax": PRICES_INCLUDE_TAX,
+            "customer_id": 0, "customer_ip_address": "", "customer_user_agent": "", "customer_note": "",
+            "billing": dict.fromkeys(_BILLING, ""), "shipping": dict.fromkeys(_SHIPPING, ""),
+            "payment_method": "", "payment_method_title": "", "transaction_id": "",
+            **dated("date_paid", None), **dated("date_completed", None), "cart_hash": "", "meta_data": [],
+            "line_items": [], "tax_lines": [], "shipping_lines": [], "fee_lines": [], "coupon_lines": [],
+            "refunds": [],
+        }
+        with self.store.transaction():
+            self._apply(doc, data, creating=True)
+            doc["id"] = self.store.insert(ORDERS, doc)
+            doc["number"] = str(doc["id"])
+            doc["order_key"] = "wc_order_" + hashlib.sha1(f"order-{doc['id']}".encode()).hexdigest()[:13]
+            self._save(doc)
+        return doc
+
+    def update_order(self, oid: int, body: Any) -> dict:
+        data = validate(body, ORDER_FIELDS, {"status": ORDER_STATUSES})
+        with self.store.transaction():
+            doc = self.order(oid)
+            self._apply(doc, data, creating=False)
+            doc.update(dated("date_modified", now_gmt()))
+            self._save(doc)
+        return doc
+
+    def delete_order(self, oid: int, force: bool) -> dict:
+        with self.store.transaction():
+            doc = self.order(oid)
+            if force:
+                self.store.delete(ORDERS, oid)
+            else:
+                doc["status"] = "trash"
+                self._save(doc)
+        return doc
+
+    def _apply(self, doc: dict, data: dict, creating: bool) -> None:
+        if data.get("customer_id") and self.store.get(CUSTOMERS, data["customer_id"]) is None:
+            raise WooError(400, "woocommerce_rest_invalid_customer_id", "Customer ID is invalid.")
+        for part, keys in (("billing", _BILLING), ("shipping", _SHIPPING)):
+            if part in data:
+                doc[part] = {**doc[part], **{k: str(v) for k, v in data[part].items() if k in keys}}
+        email = doc["billing"].get("email", "")
+        if email and not _EMAIL.match(email):
+            raise invalid_param("billing", "Invalid email address.")
+        for coupon in data.get("coupon_lines", []):
+            raise WooError(400, "woocommerce_rest_invalid_coupon",
+                           f'Coupon "{coupon.get("code", "") if isinstance(coupon, dict) else coupon}" does not exist!')
+        for name in ("parent_id", "currency", "customer_id", "customer_note", "payment_method",
+                     "payment_method_title", "transaction_id"):
+            if name in data:
+                doc[name] = data[name]
+        if "meta_data" in data:
+            doc["meta_data"] = doc["meta_data"] + [
+                {"id": len(doc["meta_data"]) + i + 1, "key": m["key"], "value": m.get("value")}
+                for i, m in enumerate(data["meta_data"]) if isinstance(m, dict) and "key" in m]
+        if "line_items" in data:
+            self._line_items(doc, data["line_items"], creating)
+        if "shipping_lines" in data:
+            doc["shipping_lines"] = [self._shipping_line(s) for s in data["shipping_lines"] if isinstance(s, dict)]
+        if "fee_lines" in data:
+            doc["fee_lines"] = [{"id": self._item_id(), "name": str(f.get("name", "")), "tax_class": "",
+                                 "tax_status": "none", "total": fmt_money(to_decimal(f.get("total"))),
+                                 "total_tax": "0.00", "taxes": [], "meta_data": []}
+                                for f in data["fee_lines"] if isinstance(f, dict)]
+        _totals(doc)
+        if data.get("set_paid"):
+            data.setdefault("status", "processing")
+            self._reduce_stock(doc)
+        if "status" in data:
+            self._status(doc, data["status"])
+
+    def _status(self, doc: dict, status: str) -> None:
+        now = now_gmt()
+        if status in ("processing", "completed") and not doc["date_paid"]:
+            doc.update(dated("date_paid", now))
+        if status == "completed" and doc["status"] != "completed":
+            doc.update(dated("date_completed", now))
+        doc["status"] = status
+
+    def _line_items(self, doc: dict, items: list, creating: bool) -> None:
+        lines = {line["id"]: line for line in doc["line_items"]}
+        for posted in items:
+            if not isinstance(posted, dict):
+                raise invalid_param("line_items", "line_items[0] is not of type object.")
+            existing = lines.get(posted.get("id")) if not creating else None
+            if existing and posted.get("quantity") in (0, "0"):
+                del lines[existing["id"]]
+                continue
+            line = self._line(posted, existing)
+            lines[line["id"]] = line
+        doc["line_items"] = list(lines.values())
+
+    def _line(self, posted: dict, existing: dict | None) -> dict:
+        product = variation = None
+        if posted.get("sku"):
+            product, variation = self._by_sku(str(posted["sku"]))
+        elif posted.get("variation_id") or posted.get("product_id") or not existing:
+            if not posted.get("product_id") and not posted.get("variation_id"):
+                raise WooError(400, "woocommerce_rest_required_product_reference", "Product ID or SKU is required.")
+            product = self.store.get(PRODUCTS, int(posted.get("product_id") or 0))
+            if posted.get("variation_id"):
+                variation = self.store.get(VARIATIONS, int(posted["variation_id"]))
+                if variation and not product:
+                    product = self.store.get(PRODUCTS, variation["parent_id"])
+                if variation is None or variation["parent_id"] != product["id"]:
+                    product = None
+        elif existing:
+            product = self.store.get(PRODUCTS, existing["product_id"])
+            variation = self.store.get(VARIATIONS, existing["variation_id"]) if existing["variation_id"] else None
+        if product is None:
+            raise WooError(400, "woocommerce_rest_invalid_product_id", "Invalid product ID.")
+        quantity = int(posted.get("quantity", existing["quantity"] if existing else 1))
+        if quantity < 1:
+            raise invalid_param("line_items", "quantity must be a positive integer.")
+        item = variation or product
+        rate = TAX_RATES.get(item["tax_class"] or "", TAX_RATES[""])
+        if posted.get("total") not in (None, ""):
+            total = to_decimal(posted["total"]).quantize(_CENT, ROUND_HALF_UP)
+            tax = (total * rate / 100).quantize(_CENT, ROUND_HALF_UP)
+        else:
+            gross = to_decimal(item["price"]) * quantity
+            net = gross / (1 + rate / 100) if PRICES_INCLUDE_TAX else gross
+            total = net.quantize(_CENT, ROUND_HALF_UP)
+            tax = (gross - total if PRICES_INCLUDE_TAX else gross * rate / 100).quantize(_CENT, ROUND_HALF_UP)
+        options = [a["option"] for a in (variation or {}).get("attributes", [])]
+        return {
+            "id": existing["id"] if existing else self._item_id(),
+            "name": product["name"] + (" - " + ", ".join(options) if options else ""),
+            "product_id": product["id"], "variation_id": variation["id"] if variation else 0,
+            "quantity": quantity, "tax_class": item["tax_class"], "subtotal": fmt_money(total),
+            "subtotal_tax": fmt_money(tax), "total": fmt_money(total), "total_tax": fmt_money(tax),
+            "taxes": [{"id": 1, "total": fmt_money(tax), "subtotal": fmt_money(tax)}],
+            "meta_data": [{"id": i + 1, "key": a["name"].lower(), "value": a["option"]}
+                          for i, a in enumerate((variation or {}).get("attributes", []))],
+            "sku": item["sku"], "price": float(total / quantity),
+        }
+
+    def _by_sku(self, sku: str) -> tuple[dict | None, dict | None]:
+        for row in self.store.find(VARIATIONS, key=sku):
+            return self.store.get(PRODUCTS, row["parent_id"]), row
+        for row in self.store.find(PRODUCTS, key=sku):
+            return row, None
+        return None, None
+
+    def _shipping_line(self, posted: dict) -> dict:
+        total = to_decimal(posted.get("total")).quantize(_CENT, ROUND_HALF_UP)
+        tax = (total * TAX_RATES[""] / 100).quantize(_CENT, ROUND_HALF_UP)
+        return {"id": self._item_id(), "method_title": str(posted.get("method_title", "")),
+                "method_id": str(posted.get("method_id", "")), "instance_id": "", "total": fmt_money(total),
+                "total_tax": fmt_money(tax), "taxes": [{"id": 1, "total": fmt_money(tax), "subtotal": ""}],
+                "meta_data": []}
+
+    def _reduce_stock(self, doc: dict) -> None:
+        for line in doc["line_items"]:
+            collection, item_id = ((VARIATIONS, line["variation_id"]) if line["variation_id"]
+                                   else (PRODUCTS, line["product_id"]))
+            item = self.store.get(collection, item_id)
+            if item and item["manage_stock"]:
+                body = {"stock_quantity": (item["stock_quantity"] or 0) - line["quantity"]}
+                if collection == VARIATIONS:
+                    self.catalog.update_variation(item["parent_id"], item_id, body)
+                else:
+                    self.catalog.update_product(item_id, body)
+
+    def _item_id(self) -> int:
+        return self.store.insert("order_items", {})
+
+    def _save(self, doc: dict) -> None:
+        self.store.put(ORDERS, doc["id"], doc, key=doc["number"] or None, modified=doc["date_modified_gmt"])
+
+    # -- customers -----------------------------------------------------------------------------
+    def customer(self, cid: int) -> dict:
+        doc = self.store.get(CUSTOMERS, cid)
+        if doc is None:
+            raise WooError(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
+        return doc
+
+    def create_customer(self, body: Any) -> dict:
+        if not isinstance(body, dict) or not body.get("email"):
+            raise WooError(400, "rest_missing_callback_param", "Missing parameter(s): email")
+        data = validate(body, CUSTOMER_FIELDS)
+        now = now_gmt()
+        doc = {**dated("date_created", now), **dated("date_modified", now), "email": "", "first_name": "",
+               "last_name": "", "role": "customer", "username": "", "billing": dict.fromkeys(_BILLING, ""),
+               "shipping": dict.fromkeys(_SHIPPING, ""), "is_paying_customer": False, "avatar_url": "",
+               "meta_data": []}
+        with self.store.transaction():
+            self._apply_customer(doc, data)
+            doc["id"] = self.store.insert(CUSTOMERS, doc)
+            self.store.put(CUSTOMERS, doc["id"], doc, key=doc["email"], modified=doc["date_modified_gmt"])
+        return doc
+
+    def update_customer(self, cid: int, body: Any) -> dict:
+        data = validate(body, CUSTOMER_FIELDS)
+        with self.store.transaction():
+            doc = self.customer(cid)
+            self._apply_customer(doc, data)
+            doc.update(dated("date_modified", now_gmt()))
+            self.store.put(CUSTOMERS, cid, doc, key=doc["email"], modified=doc["date_modified_gmt"])
+        return doc
+
+    def _apply_customer(self, doc: dict, data: dict) -> None:
+        email = data.get("email", doc["email"]).strip().lower()
+        if not _EMAIL.match(email):
+            raise WooError(400, "registration-error-invalid-email", "Please provide a valid email address.")
+        if self.store.exists(CUSTOMERS, "key = ? AND id != ?", [email, doc.get("id", -1)]):
+            raise WooError(400, "registration-error-email-exists",
+                           "An account is already registered with your email address. Please log in.")
+        username = data.get("username") or doc["username"] or email.split("@")[0]
+        if self.store.exists(CUSTOMERS, "json_extract(data, '$.username') = ? AND id != ?",
+                             [username, doc.get("id", -1)]):
+            raise WooError(400, "registration-error-username-exists",
+                           "An account is already registered with that username. Please choose another.")
+        doc.update(email=email, username=username)
+        for name in ("first_name", "last_name"):
+            if name in data:
+                doc[name] = data[name]
+        for part, keys in (("billing", _BILLING), ("shipping", _SHIPPING)):
+            if part in data:
+                doc[part] = {**doc[part], **{k: str(v) for k, v in data[part].items() if k in keys}}
+        if "meta_data" in data:
+            doc["meta_data"] = [{"id": i + 1, "key": m["key"], "value": m.get("value")}
+                                for i, m in enumerate(data["meta_data"]) if isinstance(m, dict) and "key" in m]
+        doc["avatar_url"] = "https://secure.gravatar.com/avatar/" + hashlib.md5(email.encode()).hexdigest() + "?s=96"
+
+
+def _totals(doc: dict) -> None:
+    lines = doc["line_items"]
+    cart_tax = sum((to_decimal(li["total_tax"]) for li in lines), Decimal(0))
+    items = sum((to_decimal(li["total"]) for li in lines), Decimal(0))
+    shipping = sum((to_decimal(s["total"]) for s in doc["shipping_lines"]), Decimal(0))
+    shipping_tax = sum((to_decimal(s["total_tax"]) for s in doc["shipping_lines"]), Decimal(0))
+    fees = sum((to_decimal(f["total"]) for f in doc["fee_lines"]), Decimal(0))
+    doc.update(cart_tax=fmt_money(cart_tax), shipping_total=fmt_money(shipping), shipping_tax=fmt_money(shipping_tax),
+               total_tax=fmt_money(cart_tax + shipping_tax),
+               total=fmt_money(items + cart_tax + shipping + shipping_tax + fees))
+    doc["tax_lines"] = [{"id": 1, "rate_code": "SE-MOMS-1", "rate_id": 1, "label": "Moms", "compound": False,
+                         "tax_total": fmt_money(cart_tax), "shipping_tax_total": fmt_money(shipping_tax),
+                         "rate_percent": 25, "meta_data": []}] if cart_tax or shipping_tax else []
