@@ -303,6 +303,22 @@ class Sandbox:
         return rate > 0 and self.rng.random() < rate
 
 
+def int_param(request: Request, name: str, default: int, low: int, high: int | None,
+              refuse: Callable[[str, str], Exception]) -> int:
+    """An integer query parameter within bounds; ``refuse(kind, raw)`` builds the vendor's error,
+    with ``kind`` "type" (not an integer) or "range" (out of bounds)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise refuse("type", raw) from None
+    if value < low or (high is not None and value > high):
+        raise refuse("range", raw)
+    return value
+
+
 class _SandboxMiddleware(BaseHTTPMiddleware):
     def __init__(self, app, sandbox: Sandbox) -> None:
         super().__init__(app)

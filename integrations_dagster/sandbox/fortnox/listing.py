@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from starlette.requests import Request
 
-from integrations_dagster.sandbox.base import DocumentStore
+from integrations_dagster.sandbox.base import DocumentStore, int_param
 from integrations_dagster.sandbox.fortnox.wire import Refusal, dec, parse_date, parse_lastmodified
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
@@ -66,16 +66,8 @@ class ListSpec:
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Refusal(400, f"Ogiltigt värde för {name}: {raw!r}.") from None
-    if value < low or (high is not None and value > high):
-        raise Refusal(400, f"Ogiltigt värde för {name}: {raw!r}.")
-    return value
+    return int_param(request, name, default, low, high,
+                     lambda _kind, raw: Refusal(400, f"Ogiltigt värde för {name}: {raw!r}."))
 
 
 def list_page(request: Request, store: DocumentStore, spec: ListSpec) -> dict:

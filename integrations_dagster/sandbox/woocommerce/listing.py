@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from integrations_dagster.sandbox.base import int_param
 from integrations_dagster.sandbox.woocommerce.clock import FMT, parse_wall_clock, site_to_gmt
 from integrations_dagster.sandbox.woocommerce.errors import invalid_param
 from integrations_dagster.sandbox.woocommerce.schema import ORDER_STATUSES, PRODUCT_ENUMS
@@ -49,17 +50,13 @@ class Query:
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_param(name, f"{name} is not of type integer.") from None
-    if value < low or (high is not None and value > high):
+    def refuse(kind: str, _raw: str) -> Exception:
+        if kind == "type":
+            return invalid_param(name, f"{name} is not of type integer.")
         bounds = f"between {low} (inclusive) and {high} (inclusive)" if high else f"greater than or equal to {low}"
-        raise invalid_param(name, f"{name} must be {bounds}")
-    return value
+        return invalid_param(name, f"{name} must be {bounds}")
+
+    return int_param(request, name, default, low, high, refuse)
 
 
 def _list(request: Request, name: str) -> list[str]:
