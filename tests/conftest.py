@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from integrations_dagster.sandbox.base import Knobs
 from integrations_dagster.sandbox.runner import start_in_thread
+
+# The vendors' contracts live in ../shared beside the repository (a copy sits beside CI's clone too).
+API_SPECS = Path(os.environ.get("INTEGRATIONS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "api-specs"
 
 # Distinctive fake secrets: the secrets test greps for them everywhere they must not be.
 WOO_KEY = "ck_test_5ecr3t_k3y_do_not_leak_0001"

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from integrations_dagster.sandbox.woocommerce.demo import load_catalogue
-from conftest import WOO_KEY, WOO_SECRET
+from conftest import API_SPECS, WOO_KEY, WOO_SECRET
 
-DOCS = Path("/work/shared/api-specs/woocommerce")
+DOCS = API_SPECS / "woocommerce"
 AUTH = (WOO_KEY, WOO_SECRET)
 API = "/wp-json/wc/v3"
 

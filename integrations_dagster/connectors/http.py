@@ -127,12 +127,10 @@ class HttpClient:
         for attempt in range(self.retry.attempts):
             if self.limiter:
                 self.limiter.acquire()
-            sent = False
             try:
                 self.requests_sent += 1
                 resp = self.session.request(method, url, params=params, json=json, auth=self.auth,
                                             timeout=self.timeout)
-                sent = True
             except requests.ConnectionError as exc:
                 # A refused connection never reached the server; a reset may have.
                 if method not in IDEMPOTENT and not _never_sent(exc):
