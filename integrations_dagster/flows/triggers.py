@@ -56,7 +56,9 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
     def _sensor(context: SensorEvaluationContext, **resources):
         if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE)):
             return SkipReason("a run of this flow is already waiting or running")
-        source = resources[spec.source_key]
+        # Direct invocation passes required resources as keyword arguments; the daemon only
+        # through the context.
+        source = resources.get(spec.source_key) or getattr(context.resources, spec.source_key)
         since = datetime.fromisoformat(context.cursor) if context.cursor else None
         try:
             newest = source.latest_change(spec.entity, since)
