@@ -26,7 +26,9 @@ test: install
 		INTEGRATIONS_TEST_PG_URL="$(PG_URL)" $(PY) -m pytest -q; \
 	else echo "PostgreSQL not reachable at 127.0.0.1:5432 and not in CI: PostgreSQL pass skipped"; fi
 
+# Benchmarks (not tests: no timing is asserted anywhere); sizes: `$(PY) -m bench.run --help`.
 bench: install
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,bench]'
 	$(PY) -m bench.run
 
 clean:

@@ -51,3 +51,22 @@ def test_state_store_runs_on_postgres_in_ci(store):
         assert store.engine.dialect.name == "sqlite"  # the first pass; `make test` runs the second
     else:
         pytest.skip("no INTEGRATIONS_TEST_PG_URL: this pass is SQLite only")
+
+
+def test_one_writer_claims_a_record_at_a_time_and_a_dead_writers_claim_is_stale(store):
+    import os
+    import subprocess
+    import sys
+
+    from integrations_dagster.state.store import claim_owner
+
+    me, other = claim_owner("run-a"), claim_owner("run-b")  # two runs of this process: both alive
+    assert store.claim("erp", "orders", ["shop:1", "shop:2"], me) == {"shop:1", "shop:2"}
+    assert store.claim("erp", "orders", ["shop:2", "shop:3"], other) == {"shop:3"}
+    store.release_claims(me, ["shop:2"])
+    assert store.claim("erp", "orders", ["shop:2"], other) == {"shop:2"}
+    store.release_claims(other)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = claim_owner("run-c").replace(f":{os.getpid()}:", f":{int(dead.stdout)}:")
+    assert store.claim("erp", "orders", ["shop:9"], gone) == {"shop:9"}
+    assert store.claim("erp", "orders", ["shop:9"], me) == {"shop:9"}  # its process has exited: stale

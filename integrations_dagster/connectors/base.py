@@ -72,6 +72,7 @@ class Outcome:
     # e.g. the article number of each variant SKU of a product, or the customer number of an order.
     bindings: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     binding_entity: str | None = None  # entity of ``bindings`` when not the flow's own (e.g. customers)
+    target_entity: str | None = None  # id-map entity of ``target_id`` when not the flow's own (invoices)
 
 
 class Binder(Protocol):

@@ -10,7 +10,9 @@ Read top-down:
 3. **diff** compares content hashes with the snapshot of what the target last accepted (pandas):
    create / update / unchanged / deleted.
 4. **push** hands the changes to the target's writer in batches and records each outcome as it
-   lands (snapshot + id map + sync log in one transaction); the cursor advances only when every
+   lands (snapshot + id map + sync log in one transaction). It first claims each batch's records in
+   the state store, so that a second run racing on the same target (the tag concurrency limit
+   bypassed) waits for them instead of creating them twice. The cursor advances only when every
    change was either accepted or refused for a reason of its own (a bad record), so a run that gave
    up is re-read next time.
 
@@ -18,7 +20,8 @@ The engine only calls the connector contract (``connectors.base``); it never nam
 """
 
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,9 +36,13 @@ from integrations_dagster.connectors.base import Change, ConnectorResource, Outc
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
 from integrations_dagster.state import FlowRef, StateStore
+from integrations_dagster.state.store import claim_owner
 
 TARGET_TAG = "integrations/target"
 MAX_FAILURES_SHOWN = 50
+CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
+CLAIM_POLL_S = 0.1
+CLAIM_RENEW_S = 60.0  # well within state.store.CLAIM_TTL
 
 
 @dataclass(frozen=True)
@@ -146,12 +153,11 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         for raw in fetched.raw:
             try:
                 records.append(source.to_canonical(spec.entity, raw, options))
-            except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
+            except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
                 key = _safe_raw_key(source, spec.entity, raw)
                 reason = _reason(exc)
                 failures.append((key, reason))
-                store.record_failed(context.run_id, spec.state_name, key=key, stage="normalize",
-                                    action="map", error=reason)
+        store.record_failures(context.run_id, spec.state_name, failures, stage="normalize", action="map")
         records, skipped = _filter_statuses(spec, records)
         for key, reason in failures:
             context.log.warning(f"{key}: {reason}")
@@ -170,11 +176,14 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             store.record_failed(context.run_id, spec.state_name, key=key, stage="diff", action="map", error=reason)
             context.log.warning(f"{key}: {reason}")
         result = compute_diff(spec, store, records, full=normalized.fetched.window.full)
+        if result.stale:
+            context.log.info(f"{len(result.stale)} records are older than what {spec.target} already has; "
+                             "not pushed")
         context.add_output_metadata({
             "create": sum(c.action == "create" for c in result.changes),
             "update": sum(c.action == "update" for c in result.changes),
             "unchanged": result.unchanged, "deleted_in_source": len(result.deleted),
-            "duplicates": len(dupes),
+            "duplicates": len(dupes), "stale_skipped": len(result.stale),
         })
         return Diff(result.changes, result.unchanged, result.deleted, normalized.fetched)
 
@@ -260,7 +269,9 @@ def _safe_raw_key(source: ConnectorResource, entity: str, raw: Any) -> str:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:5])
-    return str(exc) or type(exc).__name__
+    if not isinstance(exc, (RecordError, ValueError)):  # a field of an unexpected type or shape
+        return f"the record has a field of an unexpected type or shape ({type(exc).__name__}: {str(exc)[:200]})"
+    return (str(exc) or type(exc).__name__)[:1000]
 
 
 def _filter_statuses(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[list[CanonicalRecord], int]:
@@ -291,6 +302,7 @@ class DiffResult:
     changes: list[Change]
     unchanged: int
     deleted: list[str]
+    stale: list[str] = field(default_factory=list)  # older than what the target accepted: not pushed
 
 
 def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool) -> DiffResult:
@@ -307,11 +319,43 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
     by_key = {r.key: r for r in records}
     record_type = RECORD_TYPES[spec.entity]
     previous = store.snapshot_payloads(spec.state_name, updated)
+    stale = _stale(record_type, by_key, previous, list(updated))
+    _refresh_unchanged(spec, store, record_type, by_key, list(both.loc[both["hash"] == both["hash_snap"], "key"]))
     binder = store.binder(spec.target)
     changes = [Change("create", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in created]
     changes += [Change("update", k, by_key[k], previous=_revive(record_type, previous.get(k)),
-                       target_id=binder.external_id(spec.entity, k)) for k in updated]
-    return DiffResult(changes, unchanged, deleted)
+                       target_id=binder.external_id(spec.entity, k)) for k in updated if k not in stale]
+    return DiffResult(changes, unchanged, deleted, sorted(stale))
+
+
+def _stale(record_type: type[CanonicalRecord], by_key: dict[str, CanonicalRecord], previous: dict[str, dict],
+           keys: list[str]) -> set[str]:
+    """Keys whose fetched version is older than the one the target accepted (freshness token)."""
+    stale = set()
+    for k in keys:
+        fresh = by_key[k].freshness()
+        accepted = _revive(record_type, previous.get(k))
+        known = accepted.freshness() if accepted is not None else None
+        if fresh is not None and known is not None and fresh < known:
+            stale.add(k)
+    return stale
+
+
+def _refresh_unchanged(spec: FlowSpec, store: StateStore, record_type: type[CanonicalRecord],
+                       by_key: dict[str, CanonicalRecord], keys: list[str]) -> None:
+    """An unchanged record seen at a newer time moves the snapshot's freshness token forward, so that
+    a late delivery of an intermediate version cannot win afterwards (the target holds this value)."""
+    if not keys or record_type.freshness is CanonicalRecord.freshness:
+        return
+    known = store.snapshot_payloads(spec.state_name, keys)
+    newer = {}
+    for k in keys:
+        accepted = _revive(record_type, known.get(k))
+        fresh, old = by_key[k].freshness(), accepted.freshness() if accepted is not None else None
+        if fresh is not None and (old is None or fresh > old):
+            newer[k] = by_key[k].model_dump(mode="json")
+    if newer:
+        store.refresh_payloads(spec.state_name, newer)
 
 
 def _revive(record_type: type[CanonicalRecord], payload: dict | None) -> CanonicalRecord | None:
@@ -348,17 +392,98 @@ class Tally:
 
 def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore, target: ConnectorResource,
                   ctx: WriteContext, changes: list[Change]) -> Tally:
+    """Per batch: claim its records, write the claimed ones, then wait for the ones another run holds."""
     tally = Tally()
     pending = {c.key: c for c in changes}
-    for start in range(0, len(changes), spec.batch_size):
-        batch = changes[start:start + spec.batch_size]
-        try:
-            for outcome in target.write(spec.entity, batch, ctx):
-                _record(context, spec, store, pending.pop(outcome.key, None), outcome, tally)
-        except ApiError as exc:
-            tally.error = str(exc)
-            return tally
+    claims = _Claims(spec, store, ctx, claim_owner(context.run_id))
+    try:
+        for start in range(0, len(changes), spec.batch_size):
+            waiting = changes[start:start + spec.batch_size]
+            deadline = time.monotonic() + CLAIM_WAIT_S
+            while waiting:
+                ready, waiting = claims.take(waiting, tally, pending)
+                if ready:
+                    try:
+                        for outcome in target.write(spec.entity, ready, ctx):
+                            _record(context, spec, store, pending.pop(outcome.key, None), outcome, tally)
+                            claims.renew_if_due()
+                    except ApiError as exc:
+                        tally.error = str(exc)
+                        return tally
+                    claims.release([c.key for c in ready])
+                    deadline = time.monotonic() + CLAIM_WAIT_S
+                elif waiting:
+                    if time.monotonic() > deadline:
+                        tally.error = (f"{len(waiting)} records (e.g. {waiting[0].key!r}) are still being written to "
+                                       f"{spec.target} by another run; left for the next run")
+                        return tally
+                    if not claims.waited:
+                        context.log.info(f"{len(waiting)} records are being written to {spec.target} by another "
+                                         "run; waiting for it")
+                    claims.waited = True
+                    time.sleep(CLAIM_POLL_S)
+    finally:
+        claims.release()
     return tally
+
+
+class _Claims:
+    """The state-store claims of one push: at most one run writes a (target, entity, key) at a time."""
+
+    def __init__(self, spec: FlowSpec, store: StateStore, ctx: WriteContext, owner: str) -> None:
+        self.spec, self.store, self.ctx, self.owner = spec, store, ctx, owner
+        self.waited = False  # some record was held by another run: check what it landed before writing
+        self.renewed = time.monotonic()
+        store.expire_claims(spec.target, spec.entity, owner)  # left by killed runs, on records now unchanged
+
+    def take(self, changes: list[Change], tally: Tally, pending: dict[str, Change]) -> tuple[list[Change], list[Change]]:
+        held = self.store.claim(self.spec.target, self.spec.entity, [c.key for c in changes], self.owner)
+        mine = [c for c in changes if c.key in held]
+        rest = [c for c in changes if c.key not in held]
+        if mine:
+            mine = self._against_landed(mine, tally, pending)
+        return mine, rest
+
+    def _against_landed(self, changes: list[Change], tally: Tally, pending: dict[str, Change]) -> list[Change]:
+        """Another run may have landed some of these since the diff (it held them, or finished before
+        we claimed): skip those it landed as we have them; hand the writer the others against what
+        the target now holds (snapshot and id map). One query when nobody else wrote."""
+        spec = self.spec
+        hashes = self.store.snapshot_hashes(spec.state_name, [c.key for c in changes])
+        out, done, stale = [], [], set()
+        for c in changes:
+            known = hashes.get(c.key)
+            if c.record is not None and known is not None and known == c.record.content_hash():
+                tally.add("landed by another run")
+                pending.pop(c.key, None)
+                done.append(c.key)
+                continue
+            if c.record is not None and (self.waited or (c.action == "create" and known is not None)):
+                stale.add(c.key)
+            out.append(c)
+        if done:
+            self.release(done)
+        if not stale:
+            return out
+        payloads = self.store.snapshot_payloads(spec.state_name, [k for k in stale if k in hashes])
+        record_type = RECORD_TYPES[spec.entity]
+        fresh = []
+        for c in out:
+            if c.key in stale:
+                previous = _revive(record_type, payloads.get(c.key))
+                action = "update" if c.action == "create" and previous is not None else c.action
+                c = replace(c, action=action, previous=previous if previous is not None else c.previous,
+                            target_id=self.ctx.binder.external_id(spec.entity, c.key))
+            fresh.append(c)
+        return fresh
+
+    def renew_if_due(self) -> None:
+        if time.monotonic() - self.renewed > CLAIM_RENEW_S:
+            self.store.renew_claims(self.owner)
+            self.renewed = time.monotonic()
+
+    def release(self, keys: list[str] | None = None) -> None:
+        self.store.release_claims(self.owner, keys)
 
 
 def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, change: Change | None,
@@ -380,7 +505,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
         record_hash=record.content_hash() if record else None,
         payload=record.model_dump(mode="json") if record else None,
         target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
-        binding_entity=outcome.binding_entity, changed=_changed_fields(change))
+        binding_entity=outcome.binding_entity, changed=_changed_fields(change), target_entity=outcome.target_entity)
 
 
 def _changed_fields(change: Change) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import smtplib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import requests
@@ -28,6 +28,7 @@ from integrations_dagster.config import Alerts, EnvRef, Flow
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.flows.pipeline import FlowSpec
 
+STUCK_AFTER = timedelta(hours=2)
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
           DagsterRunStatus.STARTED]
 
@@ -54,7 +55,10 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
             default_status=DefaultSensorStatus.RUNNING, required_resource_keys={spec.source_key},
             description=f"realtime: a run when {spec.source} has {spec.entity} changed since the watermark")
     def _sensor(context: SensorEvaluationContext, **resources):
-        if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE)):
+        # A run whose process was killed stays STARTED (the default launcher cannot tell): after
+        # STUCK_AFTER without a status change it no longer holds the flow's sensor back.
+        recent = datetime.now(UTC) - STUCK_AFTER
+        if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE, updated_after=recent)):
             return SkipReason("a run of this flow is already waiting or running")
         # Direct invocation passes required resources as keyword arguments; the daemon only
         # through the context.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -27,7 +28,26 @@ class CanonicalRecord(BaseModel):
     def key(self) -> str:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
+    def freshness(self) -> datetime | None:
+        """The record's freshness token (the source's time of this version), or None.
+
+        When set, the engine never lets an older version overwrite a newer one the target already
+        accepted (a late or replayed delivery): see ``flows.pipeline.compute_diff``.
+        """
+        return None
+
     def content_hash(self) -> str:
         payload = self.model_dump(mode="json", exclude=set(self.volatile_fields))
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    """An ISO 8601 instant as an aware UTC datetime (naive means UTC); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -7,6 +7,7 @@ Amounts are ``Decimal`` in major units (219.50 SEK). Vendors that count in minor
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -15,8 +16,15 @@ from pydantic import BaseModel, ConfigDict, field_validator
 MAX_DECIMALS = 4  # BigCommerce v2 carries 4; anything finer is a data error, not a price
 
 
+_PLAIN = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]{0,%d})?" % MAX_DECIMALS)  # "219.00": finite, <= 4 decimals
+
+
 def to_decimal(value: Any, what: str = "amount") -> Decimal:
     """Parse a vendor amount ("219.00", 219, 219.5) to Decimal, or raise ValueError naming it."""
+    if type(value) is str and _PLAIN.fullmatch(value):  # the common case, every check implied (hot path)
+        return Decimal(value)
+    if type(value) is int:  # a stock count (not bool: type() is exact)
+        return Decimal(value)
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
         raise ValueError(f"{what} is missing")
     try:

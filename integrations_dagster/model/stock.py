@@ -8,12 +8,13 @@ never overwrites a newer one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import field_validator
 
-from integrations_dagster.model.base import CanonicalRecord
+from integrations_dagster.model.base import CanonicalRecord, parse_instant
 
 
 class StockLevel(CanonicalRecord):
@@ -35,3 +36,6 @@ class StockLevel(CanonicalRecord):
     @property
     def key(self) -> str:
         return self.sku if self.location == "default" else f"{self.sku}@{self.location}"
+
+    def freshness(self) -> datetime | None:
+        return parse_instant(self.as_of)

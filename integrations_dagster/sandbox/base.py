@@ -9,7 +9,8 @@ what every sandbox has in common, so that a vendor module holds only the vendor'
 * ``GET|POST /__sandbox__/knobs``  read or change latency, rate limit and fault rates at run time;
 * injected latency, a sliding-window rate limit answered in the vendor's own 429 shape, and
   injected faults (5xx before the handler, 5xx *after* a write was applied, dropped connections,
-  slow answers that make a client time out).
+  slow answers that make a client time out), and an applied write whose answer is held
+  (``hold_write``) so that a crash test can kill the client between the two.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class Knobs:
     throttle_rate: float = 0.0  # share of requests answered 429 with Retry-After (on top of the limit)
     timeout_rate: float = 0.0  # share of requests held for ``timeout_hold_s`` (client read timeout)
     timeout_hold_s: float = 3.0
+    reset_rate: float = 0.0  # share of requests whose connection is dropped (half of the writes after applying)
+    # Crash tests: the Nth write accepted after this knob is set is applied, then its answer is held
+    # (until the knob changes or ``hold_s`` passes), so a client killed meanwhile never learns it landed.
+    hold_write: int = 0  # 0 = off
+    hold_s: float = 30.0
     seed: int | None = None
 
     def update(self, values: dict[str, Any]) -> None:
@@ -287,6 +293,7 @@ class Sandbox:
         self.stats = Stats()
         self.window = SlidingWindow()
         self.rng = random.Random(knobs.seed)
+        self.writes_since_hold = 0  # writes applied since ``hold_write`` was last set
         self.log = log or (lambda line: None)
 
     def reset(self, demo: bool) -> None:
@@ -337,6 +344,17 @@ class _SandboxMiddleware(BaseHTTPMiddleware):
         sb.stats.count(method, path, response.status_code)
         return response
 
+    async def _hold(self, armed: int) -> None:
+        """Hold the answer of the ``hold_write``-th applied write (crash tests kill the client meanwhile)."""
+        sb = self.sb
+        sb.writes_since_hold += 1
+        if sb.writes_since_hold != armed:
+            return
+        sb.stats.fault("held_after_write")
+        deadline = time.monotonic() + sb.knobs.hold_s
+        while sb.knobs.hold_write == armed and sb.writes_since_hold >= armed and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
     async def _gate(self, request: Request, call_next) -> Response:
         sb, knobs = self.sb, self.sb.knobs
         if not sb.check_auth(request):
@@ -363,6 +381,8 @@ class _SandboxMiddleware(BaseHTTPMiddleware):
         if request.method in WRITE_METHODS and response.status_code < 300 and sb.roll(knobs.fault_after_write_rate):
             sb.stats.fault("error_after_write")
             return sb.style.server_error(500)
+        if request.method in WRITE_METHODS and response.status_code < 300 and knobs.hold_write:
+            await self._hold(knobs.hold_write)
         for k, v in headers.items():
             response.headers[k] = v
         return response
@@ -386,6 +406,8 @@ def _control_routes(sb: Sandbox) -> list[BaseRoute]:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             if "seed" in values:
                 sb.rng.seed(sb.knobs.seed)
+            if "hold_write" in values:
+                sb.writes_since_hold = 0
         return JSONResponse(asdict(sb.knobs))
 
     async def clear_stats(_: Request) -> Response:
@@ -400,7 +422,36 @@ def _control_routes(sb: Sandbox) -> list[BaseRoute]:
     ]
 
 
+class _SandboxApp(Starlette):
+    """Drops the client's connection (``reset_rate``): before the handler, or, for half of the
+    writes, after the handler applied the write, so that the client never learns it landed.
+    (Done here, outside Starlette's middleware, where ``send`` is still the server's own.)"""
+
+    sandbox: Sandbox
+
+    async def __call__(self, scope, receive, send) -> None:
+        sb = self.sandbox
+        if (scope["type"] != "http" or scope["path"].startswith(SANDBOX_PREFIX)
+                or not sb.roll(sb.knobs.reset_rate)):
+            await super().__call__(scope, receive, send)
+            return
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        if transport is None:  # not served by uvicorn: no socket to drop
+            await super().__call__(scope, receive, send)
+            return
+        after = scope["method"] in WRITE_METHODS and sb.rng.random() < 0.5
+        sb.stats.fault("reset_after_write" if after else "connection_reset")
+        if after:
+            async def swallow(_message) -> None:
+                return None
+
+            await super().__call__(scope, receive, swallow)
+        transport.abort()
+
+
 def build_app(sandbox: Sandbox, routes: list[BaseRoute]) -> Starlette:
     """The vendor's routes plus the control routes, behind the fault/limit/stats middleware."""
-    return Starlette(routes=_control_routes(sandbox) + routes,
-                     middleware=[Middleware(_SandboxMiddleware, sandbox=sandbox)])
+    app = _SandboxApp(routes=_control_routes(sandbox) + routes,
+                      middleware=[Middleware(_SandboxMiddleware, sandbox=sandbox)])
+    app.sandbox = sandbox
+    return app

@@ -4,26 +4,35 @@ Everything a landed record changes — its snapshot, its id-map rows, its sync-l
 in one transaction, right after the target accepted it. A crash between the target's answer and
 that transaction loses only the memory of the write, never the data: the next run's writer looks
 the record up by SKU / external reference before creating it.
+
+Two runs writing one target at once (the tag concurrency limit bypassed) would both look a new
+record up, both miss it and both create it. So a run *claims* the records it is about to write
+(:meth:`StateStore.claim`: one row per target connection, entity and key under a primary key, taken
+in its own transaction); the run that loses a claim waits until the winner has recorded the record,
+then finds it landed. A claim left by a killed run is stale at once when its process on this host is
+gone, else after :data:`CLAIM_TTL` without renewal.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from sqlalchemy import and_, create_engine, delete, event, select
+from sqlalchemy import and_, bindparam, create_engine, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from integrations_dagster.state.tables import cursors, id_map, metadata, snapshots, sync_log
+from integrations_dagster.state.tables import claims, cursors, id_map, metadata, snapshots, sync_log
 
 DEFAULT_STATE_DIR = ".state"
+CLAIM_TTL = timedelta(minutes=5)  # a claim not renewed for this long is stale (its run is gone)
 
 
 def default_url() -> str:
@@ -83,11 +92,20 @@ class StateStore:
                     out[key] = json.loads(payload)
         return out
 
+    def refresh_payloads(self, flow: str, payloads: dict[str, dict]) -> None:
+        """Replace the stored payload of records whose hash did not change (a newer freshness token)."""
+        rows = [{"k": k, "p": json.dumps(v, default=str)} for k, v in payloads.items()]
+        stmt = (snapshots.update().where(and_(snapshots.c.flow == flow, snapshots.c.key == bindparam("k")))
+                .values(payload=bindparam("p")))
+        with self.engine.begin() as conn:
+            conn.execute(stmt, rows)
+
     # -- a record landed (or failed) -------------------------------------------------------------
     def record_landed(self, run_id: str, flow: FlowRef, *, key: str, action: str, outcome: str,
                       record_hash: str | None, payload: dict | None, target_id: str | None,
                       source_id: str | None, bindings: dict[str, tuple[str, str | None]] | None = None,
-                      binding_entity: str | None = None, changed: str | None = None) -> None:
+                      binding_entity: str | None = None, changed: str | None = None,
+                      target_entity: str | None = None) -> None:
         """Snapshot + id map + sync log for one accepted record, in one transaction."""
         at = now()
         with self.engine.begin() as conn:
@@ -100,7 +118,7 @@ class StateStore:
                     "updated_at": at,
                 }, ["flow", "key"])
                 if target_id:
-                    _bind(conn, flow.target, flow.entity, key, target_id, None, at)
+                    _bind(conn, flow.target, target_entity or flow.entity, key, target_id, None, at)
                 if source_id:
                     _bind(conn, flow.source, flow.entity, key, source_id, None, at)
             for bkey, (ext_id, parent) in (bindings or {}).items():
@@ -114,8 +132,21 @@ class StateStore:
                       source_id: str | None = None, target_id: str | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(sync_log.insert().values(
-                run_id=run_id, flow=flow, record_key=key, stage=stage, action=action, outcome="failed",
-                error=error, source_id=source_id, target_id=target_id, changed=None, at=now()))
+                run_id=run_id, flow=flow, record_key=_text(key, 300), stage=stage, action=action, outcome="failed",
+                error=_text(error), source_id=_text(source_id, 300), target_id=_text(target_id, 300), changed=None,
+                at=now()))
+
+    def record_failures(self, run_id: str, flow: str, failures: list[tuple[str, str]], *, stage: str,
+                        action: str) -> None:
+        """Many ``(key, reason)`` failures of one stage in one transaction (a batch of bad records)."""
+        if not failures:
+            return
+        at = now()
+        rows = [{"run_id": run_id, "flow": flow, "record_key": _text(key, 300), "stage": stage, "action": action,
+                 "outcome": "failed", "error": _text(error), "source_id": None, "target_id": None, "changed": None,
+                 "at": at} for key, error in failures]
+        with self.engine.begin() as conn:
+            conn.execute(sync_log.insert(), rows)
 
     def log(self, run_id: str | None = None, flow: str | None = None, key: str | None = None) -> pd.DataFrame:
         """The sync log, filtered by run, flow and/or record key (F19)."""
@@ -152,8 +183,99 @@ class StateStore:
         with self.engine.begin() as conn:
             _upsert(conn, cursors, {"name": name, "value": value, "updated_at": now()}, ["name"])
 
+    # -- claims: one writer per target record at a time ----------------------------------------
+    def claim(self, connection: str, entity: str, keys: Iterable[str], owner: str) -> set[str]:
+        """Claim the records ``keys`` of ``connection`` for ``owner`` (see :func:`claim_owner`); return
+        the keys ``owner`` holds afterwards. Free and stale claims are taken; a claim another live
+        writer holds is not. Of two writers inserting one claim, the primary key lets exactly one win."""
+        keys = sorted(set(keys))  # one order for every writer: no lock-order deadlock on PostgreSQL
+        if not keys:
+            return set()
+        self.expire_claims(connection, entity, owner, keys)
+        held: set[str] = set()
+        at = now()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            with self.engine.begin() as conn:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                conn.execute(dialect.insert(claims).values(
+                    [{"connection": connection, "entity": entity, "key": k, "owner": owner, "claimed_at": at}
+                     for k in chunk]).on_conflict_do_nothing())
+                held.update(conn.execute(select(claims.c.key).where(and_(
+                    claims.c.connection == connection, claims.c.entity == entity, claims.c.owner == owner,
+                    claims.c.key.in_(chunk)))).scalars())
+        return held
+
+    def expire_claims(self, connection: str, entity: str, owner: str, keys: list[str] | None = None) -> None:
+        """Drop the stale claims of other owners on ``keys`` (on every key of the entity when None)."""
+        base = and_(claims.c.connection == connection, claims.c.entity == entity, claims.c.owner != owner)
+        rows = []
+        with self.engine.connect() as conn:
+            if keys is None:
+                rows = conn.execute(select(claims.c.key, claims.c.owner, claims.c.claimed_at).where(base)).all()
+            for i in range(0, len(keys or []), 500):
+                rows += conn.execute(select(claims.c.key, claims.c.owner, claims.c.claimed_at).where(and_(
+                    base, claims.c.key.in_(keys[i:i + 500])))).all()
+        stale = [(k, o) for k, o, at in rows if claim_is_stale(o, at)]
+        if stale:
+            with self.engine.begin() as conn:
+                for key, old in stale:
+                    conn.execute(delete(claims).where(and_(
+                        claims.c.connection == connection, claims.c.entity == entity, claims.c.key == key,
+                        claims.c.owner == old)))
+
+    def renew_claims(self, owner: str) -> None:
+        """Keep ``owner``'s claims fresh while its run is still writing."""
+        with self.engine.begin() as conn:
+            conn.execute(claims.update().where(claims.c.owner == owner).values(claimed_at=now()))
+
+    def release_claims(self, owner: str, keys: Iterable[str] | None = None) -> None:
+        """Drop ``owner``'s claims on ``keys`` (all of them when None)."""
+        with self.engine.begin() as conn:
+            if keys is None:
+                conn.execute(delete(claims).where(claims.c.owner == owner))
+                return
+            keys = list(keys)
+            for i in range(0, len(keys), 500):
+                conn.execute(delete(claims).where(and_(claims.c.owner == owner, claims.c.key.in_(keys[i:i + 500]))))
+
+    def snapshot_hashes(self, flow: str, keys: Iterable[str]) -> dict[str, str]:
+        keys = list(keys)
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                out.update(conn.execute(select(snapshots.c.key, snapshots.c.hash).where(
+                    and_(snapshots.c.flow == flow, snapshots.c.key.in_(keys[i:i + 500])))).all())
+        return out
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def claim_owner(run_id: str) -> str:
+    """Who holds a claim: ``host:pid:run id`` (the pid tells a killed run's claims apart at once)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+
+
+def claim_is_stale(owner: str, claimed_at: datetime, ttl: timedelta = CLAIM_TTL) -> bool:
+    """Not renewed within ``ttl``, or held by a process of this host that no longer exists."""
+    if claimed_at.tzinfo is None:  # SQLite gives naive UTC
+        claimed_at = claimed_at.replace(tzinfo=UTC)
+    if now() - claimed_at > ttl:
+        return True
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False  # another host: only the age tells
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # another run (thread) of this process: alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class DuplicateBinding(RuntimeError):
@@ -202,6 +324,14 @@ def _bind(conn: Connection, connection: str, entity: str, key: str, external_id:
                     ["connection", "entity", "key"])
     except IntegrityError as exc:  # a concurrent writer bound the same external id first
         raise DuplicateBinding(f"{connection} {entity} id {external_id!r}: {exc.orig}") from None
+
+
+def _text(value: str | None, limit: int | None = None) -> str | None:
+    """Text a hostile record put in the sync log: no NUL (PostgreSQL refuses it), within the column."""
+    if value is None:
+        return None
+    value = str(value).replace("\x00", "\\x00")
+    return value[:limit] if limit else value
 
 
 def _upsert(conn: Connection, table, values: dict[str, Any], keys: list[str]) -> None:

@@ -7,6 +7,9 @@
   constraints are the last line of defence against a duplicate binding.
 * ``cursors`` — named watermarks (a flow's last fetched modification time).
 * ``sync_log`` — one row per record per run: what moved, what failed and why.
+* ``claims`` — which run is writing a record to a target right now: one row per (target
+  connection, entity, key), so that of two runs racing on one target (the tag concurrency limit
+  bypassed) only one creates the record; the other waits and then finds it landed.
 """
 
 from __future__ import annotations
@@ -47,6 +50,16 @@ cursors = Table(
     Column("name", String(200), primary_key=True),
     Column("value", String(100), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+claims = Table(
+    "claims", metadata,
+    Column("connection", String(100), primary_key=True),
+    Column("entity", String(50), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("owner", String(300), nullable=False),  # host:pid:run id of the writer
+    Column("claimed_at", DateTime(timezone=True), nullable=False),  # renewed while the run writes
+    Index("ix_claims_owner", "owner"),
 )
 
 sync_log = Table(

@@ -165,8 +165,9 @@ class FortnoxResource(ConnectorResource):
             mode = ctx.options.get("mode", "both")
             if mode not in MODES:
                 raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+            index = _ArticleIndex(self, _unbound_skus(changes, ctx))
             for change in changes:
-                yield self._write_product(change, ctx, mode)
+                yield self._write_product(change, ctx, mode, index)
         elif entity == "orders":
             kind = ctx.options.get("document", "order")
             if kind not in DOCUMENTS:
@@ -181,7 +182,7 @@ class FortnoxResource(ConnectorResource):
             raise ValueError(f"Fortnox is not a target of {entity!r}")
 
     # products ---------------------------------------------------------------------------------
-    def _write_product(self, change: Change, ctx: WriteContext, mode: str) -> Outcome:
+    def _write_product(self, change: Change, ctx: WriteContext, mode: str, index: "_ArticleIndex") -> Outcome:
         product = change.record
         if not isinstance(product, Product):
             return Outcome(change.key, ok=True, action="skipped", error="articles are not deleted in Fortnox")
@@ -194,7 +195,7 @@ class FortnoxResource(ConnectorResource):
                 if bound and previous.get(unit.sku) == unit:
                     action, number = "skipped", bound
                 else:
-                    action, number = self._upsert_article(unit, bound, ctx, mode)
+                    action, number = self._upsert_article(unit, bound, ctx, mode, index, previous.get(unit.sku))
             except TransientError:
                 raise  # not the record's fault: the run gives up and the record is read again
             except (Refused, ValueError, ApiError) as exc:
@@ -206,26 +207,37 @@ class FortnoxResource(ConnectorResource):
         target = bindings.get(product.sku or "", (None, None))[0] if product.kind == "simple" else None
         return Outcome(change.key, ok=True, action=action, target_id=target, bindings=bindings)
 
-    def _upsert_article(self, unit: SellableUnit, bound: str | None, ctx: WriteContext, mode: str) -> tuple[str, str]:
+    def _upsert_article(self, unit: SellableUnit, bound: str | None, ctx: WriteContext, mode: str,
+                        index: "_ArticleIndex | None" = None, prev: SellableUnit | None = None) -> tuple[str, str]:
         problem = mapping.article_number_problem(unit.sku)
         if problem:
             raise Refused(problem)
         payload, notes = mapping.article_payload(unit)
         for note in notes:
             ctx.log(note)
-        price = mapping.list_price(unit, bool(ctx.options.get("price_list_includes_vat", False)))
+        includes_vat = bool(ctx.options.get("price_list_includes_vat", False))
+        price = mapping.list_price(unit, includes_vat)
         number, existing = bound, None
         if number is None:
-            found = self._get(self._article_path(unit.sku))
+            found = index.find(unit.sku) if index is not None else self._get(self._article_path(unit.sku))
             if found is not None:
                 existing, number = found["Article"], found["Article"]["ArticleNumber"]
                 ctx.binder.bind("products", unit.sku, number)
         if number is not None and mode == "create":
             return "linked", number
         if number is not None:
-            if existing is None:  # bound: write straight away
+            if existing is None:  # bound: write straight away, only the parts that changed since the snapshot
+                same_article, same_price = _unchanged_parts(prev, payload, price, includes_vat)
+                if same_article and same_price:
+                    return "skipped", number  # e.g. only the shop's stock moved: the ERP owns stock
+                if same_article and price is not None:
+                    if self._put_price(number, price):
+                        return "updated", number
+                    # no price row (or no article any more): write both below
                 resp = self.http().request("PUT", self._article_path(number), json={"Article": payload}, expect=(404,))
                 wrote = resp.status_code != 404
+                if wrote and same_price:
+                    return "updated", number
             else:
                 wrote = mapping.differs(payload, existing)
                 if wrote:
@@ -244,19 +256,44 @@ class FortnoxResource(ConnectorResource):
                               lambda body: body["Article"]["ArticleNumber"],
                               lambda: unit.sku if self._get(self._article_path(unit.sku)) else None)
         ctx.binder.bind("products", unit.sku, number)
-        self._set_price(number, price, check_first=False)
+        self._set_price(number, price, check_first=False, new_article=True)
         return "created", number
 
     @staticmethod
     def _article_path(number: str) -> str:
         return f"/3/articles/{quote(number, safe='')}"
 
-    def _set_price(self, number: str, price: Decimal | None, *, check_first: bool) -> bool:
-        """Make price list ``price_list`` hold ``price`` from quantity 0; True when something was written."""
+    def _price_path(self, number: str) -> str:
+        return f"/3/prices/{quote(self.price_list, safe='')}/{quote(number, safe='')}/0"
+
+    def _put_price(self, number: str, price: Decimal) -> bool:
+        """PUT the price row; False when Fortnox has no such row (404)."""
+        resp = self.http().request("PUT", self._price_path(number), json={"Price": {"Price": mapping.amount(price)}},
+                                   expect=(404,))
+        return resp.status_code != 404
+
+    def _set_price(self, number: str, price: Decimal | None, *, check_first: bool, new_article: bool = False) -> bool:
+        """Make price list ``price_list`` hold ``price`` from quantity 0; True when something was written.
+
+        For an article this run just created there is no row to update: POST straight away (and PUT
+        only if Fortnox says the row already exists, e.g. one made with the article).
+        """
         if price is None:
             return False
-        path = f"/3/prices/{quote(self.price_list, safe='')}/{quote(number, safe='')}/0"
+        path = self._price_path(number)
         body = {"Price": {"Price": mapping.amount(price)}}
+        if new_article:
+            create = {"Price": {"ArticleNumber": number, "PriceList": self.price_list, "FromQuantity": 0,
+                                "Price": mapping.amount(price)}}
+            try:
+                self._create("/3/prices", create, lambda _body: number,
+                             lambda: number if self._get(path) is not None else None)
+            except TransientError:
+                raise
+            except ApiError:
+                if not self._put_price(number, price):
+                    raise
+            return True
         if check_first:
             current = self._get(path)
             if current is not None and Decimal(str(current["Price"].get("Price"))) == price:
@@ -274,14 +311,15 @@ class FortnoxResource(ConnectorResource):
     # orders -----------------------------------------------------------------------------------
     def _write_order(self, order: Order, ctx: WriteContext, kind: str, articles: dict[str, str | None]) -> Outcome:
         key = order.key
-        known = ctx.binder.external_id("orders", key)
+        collection_entity = DOCUMENTS[kind][0]  # orders and invoices are bound apart in the id map
+        known = ctx.binder.external_id(collection_entity, key)
         if known:
-            return Outcome(key, ok=True, action="skipped", target_id=known)
+            return Outcome(key, ok=True, action="skipped", target_id=known, target_entity=collection_entity)
         collection, wrapper = DOCUMENTS[kind]
         try:
             found = self._find_document(collection, key)
             if found:
-                return Outcome(key, ok=True, action="linked", target_id=found)
+                return Outcome(key, ok=True, action="linked", target_id=found, target_entity=collection_entity)
             customer = self._customer_number(order, ctx)
             numbers = self._line_articles(order, ctx, articles)
             vat_included = ctx.options.get("vat_included")
@@ -294,7 +332,7 @@ class FortnoxResource(ConnectorResource):
             raise  # not the order's fault: the run gives up and the order is read again
         except (Refused, ValueError, ApiError) as exc:
             return Outcome(key, ok=False, action="failed", error=str(exc))
-        return Outcome(key, ok=True, action="created", target_id=number,
+        return Outcome(key, ok=True, action="created", target_id=number, target_entity=collection_entity,
                        bindings={order.customer.key: (customer, None)}, binding_entity="customers")
 
     def _find_document(self, collection: str, key: str) -> str | None:
@@ -343,4 +381,60 @@ class FortnoxResource(ConnectorResource):
             if number is None:
                 raise Refused(f"line {i}: SKU {line.sku!r} is not an article in Fortnox")
             numbers.append(number)
+        return numbers
+
+
+# -- article lookups for product writes ------------------------------------------------------------
+
+def _unbound_skus(changes: list[Change], ctx: WriteContext) -> int:
+    """How many SKUs of this write call the id map does not know (each needs a lookup before a create)."""
+    return sum(1 for c in changes if isinstance(c.record, Product)
+               for u in c.record.sellable_units() if ctx.binder.external_id("products", u.sku) is None)
+
+
+def _unchanged_parts(prev: SellableUnit | None, payload: dict[str, Any], price: Decimal | None,
+                     includes_vat: bool) -> tuple[bool, bool]:
+    """Whether the article fields and the list price are what the target last accepted (the snapshot)."""
+    if prev is None:
+        return False, False
+    try:
+        old_payload, _ = mapping.article_payload(prev)
+    except ValueError:
+        return False, mapping.list_price(prev, includes_vat) == price
+    return old_payload == payload, mapping.list_price(prev, includes_vat) == price
+
+
+class _ArticleIndex:
+    """The article numbers Fortnox has, listed once per write call (500 a page) when that is cheaper
+    than one ``GET /3/articles/{sku}`` per SKU the id map does not know.
+
+    Only an article the index has is fetched (to compare and link it); one it lacks is created
+    straight away. The create still recovers a lost answer by looking the SKU up before resending.
+    """
+
+    PAGE = 500
+
+    def __init__(self, fx: FortnoxResource, unbound: int) -> None:
+        self.fx, self.unbound = fx, unbound
+        self.numbers: set[str] | None = None
+
+    def find(self, sku: str) -> dict | None:
+        if self.numbers is None and self.unbound > 1:
+            self.numbers = self._list()
+            if self.numbers is None:
+                self.unbound = 0  # too many pages for this call: one GET per SKU is cheaper
+        if self.numbers is not None and sku.casefold() not in self.numbers:
+            return None
+        return self.fx._get(self.fx._article_path(sku))
+
+    def _list(self) -> set[str] | None:
+        numbers: set[str] = set()
+        page, pages = 1, 1
+        while page <= pages:
+            body = self.fx.http().get(STREAMS["articles"].path, limit=self.PAGE, page=page)
+            pages = int(body.get("MetaInformation", {}).get("@TotalPages") or 1)
+            if pages > self.unbound:
+                return None
+            numbers.update(str(a.get("ArticleNumber", "")).casefold() for a in body.get("Articles") or [])
+            page += 1
         return numbers

@@ -81,6 +81,8 @@ def article_payload(unit: SellableUnit) -> tuple[dict[str, Any], list[str]]:
             raise ValueError(f"SKU {unit.sku!r}: EAN {unit.ean!r} is longer than Fortnox's {EAN_MAX} characters")
         payload["EAN"] = unit.ean
     if unit.weight is not None:  # canonical kg -> Fortnox grams (int32)
+        if not 0 <= unit.weight * 1000 < 2**31:
+            raise ValueError(f"SKU {unit.sku!r}: weight {unit.weight} kg is not between 0 and {2**31 // 1000} kg")
         payload["Weight"] = int((unit.weight * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     rate = unit.vat_rate if unit.vat_rate is not None else (unit.price.vat_rate if unit.price else None)
     if rate is not None:

@@ -8,6 +8,7 @@ Every refusal is a :class:`RecordError` whose message names the field and the va
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from integrations_dagster.model import (
@@ -53,18 +54,33 @@ class _Pricing:
         self.currency = options.get("currency", "SEK")
         self.rates = {str(k): v for k, v in options.get("tax_rates", {"": 25}).items()}
         self.includes_vat = bool(options.get("prices_include_tax", True))
+        self._rate_of: dict[str, Decimal] = {}  # tax class -> parsed rate (a product's variations share it)
 
     def rate(self, tax_class: str | None) -> Decimal:
         tax_class = "" if tax_class in (None, "standard") else tax_class
         if tax_class not in self.rates:
             raise RecordError(f"tax class {tax_class!r} has no VAT rate in the flow's tax_rates option")
-        return _decimal(self.rates[tax_class], f"VAT rate of tax class {tax_class!r}")
+        if tax_class not in self._rate_of:
+            self._rate_of[tax_class] = _decimal(self.rates[tax_class], f"VAT rate of tax class {tax_class!r}")
+        return self._rate_of[tax_class]
 
     def price(self, raw: dict, field: str, rate: Decimal) -> Price | None:
-        amount = _optional_decimal(raw.get(field), field)
+        value = raw.get(field)
+        if type(value) is str and value:  # Price is immutable: equal strings share one validated object
+            return _price(value, field, rate, str(rate), self.currency, self.includes_vat)
+        amount = _optional_decimal(value, field)
         if amount is None:
             return None
         return Price(amount=Money(amount=amount, currency=self.currency), vat_rate=rate, includes_vat=self.includes_vat)
+
+
+@lru_cache(maxsize=4096)
+def _price(value: str, field: str, rate: Decimal, rate_text: str, currency: str, includes_vat: bool) -> Price | None:
+    """``rate_text`` keys the cache on the rate as written: 25 and 25.0 are equal but hash differently."""
+    amount = _optional_decimal(value, field)
+    if amount is None:
+        return None
+    return Price(amount=Money(amount=amount, currency=currency), vat_rate=rate, includes_vat=includes_vat)
 
 
 def product_to_canonical(raw: dict, options: dict[str, Any]) -> Product:
@@ -72,6 +88,8 @@ def product_to_canonical(raw: dict, options: dict[str, Any]) -> Product:
     kind = raw.get("type")
     if kind not in ("simple", "variable"):
         raise RecordError(f"product type {kind!r} is not synced (only simple and variable)")
+    if raw.get("sku") is not None and not isinstance(raw.get("sku"), str):
+        raise RecordError(f"sku {str(raw.get('sku'))[:50]!r} is not text")
     sku = (raw.get("sku") or "").strip() or None
     if kind == "simple" and not sku:
         raise RecordError("simple product has no SKU")

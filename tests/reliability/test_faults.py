@@ -1,0 +1,179 @@
+"""Suite 1 — faults: every flow, many rounds, both sandboxes injecting 5xx, 429, timeouts, dropped
+connections and writes applied-then-answered-500, while the shop and the ERP keep changing.
+After a final clean run the target equals the source field by field: 0 duplicates, 0 lost."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from dagster import build_run_status_sensor_context
+
+from flowkit import fx, fx_all, run, woo_get, woo_post, woo_put
+from integrations_dagster.connectors.fortnox import mapping as fx_mapping
+from integrations_dagster.model import Product
+from reliability.relkit import (
+    CLEAN, FAULTS, FLOWS, SOAK, article_mismatches, definitions, duplicates, expected_units, faults_injected,
+    knobs, order_problems, woo_stock,
+)
+
+pytestmark = pytest.mark.reliability
+
+ROUNDS = 100 if SOAK else 20
+EMAILS = [f"buyer{i}@example.se" for i in range(5)]
+
+
+@pytest.fixture
+def alert_hook(monkeypatch):
+    got: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RELIABILITY_ALERT_URL", f"http://127.0.0.1:{server.server_port}/alert")
+    yield got
+    server.shutdown()
+
+
+def _mutate(rng: random.Random, woo: str, fortnox: str, round_no: int, created: list[dict]) -> int:
+    """Change the shop and the ERP between runs; return how many records changed."""
+    products = woo_get(woo, "/products")
+    simple = [p for p in products if p["type"] == "simple" and p["sku"]]
+    variable = [p for p in products if p["type"] == "variable"]
+    changed = 0
+    for p in rng.sample(simple, 2):
+        woo_put(woo, f"/products/{p['id']}", {"regular_price": f"{rng.randint(10, 900)}.{rng.choice(['00', '50', '95'])}",
+                                              "name": f"{p['name'].split(' #')[0]} #{round_no}"})
+        changed += 1
+    parent = rng.choice(variable)
+    var = rng.choice(woo_get(woo, f"/products/{parent['id']}/variations"))
+    woo_put(woo, f"/products/{parent['id']}/variations/{var['id']}", {"regular_price": f"{rng.randint(100, 500)}.00"})
+    changed += 1
+    if round_no % 3 == 0:
+        created.append(woo_post(woo, "/products", {"name": f"Reliability item {round_no}", "type": "simple",
+                                                   "sku": f"REL-{round_no}", "regular_price": "120.00",
+                                                   "manage_stock": True, "stock_quantity": 5}))
+        changed += 1
+    line_items = [{"product_id": p["id"], "quantity": rng.randint(1, 3)} for p in rng.sample(simple, rng.randint(1, 2))]
+    email = rng.choice(EMAILS)
+    woo_post(woo, "/orders", {"status": rng.choice(["processing", "completed"]), "line_items": line_items,
+                              "billing": {"first_name": "Test", "last_name": email.split("@")[0], "email": email,
+                                          "address_1": "Gatan 1", "postcode": "11122", "city": "Stockholm",
+                                          "country": "SE"}})
+    changed += 1
+    articles = [a["ArticleNumber"] for a in fx_all(fortnox, "articles", "Articles")]
+    for number in rng.sample(articles, min(2, len(articles))):
+        fx(fortnox, "PUT", f"/articles/{number}", {"Article": {"QuantityInStock": rng.randint(0, 60)}})
+        changed += 1
+    return changed
+
+
+def _snapshot_problems(store, woo: str, fortnox: str) -> list[str]:
+    """The snapshot must never claim more than the target holds."""
+    problems = []
+    articles = {a["ArticleNumber"]: a for a in fx_all(fortnox, "articles", "Articles")}
+    snap = store.snapshot_payloads("demo.products", list(store.snapshot_frame("demo.products")["key"]))
+    for key, payload in snap.items():
+        for unit in Product.model_validate(payload).sellable_units():
+            if fx_mapping.article_number_problem(unit.sku):
+                continue
+            if unit.sku not in articles:
+                problems.append(f"snapshot has {unit.sku}, Fortnox does not")
+                continue
+            full = fx(fortnox, "GET", f"/articles/{unit.sku}")["Article"]
+            want, _ = fx_mapping.article_payload(unit)
+            if fx_mapping.differs(want, full):
+                problems.append(f"snapshot of {unit.sku} is ahead of Fortnox")
+    for flow, resource, wrapper in (("demo.orders", "orders", "Orders"), ("demo.invoices", "invoices", "Invoices")):
+        refs = {d.get("ExternalInvoiceReference1") for d in fx_all(fortnox, resource, wrapper)}
+        problems += [f"snapshot has {k}, Fortnox {resource} do not"
+                     for k in store.snapshot_frame(flow)["key"] if k not in refs]
+    stock = woo_stock(woo)
+    for key, payload in store.snapshot_payloads("demo.stock", list(store.snapshot_frame("demo.stock")["key"])).items():
+        if stock.get(key) is not None and Decimal(str(stock[key])) != Decimal(str(payload["quantity"])):
+            problems.append(f"stock snapshot of {key} ({payload['quantity']}) is ahead of the shop ({stock[key]})")
+    return problems
+
+
+def test_flows_converge_under_faults(tmp_path, woo_sandbox, fortnox_empty, store, alert_hook, figures,
+                                     dagster_instance):
+    woo, fortnox = woo_sandbox.url, fortnox_empty.url
+    defs = definitions(tmp_path, woo, fortnox, timeout=1.0, max_attempts=6, op_retries=2)
+    alert_sensor = defs.get_sensor_def("integrations_failure_alert")
+    instance = dagster_instance  # Dagster's storage on PostgreSQL in the PostgreSQL pass
+    rng = random.Random(20261125)
+    runs = gave_up = changed = 0
+    created: list[dict] = []
+    ahead: list[str] = []
+    for round_no in range(1, ROUNDS + 1):
+        for url in (woo, fortnox):
+            knobs(url, **CLEAN)
+        if round_no > 1:
+            changed += _mutate(rng, woo, fortnox, round_no, created)
+        for i, url in enumerate((woo, fortnox)):
+            knobs(url, **FAULTS, seed=round_no * 10 + i)
+        failed_this_round = False
+        for flow in FLOWS:
+            result = run(defs, f"demo_{flow}", instance=instance, raise_on_error=False)
+            runs += 1
+            if not result.success:
+                gave_up += 1
+                failed_this_round = True
+                event = result.get_run_failure_event()
+                ctx = build_run_status_sensor_context(
+                    sensor_name="integrations_failure_alert", dagster_event=event, dagster_instance=instance,
+                    dagster_run=result.dagster_run).for_run_failure()
+                before = len(alert_hook)
+                alert_sensor(ctx)
+                assert len(alert_hook) == before + 1 and f"demo_{flow}" in alert_hook[-1]["text"]
+        for url in (woo, fortnox):
+            knobs(url, **CLEAN)
+        if round_no % 4 == 0 or failed_this_round:
+            ahead += _snapshot_problems(store, woo, fortnox)
+    assert not ahead, ahead[:10]
+    injected = faults_injected(woo) + faults_injected(fortnox)
+    assert injected > ROUNDS * 5, "the sandboxes injected too few faults for this test to mean anything"
+
+    # A final clean run (full read, as the daily reconcile does) brings everything in.
+    for flow in FLOWS:
+        assert run(defs, f"demo_{flow}", instance=instance,
+                   run_config={"ops": {f"demo_{flow}_fetch": {"config": {"full": True}}}}).success
+    runs += len(FLOWS)
+    units = expected_units(woo)
+    mismatches = article_mismatches(fortnox, units)
+    articles = [a["ArticleNumber"] for a in fx_all(fortnox, "articles", "Articles")]
+    customers = [(c.get("Email") or "").lower() for c in fx_all(fortnox, "customers", "Customers")]
+    order_issues, order_dupes = order_problems(woo, fortnox, "orders", ("processing", "completed"))
+    invoice_issues, invoice_dupes = order_problems(woo, fortnox, "invoices", ("completed",))
+    stock_fx = {a["ArticleNumber"]: Decimal(str(a["QuantityInStock"])) for a in
+                (fx(fortnox, "GET", f"/articles/{n}")["Article"] for n in articles)}
+    stock_issues = [f"{sku}: shop {q} != Fortnox {stock_fx.get(sku)}" for sku, q in woo_stock(woo).items()
+                    if sku in stock_fx and (q is None or Decimal(q) != stock_fx[sku])]
+    duplicate_count = (sum(n - 1 for n in duplicates(articles).values())
+                       + sum(n - 1 for n in duplicates(customers).values()) + order_dupes + invoice_dupes)
+    lost = [m for m in mismatches if "missing" in m] + [p for p in order_issues + invoice_issues if "missing" in p]
+    figures["faults"] = {
+        "rounds": ROUNDS, "runs": runs, "runs that gave up (failed loudly, alert fired)": gave_up,
+        "faults injected": injected, "source changes between rounds": changed,
+        "articles": len(articles), "customers": len(customers),
+        "orders": len(fx_all(fortnox, "orders", "Orders")), "invoices": len(fx_all(fortnox, "invoices", "Invoices")),
+        "duplicates found": duplicate_count, "records lost": len(lost),
+        "field mismatches after final run": len(mismatches) + len(order_issues) + len(invoice_issues) + len(stock_issues),
+    }
+    assert duplicate_count == 0, (duplicates(articles), duplicates(customers), order_dupes, invoice_dupes)
+    assert not mismatches, mismatches[:10]
+    assert not order_issues and not invoice_issues, (order_issues + invoice_issues)[:10]
+    assert not stock_issues, stock_issues[:10]
+    assert all(f"REL-{i}" in units for i in range(3, ROUNDS + 1, 3))
