@@ -46,8 +46,14 @@ SUITES = {
                   "hypothesis draws malformed and hostile values per field of a WooCommerce product (missing and "
                   "wrong-typed fields, huge strings, unicode, negative/NaN quantities, 5-decimal prices, "
                   "dates in odd time zones, HTML in names); 10 000 products combine them, in batches of 500 "
-                  "each with one good product, (hostile orders are not generated yet) through the real normalize, "
-                  "diff and push ops against the Fortnox sandbox; bad YAML must name file and field."),
+                  "each with one good product, through the real normalize, diff and push ops against the Fortnox "
+                  "sandbox; bad YAML must name file and field."),
+    "bad_input_orders": ("Bad input: orders", "tests/reliability/test_bad_input.py",
+                         "hypothesis draws hostile WooCommerce orders (unknown or missing SKUs on lines, NaN "
+                         "and negative quantities, 5-decimal amounts, odd currencies and time zones, bad e-mails, "
+                         "HTML in names, wrong types) in batches of 500, each with one good order, through the "
+                         "real orders ops into the Fortnox sandbox: each bad order is logged with a reason, the "
+                         "good one lands, no order is created twice."),
     "exposure": ("Secrets and exposure", "tests/reliability/test_exposure.py",
                  "Distinctive fake secrets; every job runs (also with wrong credentials); run logs, run config, "
                  "tags, op metadata, the sync log and the sandboxes' request logs are scanned."),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from dagster import DagsterInstance, DefaultSensorStatus, RunRequest, SkipReason, build_sensor_context
 
@@ -42,23 +39,10 @@ def test_change_sensor_requests_one_run_per_new_watermark(tmp_path, woo_sandbox,
         assert isinstance(again, RunRequest) and again.run_key != first.run_key
 
 
-def test_slack_alert_is_posted(monkeypatch):
-    got = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("TEST_SLACK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+def test_slack_alert_is_posted(monkeypatch, webhook_receiver):
+    url, got = webhook_receiver
+    monkeypatch.setenv("TEST_SLACK_URL", url)
     assert send_alerts(Alerts(slack_webhook=EnvRef(env="TEST_SLACK_URL")), "run failed") == ["slack"]
-    server.shutdown()
     assert got == [{"text": "run failed"}]
 
 

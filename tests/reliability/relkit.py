@@ -172,3 +172,14 @@ def order_problems(woo: str, fortnox: str, resource: str, statuses: tuple[str, .
         if want != got:
             problems.append(f"{ref}: rows {got} != shop {want}")
     return problems, sum(n - 1 for n in dupes.values())
+
+
+def fortnox_duplicates(woo: str, fortnox: str) -> tuple[int, list[str]]:
+    """(duplicate articles + customers + orders + invoices in Fortnox, order/invoice differences)."""
+    articles = [a["ArticleNumber"] for a in fx_all(fortnox, "articles", "Articles")]
+    customers = [(c.get("Email") or "").lower() for c in fx_all(fortnox, "customers", "Customers")]
+    order_issues, order_dupes = order_problems(woo, fortnox, "orders", ("processing", "completed"))
+    invoice_issues, invoice_dupes = order_problems(woo, fortnox, "invoices", ("completed",))
+    dupes = (sum(n - 1 for n in duplicates(articles).values()) + sum(n - 1 for n in duplicates(customers).values())
+             + order_dupes + invoice_dupes)
+    return dupes, order_issues + invoice_issues

@@ -125,3 +125,80 @@ def test_bad_yaml_names_file_and_field(tmp_path, yaml_text, field):
     with pytest.raises(config.ConfigError) as err:
         config.load(path)
     assert str(path) in str(err.value) and field in str(err.value)
+
+
+ORDER_FIELDS = {
+    "id": st.one_of(st.integers(1, 10**6), text, st.none()),
+    "number": st.one_of(text, st.integers()),
+    "status": st.sampled_from(["processing", "completed", "pending", "on-hold", None, "weird", 3]),
+    "currency": st.sampled_from(["SEK", "EUR", "sek", "KRONOR", "", None, 5]),
+    "prices_include_tax": anything,
+    "date_created_gmt": date, "date_modified_gmt": date,
+    "customer_id": st.one_of(st.integers(-3, 10**6), text, st.none()),
+    "billing": st.one_of(st.fixed_dictionaries({
+        "first_name": text, "last_name": text, "company": text, "email": st.one_of(
+            st.emails(), st.just("not-an-email"), st.just(""), st.just("<script>@x.se"), anything),
+        "country": st.sampled_from(["SE", "se", "Sweden", "", None, "XX"]), "address_1": text, "city": text,
+        "postcode": text}), anything),
+    "line_items": st.one_of(st.lists(st.fixed_dictionaries({
+        "name": text, "sku": st.one_of(st.just("GHOST-SKU"), st.just(""), st.just("GOOD-0"), text, anything),
+        "quantity": quantity, "total": price, "total_tax": price, "product_id": anything}), max_size=3), anything),
+    "total": price, "total_tax": price, "shipping_total": price,
+}
+ORDERS = 10_000 if SOAK else 2_000
+
+
+def hostile_orders(n: int, seed: int = 11) -> list[dict]:
+    pools, rng = {}, random.Random(seed)
+    for name, strategy in ORDER_FIELDS.items():
+        drawn: list = []
+
+        @settings(max_examples=200, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def collect(value):
+            drawn.append(value)
+
+        collect()
+        pools[name] = drawn
+    return [{name: rng.choice(values) for name, values in pools.items() if rng.random() > 0.08} for _ in range(n)]
+
+
+def test_hostile_orders_never_crash_a_run(tmp_path, woo_sandbox, fortnox_empty, store, figures):
+    """Orders with unknown SKUs on lines, odd time zones, bad e-mails, NaN quantities, 5-decimal
+    prices: each bad one is logged with a reason; the good order of each batch lands in Fortnox."""
+    from dagster import build_op_context
+
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    _normalize_diff_push(defs, [{"id": 1, "type": "simple", "sku": "GOOD-0", "name": "Good", "regular_price": "80.00",
+                                 "status": "publish"}], store)  # the article the good orders buy
+    job = defs.get_job_def("demo_orders")
+    resources = {k: defs.resources[k] for k in ("state", "demo__shop", "demo__erp")}
+    drawn, landed, logged = hostile_orders(ORDERS), 0, 0
+    for n, start in enumerate(range(0, len(drawn), BATCH)):
+        good = {"id": 800000 + n, "number": f"G{n}", "status": "processing", "currency": "SEK",
+                "prices_include_tax": True, "date_created_gmt": "2026-11-25T10:00:00", "customer_id": 0,
+                "billing": {"first_name": "Åsa", "last_name": "<b>Öberg</b>", "email": "asa@example.se",
+                            "country": "SE"},
+                "line_items": [{"name": "Good", "sku": "GOOD-0", "quantity": 2, "total": "160.00",
+                                "total_tax": "40.00"}],
+                "total": "200.00", "total_tax": "40.00", "shipping_total": "0.00"}
+        batch = drawn[start:start + BATCH] + [good]
+        seen = len(store.log())
+        fetched = Fetched(batch, Window(), datetime.now(UTC), moves_cursor=False)
+        with build_op_context(resources=resources) as ctx:
+            normalized = job.graph.node_named("demo_orders_normalize").definition(ctx, fetched)
+            diff = job.graph.node_named("demo_orders_diff").definition(ctx, normalized)
+            job.graph.node_named("demo_orders_push").definition(ctx, diff)
+        log = store.log().iloc[seen:]
+        for reason in log.loc[log["outcome"] == "failed", "error"]:
+            assert reason and len(reason) < 2000 and "Traceback" not in reason
+        logged += int((log["outcome"] == "failed").sum())
+        ok = log[(log["record_key"] == f"shop:{800000 + n}") & (log["outcome"] == "created")]
+        assert len(ok) == 1, f"the good order of batch {n} did not land"
+        landed += 1
+    refs = [o.get("ExternalInvoiceReference1") for o in fx_all(fortnox_empty.url, "orders", "Orders")]
+    assert len(refs) == len(set(refs)), "an order was created twice"
+    figures["bad_input_orders"] = {"hostile orders generated": len(drawn), "bad orders in the sync log with a reason":
+                                   logged, "good orders landed": landed, "orders in Fortnox": len(refs),
+                                   "runs crashed": 0}

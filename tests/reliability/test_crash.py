@@ -33,13 +33,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import and_, func, select, text
 
-from flowkit import fx_all, run, stats
+from flowkit import run, stats
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 from integrations_dagster.state import StateStore
 from integrations_dagster.state.tables import claims, id_map, snapshots, sync_log
 from reliability.relkit import (
-    BACKEND, article_mismatches, duplicates, expected_units, knobs, order_problems, write_config,
+    BACKEND, article_mismatches, expected_units, fortnox_duplicates, knobs, write_config,
 )
 from reliability.crashkit import child_env, child_home, fail_dead_runs, forget_state, reset_sandbox
 
@@ -98,13 +98,8 @@ def _kill_once(zygote, tmp_path, cfg, fortnox: str, dagster_home, kind: str, n: 
 
 def _target_problems(woo: str, fortnox: str, units: dict) -> tuple[int, list[str]]:
     """(duplicates, other differences between the shop and Fortnox)."""
-    articles = [a["ArticleNumber"] for a in fx_all(fortnox, "articles", "Articles")]
-    customers = [(c.get("Email") or "").lower() for c in fx_all(fortnox, "customers", "Customers")]
-    order_issues, order_dupes = order_problems(woo, fortnox, "orders", ("processing", "completed"))
-    invoice_issues, invoice_dupes = order_problems(woo, fortnox, "invoices", ("completed",))
-    dupes = (sum(n - 1 for n in duplicates(articles).values()) + sum(n - 1 for n in duplicates(customers).values())
-             + order_dupes + invoice_dupes)
-    return dupes, article_mismatches(fortnox, units) + order_issues + invoice_issues
+    dupes, issues = fortnox_duplicates(woo, fortnox)
+    return dupes, article_mismatches(fortnox, units) + issues
 
 
 def test_sigkill_during_push_then_rerun_converges(tmp_path, woo_sandbox, fortnox_empty, state_url, alert_env,

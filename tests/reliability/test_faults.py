@@ -4,11 +4,8 @@ After a final clean run the target equals the source field by field: 0 duplicate
 
 from __future__ import annotations
 
-import json
 import random
-import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from dagster import build_run_status_sensor_context
@@ -28,23 +25,10 @@ EMAILS = [f"buyer{i}@example.se" for i in range(5)]
 
 
 @pytest.fixture
-def alert_hook(monkeypatch):
-    got: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("RELIABILITY_ALERT_URL", f"http://127.0.0.1:{server.server_port}/alert")
-    yield got
-    server.shutdown()
+def alert_hook(monkeypatch, webhook_receiver):
+    url, got = webhook_receiver
+    monkeypatch.setenv("RELIABILITY_ALERT_URL", url)
+    return got
 
 
 def _mutate(rng: random.Random, woo: str, fortnox: str, round_no: int, created: list[dict]) -> int:
