@@ -46,10 +46,10 @@ FIELDS = {
 }
 
 
-def _pools(examples: int) -> dict[str, list]:
+def _pools(examples: int, fields: dict = FIELDS) -> dict[str, list]:
     """Values of each field drawn by hypothesis (shrinking and edge cases included)."""
     pools: dict[str, list] = {}
-    for name, strategy in FIELDS.items():
+    for name, strategy in fields.items():
         drawn: list = []
 
         @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
@@ -149,18 +149,7 @@ ORDERS = 10_000 if SOAK else 2_000
 
 
 def hostile_orders(n: int, seed: int = 11) -> list[dict]:
-    pools, rng = {}, random.Random(seed)
-    for name, strategy in ORDER_FIELDS.items():
-        drawn: list = []
-
-        @settings(max_examples=200, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
-        @given(strategy)
-        def collect(value):
-            drawn.append(value)
-
-        collect()
-        pools[name] = drawn
+    pools, rng = _pools(200, ORDER_FIELDS), random.Random(seed)
     return [{name: rng.choice(values) for name, values in pools.items() if rng.random() > 0.08} for _ in range(n)]
 
 
