@@ -39,7 +39,8 @@ SUITES = {
               "there or all absent (on PostgreSQL through a fresh connection, after taking every table's "
               "exclusive lock)."),
     "events": ("Duplicate and out-of-order events", "tests/reliability/test_events.py",
-               "Every change is delivered two or three times through the change sensors, in shuffled order; "
+               "Every change is delivered two or three times, in shuffled order: as a re-read of the window it "
+               "happened in and as the change sensor's run request; "
                "stock snapshots taken at different times are replayed shuffled through the diff and push "
                "ops: an older stock level never overwrites a newer one (freshness token `as_of`)."),
     "bad_input": ("Bad input", "tests/reliability/test_bad_input.py",
