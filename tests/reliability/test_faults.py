@@ -161,3 +161,19 @@ def test_flows_converge_under_faults(tmp_path, woo_sandbox, fortnox_empty, store
     assert not order_issues and not invoice_issues, (order_issues + invoice_issues)[:10]
     assert not stock_issues, stock_issues[:10]
     assert all(f"REL-{i}" in units for i in range(3, ROUNDS + 1, 3))
+
+
+def test_a_run_that_gives_up_fails_and_fires_the_alert(tmp_path, woo_sandbox, fortnox_empty, store, alert_hook,
+                                                       dagster_instance):
+    """Fortnox down for good: the run fails (no silent success), the snapshot and cursor stay where
+    the target left them, and the failure sensor posts the alert."""
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url, max_attempts=2, op_retries=0)
+    knobs(fortnox_empty.url, fault_rate=1.0)
+    result = run(defs, "demo_products", instance=dagster_instance, raise_on_error=False)
+    assert not result.success
+    assert store.snapshot_frame("demo.products").empty and store.get_cursor("demo.products") is None
+    ctx = build_run_status_sensor_context(
+        sensor_name="integrations_failure_alert", dagster_event=result.get_run_failure_event(),
+        dagster_instance=dagster_instance, dagster_run=result.dagster_run).for_run_failure()
+    defs.get_sensor_def("integrations_failure_alert")(ctx)
+    assert len(alert_hook) == 1 and "demo_products" in alert_hook[0]["text"] and "failed" in alert_hook[0]["text"]
