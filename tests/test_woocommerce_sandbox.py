@@ -257,3 +257,15 @@ def test_large_catalogue_pages_quickly(woo_empty):
 @pytest.mark.parametrize("per_page", ["abc", "-1"])
 def test_non_numeric_paging_is_refused(woo_sandbox, per_page):
     assert api(woo_sandbox, "GET", "/products", params={"per_page": per_page}).status_code == 400
+
+
+def test_fields_parameter_trims_answers_as_wordpress_does(woo_sandbox):
+    """WordPress's ``_fields`` global parameter: named fields only, ``a.b`` into objects, both list
+    syntaxes, ``_links`` only when named, unknown names ignored."""
+    full = api(woo_sandbox, "GET", "/products", params={"per_page": 3}).json()
+    trimmed = api(woo_sandbox, "GET", "/products", params={"per_page": 3, "_fields": "id,sku,nope"}).json()
+    assert [set(p) for p in trimmed] == [{"id", "sku"}] * 3
+    assert [(p["id"], p["sku"]) for p in trimmed] == [(p["id"], p["sku"]) for p in full]
+    nested = api(woo_sandbox, "GET", f"/products/{full[0]['id']}",
+                 params=[("_fields[]", "dimensions.width"), ("_fields[]", "_links")]).json()
+    assert nested == {"dimensions": {"width": full[0]["dimensions"]["width"]}, "_links": full[0]["_links"]}

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 OPTIONS = {"currency": "SEK", "prices_include_tax": True, "tax_rates": {"": 25, "reduced-rate": 12}}
 
@@ -35,26 +36,26 @@ def _template(variations: int) -> dict:
         sb.stop()
 
 
-def raw_catalogue(n: int, variations: int) -> list[dict]:
+def raw_catalogue(n: int, variations: int) -> Iterator[dict]:
+    """One product at a time, as the connector's reader yields them."""
     template = _template(variations)
-    out = []
     for i in range(1, n + 1):
         raw = copy.deepcopy(template)
         raw.update(id=i, name=f"Bench product {i}", slug=f"bench-product-{i}")
         for j, var in enumerate(raw["_variations"], start=1):
             var.update(id=n + i * variations + j, parent_id=i, sku=f"BENCH-{i:06d}-{j}",
                        regular_price=f"{100 + i % 97}.00", stock_quantity=(i + j) % 50)
-        out.append(raw)
-    return out
+        yield raw
 
 
 def measure(n: int, variations: int, profile: str | None = None) -> dict:
     import pandas as pd
 
+    from integrations_dagster.connectors.base import Window
     from integrations_dagster.connectors.woocommerce import WooCommerceResource
-    from integrations_dagster.flows.pipeline import _dedupe
+    from integrations_dagster.flows.pipeline import Fetched, _dedupe
 
-    raws = raw_catalogue(n, variations)
+    fetched = Fetched.of(raw_catalogue(n, variations), Window(), None, False)  # the fetch op's output
     rss_input_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     woo = WooCommerceResource(base_url="http://unused", consumer_key="k", consumer_secret="s")
     profiler = None
@@ -63,7 +64,8 @@ def measure(n: int, variations: int, profile: str | None = None) -> dict:
         profiler = Profiler()
         profiler.start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    records = [woo.to_canonical("products", raw, OPTIONS) for raw in raws]
+    records = [woo.to_canonical("products", raw, OPTIONS) for raw in fetched.records()]
+    del fetched  # the normalize op's input is released when the op returns
     cpu_norm = time.process_time() - cpu0
     records, _ = _dedupe(records)
     fetched = pd.DataFrame({"key": [r.key for r in records], "hash": [r.content_hash() for r in records]},

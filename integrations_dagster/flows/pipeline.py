@@ -20,7 +20,9 @@ The engine only calls the connector contract (``connectors.base``); it never nam
 """
 
 
+import json
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -98,10 +100,24 @@ class FetchConfig(Config):
 
 @dataclass
 class Fetched:
-    raw: list[dict]
+    """The fetch op's output. Each raw record is held as compact JSON text: a fifth of the memory of
+    the parsed dicts, and a list of strings is what the IO manager pickles between ops."""
+
+    raw: list[str]
     window: Window
     started: datetime
     moves_cursor: bool
+
+    @classmethod
+    def of(cls, records: Iterable[dict], window: Window, started: datetime, moves_cursor: bool) -> "Fetched":
+        return cls([json.dumps(r, separators=(",", ":"), default=str) for r in records], window, started, moves_cursor)
+
+    def records(self) -> Iterator[dict]:
+        return map(json.loads, self.raw)
+
+    def without_records(self) -> "Fetched":
+        """What the later ops need (window, start, cursor rule) without the raw records."""
+        return replace(self, raw=[])
 
 
 @dataclass
@@ -135,12 +151,12 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         started = datetime.now(UTC)
         options = _options(spec, "source")
         try:
-            raw = list(source.read(spec.entity, window, options))
+            fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor)
         except ApiError as exc:
             raise Failure(f"{spec.state_name}: reading {spec.entity} from {spec.source} failed: {exc}") from None
-        context.log.info(f"fetched {len(raw)} {spec.entity} from {spec.source} ({_describe(window)})")
-        context.add_output_metadata({"records": len(raw), "window": _describe(window)})
-        return Fetched(raw, window, started, moves_cursor)
+        context.log.info(f"fetched {len(fetched.raw)} {spec.entity} from {spec.source} ({_describe(window)})")
+        context.add_output_metadata({"records": len(fetched.raw), "window": _describe(window)})
+        return fetched
 
     @op(name=f"{prefix}_normalize", required_resource_keys={spec.source_key, "state"},
         ins={"fetched": In(Fetched)}, out=Out(Normalized), tags=flow_tag)
@@ -150,7 +166,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         options = _options(spec, "source")
         records, failures = [], []
-        for raw in fetched.raw:
+        for raw in fetched.records():
             try:
                 records.append(source.to_canonical(spec.entity, raw, options))
             except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
@@ -164,7 +180,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         context.add_output_metadata({"records": len(records), "failed": len(failures),
                                      "skipped_by_status": skipped,
                                      "failures": MetadataValue.md(_failure_table(failures))})
-        return Normalized(records, fetched, len(failures))
+        return Normalized(records, fetched.without_records(), len(failures))
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
         ins={"normalized": In(Normalized)}, out=Out(Diff), tags=flow_tag)

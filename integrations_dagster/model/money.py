@@ -11,7 +11,9 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
+
+from integrations_dagster.model.base import Value
 
 MAX_DECIMALS = 4  # BigCommerce v2 carries 4; anything finer is a data error, not a price
 
@@ -38,9 +40,7 @@ def to_decimal(value: Any, what: str = "amount") -> Decimal:
     return amount
 
 
-class Money(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Money(Value):
     amount: Decimal
     currency: str = "SEK"
 
@@ -67,10 +67,8 @@ class Money(BaseModel):
         return self.amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-class Price(BaseModel):
+class Price(Value):
     """A price as a system states it: the amount, its VAT rate (percent) and whether it includes VAT."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: Money
     vat_rate: Decimal = Decimal("25")
@@ -100,10 +98,8 @@ class Price(BaseModel):
         return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-class PriceList(BaseModel):
+class PriceList(Value):
     """A named price list of a connection (Fortnox "A", a marketplace's own list...)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str
     name: str = ""

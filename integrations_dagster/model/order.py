@@ -6,9 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
-from integrations_dagster.model.base import CanonicalRecord
+from integrations_dagster.model.base import CanonicalRecord, Value
 from integrations_dagster.model.money import Money, Price
 
 
@@ -27,9 +25,7 @@ class OrderStatus(StrEnum):
     PAID = "paid"
 
 
-class Address(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Address(Value):
     name: str | None = None
     company: str | None = None
     line1: str | None = None
@@ -42,9 +38,7 @@ class Address(BaseModel):
     phone: str | None = None
 
 
-class Customer(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Customer(Value):
     source_id: str | None = None  # None for a guest
     email: str | None = None
     customer_number: str | None = None
@@ -59,9 +53,7 @@ class Customer(BaseModel):
         return (self.email or "").strip().lower() or f"number:{self.customer_number or self.source_id}"
 
 
-class OrderLine(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class OrderLine(Value):
     sku: str | None
     name: str
     quantity: Decimal

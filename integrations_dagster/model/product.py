@@ -11,15 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from integrations_dagster.model.base import CanonicalRecord
+from integrations_dagster.model.base import CanonicalRecord, Value
 from integrations_dagster.model.money import Price
 
 
-class Variant(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Variant(Value):
     sku: str
     source_id: str
     options: dict[str, str] = Field(default_factory=dict)  # {"Size": "M", "Colour": "Blue"}
@@ -32,10 +30,8 @@ class Variant(BaseModel):
     active: bool = True
 
 
-class SellableUnit(BaseModel):
+class SellableUnit(Value):
     """One SKU as an ERP article sees it: a simple product, or one variant with its parent's data."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     sku: str
     source_id: str

@@ -78,7 +78,7 @@ def _normalize_diff_push(defs, records: list[dict], store):
 
     job = defs.get_job_def("demo_products")
     resources = {k: defs.resources[k] for k in ("state", "demo__shop", "demo__erp")}
-    fetched = Fetched(records, Window(), datetime.now(UTC), moves_cursor=False)
+    fetched = Fetched.of(records, Window(), datetime.now(UTC), moves_cursor=False)
     with build_op_context(resources=resources) as ctx:
         normalized = job.graph.node_named("demo_products_normalize").definition(ctx, fetched)
         diff = job.graph.node_named("demo_products_diff").definition(ctx, normalized)
@@ -174,7 +174,7 @@ def test_hostile_orders_never_crash_a_run(tmp_path, woo_sandbox, fortnox_empty, 
                 "total": "200.00", "total_tax": "40.00", "shipping_total": "0.00"}
         batch = drawn[start:start + BATCH] + [good]
         seen = len(store.log())
-        fetched = Fetched(batch, Window(), datetime.now(UTC), moves_cursor=False)
+        fetched = Fetched.of(batch, Window(), datetime.now(UTC), moves_cursor=False)
         with build_op_context(resources=resources) as ctx:
             normalized = job.graph.node_named("demo_orders_normalize").definition(ctx, fetched)
             diff = job.graph.node_named("demo_orders_diff").definition(ctx, normalized)

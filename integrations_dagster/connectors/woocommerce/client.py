@@ -29,16 +29,18 @@ BATCH_SIZE = 100
 
 @dataclass(frozen=True)
 class Stream:
-    """One paged collection: its path and fixed query parameters."""
+    """One paged collection: its path, fixed query parameters and the fields asked for (``_fields``)."""
 
     path: str
     params: dict[str, Any] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
 
     def records(self, http: HttpClient) -> Iterator[dict]:
         """Every record, page by page, until ``X-WP-TotalPages`` is reached."""
         page = 1
+        fixed = {**self.params, "_fields": ",".join(self.fields)} if self.fields else self.params
         while True:
-            resp = http.request("GET", self.path, params={**self.params, "per_page": PAGE_SIZE, "page": page})
+            resp = http.request("GET", self.path, params={**fixed, "per_page": PAGE_SIZE, "page": page})
             yield from resp.json()
             if page >= int(resp.headers.get("X-WP-TotalPages") or 0):
                 return
@@ -105,10 +107,13 @@ class WooCommerceResource(ConnectorResource):
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         dates = _window_params(window)
         if entity == "products":
-            yield from self._with_variations(Stream("/products", {**dates, "orderby": "id", "order": "asc"}))
+            yield from self._with_variations(
+                Stream("/products", {**dates, "orderby": "id", "order": "asc"}, mapping.PRODUCT_FIELDS))
         elif entity == "orders":
             statuses = ",".join(options.get("statuses", ["processing", "completed"]))
-            yield from Stream("/orders", {**dates, "status": statuses, "orderby": "id", "order": "asc"}).records(self.http)
+            stream = Stream("/orders", {**dates, "status": statuses, "orderby": "id", "order": "asc"},
+                            mapping.ORDER_FIELDS)
+            yield from stream.records(self.http)
         else:
             raise ValueError(f"WooCommerce cannot be read for {entity!r}")
 
@@ -135,10 +140,12 @@ class WooCommerceResource(ConnectorResource):
         return page
 
     def _variations(self, product_id: int) -> Iterator[dict]:
-        return Stream(f"/products/{product_id}/variations", {"orderby": "id", "order": "asc"}).records(self.http)
+        return Stream(f"/products/{product_id}/variations", {"orderby": "id", "order": "asc"},
+                      mapping.VARIATION_FIELDS).records(self.http)
 
     def latest_change(self, entity: str, since: datetime | None) -> datetime | None:
-        params: dict[str, Any] = {"per_page": 1, "orderby": "modified", "order": "desc", "dates_are_gmt": "true"}
+        params: dict[str, Any] = {"per_page": 1, "orderby": "modified", "order": "desc", "dates_are_gmt": "true",
+                                  "_fields": "id,date_modified_gmt"}
         if since:
             params["modified_after"] = _stamp(since)
         rows = self.http.request("GET", f"/{entity}", params=params).json()
@@ -220,13 +227,14 @@ class WooCommerceResource(ConnectorResource):
 
     def _current_stock(self, parent_id: int | None, ids: list[int]) -> dict[int, int | None]:
         path = f"/products/{parent_id}/variations" if parent_id else "/products"
-        stream = Stream(path, {"include": ",".join(map(str, ids)), "orderby": "id", "order": "asc"})
+        stream = Stream(path, {"include": ",".join(map(str, ids)), "orderby": "id", "order": "asc"},
+                        ("id", "manage_stock", "stock_quantity"))
         return {r["id"]: r.get("stock_quantity") for r in stream.records(self.http) if r.get("manage_stock")}
 
     def _sku_index(self) -> dict[str, str]:
         """SKU -> ``"product"`` or ``"product/variation"`` for the whole shop (one pass, all statuses)."""
         index: dict[str, str] = {}
-        for raw in Stream("/products", {"orderby": "id", "order": "asc"}).records(self.http):
+        for raw in Stream("/products", {"orderby": "id", "order": "asc"}, ("id", "type", "sku")).records(self.http):
             if raw.get("sku"):
                 index[raw["sku"]] = str(raw["id"])
             if raw.get("type") == "variable":

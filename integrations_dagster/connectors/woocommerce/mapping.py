@@ -22,6 +22,19 @@ STATUSES = {
 }
 EAN_META_KEYS = ("_global_unique_id", "_ean", "ean", "_wpm_gtin_code")
 
+# The raw fields each mapper below reads. The reader asks for just these with WordPress's `_fields`
+# global parameter [doc: developer.wordpress.org/rest-api/using-the-rest-api/global-parameters,
+# core since WordPress 4.9], so a shop sends (and a run holds) a fraction of each record; a shop
+# that ignores the parameter sends everything and the mapping is the same. A field read here and
+# missing from these lists would silently read as empty: tests/test_woocommerce_fields.py guards it.
+PRODUCT_FIELDS = ("id", "type", "status", "sku", "name", "description", "short_description", "global_unique_id",
+                  "meta_data", "weight", "regular_price", "sale_price", "tax_class", "manage_stock",
+                  "stock_quantity", "categories", "images", "attributes", "date_modified_gmt")
+VARIATION_FIELDS = ("id", "status", "sku", "global_unique_id", "meta_data", "weight", "regular_price",
+                    "sale_price", "tax_class", "manage_stock", "stock_quantity", "attributes")
+ORDER_FIELDS = ("id", "number", "status", "currency", "prices_include_tax", "customer_id", "billing", "shipping",
+                "line_items", "shipping_total", "total", "total_tax", "date_created_gmt", "date_modified_gmt")
+
 
 def _decimal(value: Any, what: str) -> Decimal:
     try:

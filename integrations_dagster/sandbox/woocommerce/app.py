@@ -98,7 +98,24 @@ def _links(request: Request, kind: str, doc: dict) -> dict:
 
 
 def _out(request: Request, kind: str, doc: dict) -> dict:
-    return {**doc, "_links": _links(request, kind, doc)}
+    full = {**doc, "_links": _links(request, kind, doc)}
+    fields = listing.fields(request)
+    return _select(full, fields) if fields else full
+
+
+def _select(doc: dict, paths: list[str] | set[str]) -> dict:
+    """WordPress's ``_fields`` (``rest_filter_response_fields``): keep the named fields, ``a.b`` keeps
+    ``b`` inside the object ``a``; unknown names are ignored, ``_links`` only when named."""
+    wanted: dict[str, set[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition(".")
+        wanted.setdefault(head, set()).add(rest)
+    out = {}
+    for head, subs in wanted.items():
+        if head in doc:
+            value = doc[head]
+            out[head] = value if "" in subs or not isinstance(value, dict) else _select(value, subs)
+    return out
 
 
 async def _body(request: Request) -> Any:

@@ -64,6 +64,11 @@ def _list(request: Request, name: str) -> list[str]:
     return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
 
 
+def fields(request: Request) -> list[str]:
+    """The ``_fields`` global parameter (a comma list or ``_fields[]=``), on every route."""
+    return _list(request, "_fields")
+
+
 def _ids(request: Request, name: str) -> list[int]:
     try:
         return [int(v) for v in _list(request, name)]
