@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import requests
 
 from conftest import FORTNOX_TOKEN
-from integrations_dagster.connectors.base import Change, Window, WriteContext
+from integrations_dagster.connectors.base import Change, Watermark, Window, WriteContext
 from integrations_dagster.connectors.fortnox import FortnoxResource
 from integrations_dagster.model import Customer, Money, Order, OrderLine, Price, Product, Variant
 
@@ -88,6 +89,22 @@ def test_read_stock_maps_to_stock_levels(fortnox_sandbox):
     fx = connector(fortnox_sandbox)
     levels = {r["ArticleNumber"]: fx.to_canonical("stock", r, {}) for r in fx.read("stock", Window(), {})}
     assert levels["MUG-LOGO"].quantity == Decimal(40) and levels["MUG-LOGO"].as_of
+
+
+def test_latest_change_asks_for_a_run_only_for_rows_it_has_not_seen(fortnox_sandbox):
+    """``lastmodified`` counts in minutes: a fingerprint of the changed rows keeps the sensor from
+    asking for a run on every tick of the minute after a change, and still sees a second change."""
+    fx = connector(fortnox_sandbox)
+    first = fx.latest_change("stock", None)
+    assert first.new
+    assert not fx.latest_change("stock", first).new
+    requests.put(fortnox_sandbox.url + "/3/articles/MUG-LOGO", headers=AUTH, timeout=10,
+                 json={"Article": {"QuantityInStock": 41}}).raise_for_status()
+    changed = fx.latest_change("stock", first)
+    assert changed.new and changed.fingerprint != first.fingerprint
+    assert not fx.latest_change("stock", Watermark.decode(changed.encode())).new
+    older = Watermark(changed.at - timedelta(minutes=2), "seen-before-the-change")
+    assert fx.latest_change("stock", older).new and fx.latest_change("stock", older).at == changed.at
 
 
 def test_write_products_then_rewrite_writes_nothing(fortnox_sandbox):

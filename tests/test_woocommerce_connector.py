@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from conftest import WOO_KEY, WOO_SECRET
-from integrations_dagster.connectors.base import Change, Window, WriteContext
+from integrations_dagster.connectors.base import Change, Watermark, Window, WriteContext
 from integrations_dagster.connectors.woocommerce import WooCommerceResource
 from integrations_dagster.model import OrderStatus, RecordError, StockLevel
 from integrations_dagster.sandbox.woocommerce.demo import load_catalogue
@@ -77,17 +77,18 @@ def test_read_products_pages_and_attaches_variations(woo_empty):
 def test_incremental_window_and_latest_change(woo_sandbox):
     connector = shop(woo_sandbox)
     since = datetime.now(timezone.utc) - timedelta(seconds=2)
-    assert connector.latest_change("products", since) is None
+    assert connector.latest_change("products", Watermark(since)) is None
     requests.put(f"{woo_sandbox.url}{API}/products/3", auth=(WOO_KEY, WOO_SECRET), json={"regular_price": "139.00"},
                  timeout=5)
     changed = list(connector.read("products", Window(since=since), {}))
     assert [r["sku"] for r in changed] == ["TOTE-ECO"]
-    latest = connector.latest_change("products", since)
-    assert latest is not None and latest.tzinfo is not None and latest >= since.replace(microsecond=0)
+    latest = connector.latest_change("products", Watermark(since))
+    assert latest is not None and latest.new and latest.at.tzinfo is not None and latest.at >= since.replace(microsecond=0)
+    assert connector.latest_change("products", latest) is None
     older = list(connector.read("products", Window(since=datetime(2024, 3, 5, 12, tzinfo=timezone.utc),
                                                    until=datetime(2024, 3, 8, 12, 30, tzinfo=timezone.utc)), {}))
     assert [r["id"] for r in older] == [6, 7, 8]
-    assert connector.latest_change("orders", None) == datetime(2024, 4, 7, 18, tzinfo=timezone.utc)
+    assert connector.latest_change("orders", None) == Watermark(datetime(2024, 4, 7, 18, tzinfo=timezone.utc))
 
 
 def test_demo_products_and_orders_map(woo_sandbox):

@@ -1,11 +1,12 @@
 """Freshness: ``dagster dev`` (webserver + daemon) runs the stock flow (Fortnox → WooCommerce) from
 its change sensor; stock changes in the Fortnox sandbox at random moments; the time until the
-WooCommerce sandbox shows each one is measured, and split with Dagster's own run records into
-sensor wait (change → run created), queue + worker start (created → started) and run (started →
-finished).
+WooCommerce sandbox shows each one is measured, and split with Dagster's own run records and event
+log into sensor wait (change → run created), queue (created → dequeued), worker start (dequeued →
+the run process's RUN_START: process start, imports, code load) and run (RUN_START → success).
 
-Settings: sensor ``minimum_interval_seconds`` 5 (the YAML's minimum), ``dequeue_interval_seconds`` 1,
-flows on the in-process executor (one process per run: Dagster's default run launcher).
+Settings: sensor ``minimum_interval_seconds`` ``--freshness-sensor-s``, ``dequeue_interval_seconds``
+from dagster.yaml, flows on the in-process executor (one process per run: Dagster's default run
+launcher).
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def run(args) -> dict:
     try:
         # the articles exist in Fortnox and are bound to the shop's products before Dagster starts
         Flows(tmp, woo.url, fx.url).run("bench_products")
-        config = write_yaml(tmp / "freshness.yaml", woo.url, fx.url, sensor=True, sensor_interval_s=5,
-                            schedule="2h")
+        config = write_yaml(tmp / "freshness.yaml", woo.url, fx.url, sensor=True,
+                            sensor_interval_s=args.freshness_sensor_s, schedule="2h")
         env()
         os.environ["DAGSTER_HOME"] = str(home)
         environ = {**os.environ, "INTEGRATIONS_CONFIG": str(config),
@@ -118,14 +119,16 @@ def run(args) -> dict:
             time.sleep(0.2)
 
         runs = instance.get_run_records(RunsFilter(job_name=STOCK_JOB))
-        spans = sorted((r.create_timestamp.timestamp(), r.start_time or 0, r.end_time or 0) for r in runs)
-        parts = {"sensor_wait_s": [], "queue_and_worker_start_s": [], "run_s": []}
+        spans = sorted(_span(instance, r) for r in runs)
+        parts: dict[str, list[float]] = {"sensor_wait_s": [], "queue_s": [], "worker_start_s": [], "run_s": []}
         for hit in seen:
-            carrier = next((s for s in spans if s[0] > hit["changed_at"] and s[2]), None)
+            carrier = next((s for s in spans if s[0] > hit["changed_at"] and s[3]), None)
             if carrier:
-                parts["sensor_wait_s"].append(carrier[0] - hit["changed_at"])
-                parts["queue_and_worker_start_s"].append(carrier[1] - carrier[0])
-                parts["run_s"].append(carrier[2] - carrier[1])
+                created, dequeued, started, ended = carrier
+                parts["sensor_wait_s"].append(created - hit["changed_at"])
+                parts["queue_s"].append(dequeued - created)
+                parts["worker_start_s"].append(started - dequeued)
+                parts["run_s"].append(ended - started)
         latencies = sorted(h["latency_s"] for h in seen)
         runs_during = sum(1 for s in spans if s[0] >= t0)
     finally:
@@ -149,5 +152,25 @@ def run(args) -> dict:
         "p50_s": pct(latencies, 0.5), "p95_s": pct(latencies, 0.95), "max_s": pct(latencies, 1.0),
         "breakdown_median_s": {k: round(statistics.median(v), 1) if v else None for k, v in parts.items()},
         "stock_runs_during_measurement": runs_during, "dagster_startup_s": round(startup_s, 1),
-        "settings": {"sensor_interval_s": 5, "dequeue_interval_seconds": 1, "executor": "in_process"},
+        "settings": {"sensor_interval_s": args.freshness_sensor_s, "dequeue_interval_seconds": _dequeue_interval(),
+                     "executor": "in_process"},
     }
+
+
+def _span(instance, record) -> tuple[float, float, float, float]:
+    """(created, dequeued = RUN_STARTING, RUN_START, end) of one run, from its record and event log."""
+    from dagster import DagsterEventType
+
+    created = record.create_timestamp.timestamp()
+    dequeued = created
+    for event in instance.get_records_for_run(record.dagster_run.run_id,
+                                              of_type={DagsterEventType.RUN_STARTING}).records:
+        dequeued = event.timestamp
+    return created, dequeued, record.start_time or 0, record.end_time or 0
+
+
+def _dequeue_interval() -> float | None:
+    import yaml
+
+    coordinator = yaml.safe_load((REPO / "dagster.yaml").read_text()).get("run_coordinator", {})
+    return coordinator.get("config", {}).get("dequeue_interval_seconds")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Callable, ClassVar, Iterator, Literal, Protocol
 
 from dagster import ConfigurableResource
@@ -46,6 +46,32 @@ class Window:
     @property
     def full(self) -> bool:
         return self.since is None and self.until is None
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Where a change sensor stands; its cursor (``encode``), never a list of ids.
+
+    ``at`` is the newest change time seen. A system whose change times are coarse (Fortnox:
+    minutes, and no time on an article) adds a ``fingerprint`` of what changed from ``at`` on, so a
+    tick that finds the same changes again asks for no run. ``new`` says whether this watermark
+    marks changes the previous one had not seen (a run is due); it is not part of the cursor.
+    """
+
+    at: datetime
+    fingerprint: str = ""
+    new: bool = True
+
+    def encode(self) -> str:
+        iso = self.at.astimezone(UTC).isoformat()
+        return f"{iso}|{self.fingerprint}" if self.fingerprint else iso
+
+    @classmethod
+    def decode(cls, cursor: str | None) -> "Watermark | None":
+        if not cursor:
+            return None
+        iso, _, fingerprint = cursor.partition("|")
+        return cls(datetime.fromisoformat(iso), fingerprint)
 
 
 @dataclass(frozen=True)
@@ -116,10 +142,9 @@ class ConnectorResource(ConfigurableResource):
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         """Yield raw vendor records of ``entity`` modified in ``window`` (paging handled inside)."""
 
-    def latest_change(self, entity: str, since: datetime | None) -> datetime | None:
-        """Cheap check for sensors: the newest modification time after ``since``, or None.
-
-        One small request at most; the sensor's cursor is the returned watermark.
+    def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
+        """Cheap check for sensors: a watermark past ``since`` (``new`` when a run is due), or None
+        when nothing changed. A request or two at most; the sensor keeps the watermark as its cursor.
         """
         return None
 

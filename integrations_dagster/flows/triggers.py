@@ -25,6 +25,7 @@ from dagster import (
 from dagster import JobDefinition
 
 from integrations_dagster.config import Alerts, EnvRef, Flow
+from integrations_dagster.connectors.base import Watermark
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.flows.pipeline import FlowSpec
 
@@ -63,16 +64,16 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
         # Direct invocation passes required resources as keyword arguments; the daemon only
         # through the context.
         source = resources.get(spec.source_key) or getattr(context.resources, spec.source_key)
-        since = datetime.fromisoformat(context.cursor) if context.cursor else None
+        previous = Watermark.decode(context.cursor)
         try:
-            newest = source.latest_change(spec.entity, since)
+            mark = source.latest_change(spec.entity, previous)
         except ApiError as exc:
             return SkipReason(f"{spec.source} did not answer: {exc}")
-        if newest is None or (since is not None and newest <= since):
+        if mark is not None and mark.encode() != context.cursor:
+            context.update_cursor(mark.encode())  # may move on without a run (a new minute, same rows)
+        if mark is None or not mark.new:
             return SkipReason(f"no {spec.entity} changed in {spec.source} since {context.cursor or 'ever'}")
-        watermark = newest.astimezone(UTC).isoformat()
-        context.update_cursor(watermark)
-        return RunRequest(run_key=f"{spec.state_name}@{watermark}", tags={"integrations/trigger": "sensor"})
+        return RunRequest(run_key=f"{spec.state_name}@{mark.encode()}", tags={"integrations/trigger": "sensor"})
 
     return _sensor
 

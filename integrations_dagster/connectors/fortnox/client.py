@@ -4,12 +4,16 @@ Lookups that make writes idempotent rely on the list filters the OpenAPI documen
 ``/3/orders`` and ``/3/invoices`` take ``externalinvoicereference1`` (we store the canonical order key
 there), ``/3/customers`` takes ``email`` and ``customernumber``. Filter matching semantics are not
 documented, so every hit is re-checked for an exact match here. ``/3/articles`` cannot be sorted by
-modification time (its ``sortby`` enum has no such value) and articles carry no timestamp, so
-``latest_change`` answers "now" when anything changed since the cursor.
+modification time (its ``sortby`` enum has no such value), articles carry no timestamp and
+``lastmodified`` counts in whole minutes, so ``latest_change`` fingerprints the list rows changed
+from the watermark's minute on (the rows carry ``QuantityInStock``): the same rows found again ask
+for no run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,7 +23,9 @@ from urllib.parse import quote
 import requests
 from pydantic import PrivateAttr
 
-from integrations_dagster.connectors.base import Change, ConnectorResource, Outcome, Window, WriteContext
+from integrations_dagster.connectors.base import (
+    Change, ConnectorResource, Outcome, Watermark, Window, WriteContext,
+)
 from integrations_dagster.connectors.fortnox import mapping
 from integrations_dagster.connectors.http import ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
@@ -142,14 +148,29 @@ class FortnoxResource(ConnectorResource):
             # Articles carry no modification time: the read time is the level's freshness token.
             yield {**item, "_fetched_at": fetched_at}
 
-    def latest_change(self, entity: str, since: datetime | None) -> datetime | None:
+    def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         if entity != "stock":
             return None
-        params: dict[str, Any] = {"limit": 1}
-        if since is not None:
-            params["lastmodified"] = mapping.fortnox_time(since)
-        body = self.http().get("/3/articles", **params)
-        return datetime.now(UTC) if body.get("MetaInformation", {}).get("@TotalResources", 0) else None
+        # The current minute is read first: a change landing between the two reads is then seen
+        # by both or by the second, never by neither.
+        minute = datetime.now(UTC).replace(second=0, microsecond=0)
+        current = self._changed_from(minute)
+        if since is None:
+            return Watermark(minute, current)
+        if since.at.replace(second=0, microsecond=0) == minute:
+            return Watermark(minute, current, new=current != since.fingerprint)
+        earlier = self._changed_from(since.at)
+        return Watermark(minute, current, new=earlier != since.fingerprint)
+
+    def _changed_from(self, moment: datetime) -> str:
+        """A fingerprint of the article rows changed from ``moment``'s minute on (one request;
+        500 rows is Fortnox's largest page - more changes in one minute are caught by the schedule)."""
+        body = self.http().get("/3/articles", lastmodified=mapping.fortnox_time(moment), limit=500)
+        rows = sorted(({k: v for k, v in row.items() if k != "@url"} for row in body.get("Articles") or []),
+                      key=lambda row: str(row.get("ArticleNumber")))
+        total = body.get("MetaInformation", {}).get("@TotalResources", len(rows))
+        blob = json.dumps([total, rows], sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
         if entity != "stock":

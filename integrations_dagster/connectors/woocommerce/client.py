@@ -17,7 +17,9 @@ from typing import Any, ClassVar, Iterator
 
 from pydantic import PrivateAttr
 
-from integrations_dagster.connectors.base import Change, ConnectorResource, Outcome, Window, WriteContext
+from integrations_dagster.connectors.base import (
+    Change, ConnectorResource, Outcome, Watermark, Window, WriteContext,
+)
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping
 from integrations_dagster.model import CanonicalRecord, StockLevel
@@ -143,15 +145,16 @@ class WooCommerceResource(ConnectorResource):
         return Stream(f"/products/{product_id}/variations", {"orderby": "id", "order": "asc"},
                       mapping.VARIATION_FIELDS).records(self.http)
 
-    def latest_change(self, entity: str, since: datetime | None) -> datetime | None:
+    def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         params: dict[str, Any] = {"per_page": 1, "orderby": "modified", "order": "desc", "dates_are_gmt": "true",
                                   "_fields": "id,date_modified_gmt"}
         if since:
-            params["modified_after"] = _stamp(since)
+            params["modified_after"] = _stamp(since.at)
         rows = self.http.request("GET", f"/{entity}", params=params).json()
         if not rows or not rows[0].get("date_modified_gmt"):
             return None
-        return datetime.fromisoformat(rows[0]["date_modified_gmt"]).replace(tzinfo=timezone.utc)
+        newest = datetime.fromisoformat(rows[0]["date_modified_gmt"]).replace(tzinfo=timezone.utc)
+        return Watermark(newest) if since is None or newest > since.at else None
 
     # -- mapper --------------------------------------------------------------------------------
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
