@@ -329,19 +329,37 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
     merged = fetched.merge(snap, on="key", how="outer", suffixes=("", "_snap"), indicator=True)
     created = merged.loc[merged["_merge"] == "left_only", "key"]
     both = merged[merged["_merge"] == "both"]
-    updated = both.loc[both["hash"] != both["hash_snap"], "key"]
-    unchanged = int((both["hash"] == both["hash_snap"]).sum())
+    updated = list(both.loc[both["hash"] != both["hash_snap"], "key"])
+    same = list(both.loc[both["hash"] == both["hash_snap"], "key"])
     deleted = list(merged.loc[merged["_merge"] == "right_only", "key"]) if full else []
     by_key = {r.key: r for r in records}
     record_type = RECORD_TYPES[spec.entity]
     previous = store.snapshot_payloads(spec.state_name, updated)
-    stale = _stale(record_type, by_key, previous, list(updated))
-    _refresh_unchanged(spec, store, record_type, by_key, list(both.loc[both["hash"] == both["hash_snap"], "key"]))
+    if rehashed := _rehash_older_scheme(record_type, by_key, previous):
+        store.rehash(spec.state_name, rehashed)
+        updated = [k for k in updated if k not in rehashed]
+        same += list(rehashed)
+    unchanged = len(same)
+    stale = _stale(record_type, by_key, previous, updated)
+    _refresh_unchanged(spec, store, record_type, by_key, same)
     binder = store.binder(spec.target)
     changes = [Change("create", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in created]
     changes += [Change("update", k, by_key[k], previous=_revive(record_type, previous.get(k)),
                        target_id=binder.external_id(spec.entity, k)) for k in updated if k not in stale]
     return DiffResult(changes, unchanged, deleted, sorted(stale))
+
+
+def _rehash_older_scheme(record_type: type[CanonicalRecord], by_key: dict[str, CanonicalRecord],
+                         previous: dict[str, dict]) -> dict[str, str]:
+    """Records whose hash differs only because the snapshot was hashed another way (an older
+    release): same content, so no write - their snapshot takes the current hash instead."""
+    out = {}
+    for k, payload in previous.items():
+        accepted = _revive(record_type, payload)
+        current = by_key[k].content_hash()
+        if accepted is not None and accepted.content_hash() == current:
+            out[k] = current
+    return out
 
 
 def _stale(record_type: type[CanonicalRecord], by_key: dict[str, CanonicalRecord], previous: dict[str, dict],

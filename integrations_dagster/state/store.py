@@ -100,6 +100,13 @@ class StateStore:
         with self.engine.begin() as conn:
             conn.execute(stmt, rows)
 
+    def rehash(self, flow: str, hashes: dict[str, str]) -> None:
+        """Store new hashes for records whose content did not change (the hash scheme did)."""
+        stmt = (snapshots.update().where(and_(snapshots.c.flow == flow, snapshots.c.key == bindparam("k")))
+                .values(hash=bindparam("h")))
+        with self.engine.begin() as conn:
+            conn.execute(stmt, [{"k": k, "h": h} for k, h in hashes.items()])
+
     # -- a record landed (or failed) -------------------------------------------------------------
     def record_landed(self, run_id: str, flow: FlowRef, *, key: str, action: str, outcome: str,
                       record_hash: str | None, payload: dict | None, target_id: str | None,
