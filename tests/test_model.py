@@ -55,3 +55,10 @@ def test_variable_product_sells_its_variants():
 def test_stock_refuses_nan():
     with pytest.raises(ValidationError):
         StockLevel(sku="A", quantity=Decimal("NaN"))
+
+
+def test_values_share_their_set_of_given_fields_and_copies_do_not_touch_it():
+    a, b = Variant(sku="A", source_id="1"), Variant(sku="B", source_id="2")
+    assert a.model_fields_set is b.model_fields_set == {"sku", "source_id"}
+    named = a.model_copy(update={"name": "Named"})
+    assert named.model_fields_set == {"sku", "source_id", "name"} and a.model_fields_set == {"sku", "source_id"}
