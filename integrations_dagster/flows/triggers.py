@@ -72,7 +72,9 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
         if mark is not None and mark.encode() != context.cursor:
             context.update_cursor(mark.encode())  # may move on without a run (a new minute, same rows)
         if mark is None or not mark.new:
-            return SkipReason(f"no {spec.entity} changed in {spec.source} since {context.cursor or 'ever'}")
+            seen = mark or previous
+            return SkipReason(f"no {spec.entity} changed in {spec.source} since "
+                              f"{seen.at.isoformat(timespec='seconds') if seen else 'ever'}")
         return RunRequest(run_key=f"{spec.state_name}@{mark.encode()}", tags={"integrations/trigger": "sensor"})
 
     return _sensor
