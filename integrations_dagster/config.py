@@ -105,6 +105,10 @@ class Flow(Strict):
     batch_size: int = Field(default=500, ge=1, le=100_000)
     op_retries: int = Field(default=2, ge=0, le=10)  # Dagster re-runs a failed op this many times
     op_retry_delay_s: float = Field(default=2.0, ge=0)
+    # A run still going after this is taken for dead (a killed worker leaves its run STARTED):
+    # Dagster's run monitoring fails it, the failure alert goes out and its target is free again.
+    # Mind a first full sync into a rate-limited target: Fortnox takes ~1 h per 9 000 requests.
+    max_runtime_hours: float = Field(default=12, gt=0, le=168)
     triggers: Trigger = Field(default_factory=Trigger)
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -102,11 +102,13 @@ def render(figures: dict) -> str:
         "- Fortnox articles carry no modification time: the stock flow uses the time it read the article "
         "as the freshness token, so the newest *read* wins, not the newest edit in Fortnox.",
         "- Orders are written once (mode `create`): an edit of an order already in Fortnox is not synced.",
-        "- A SIGKILLed run stays STARTED in Dagster's storage (the default run launcher cannot check a run "
-        "worker's health): until it is marked failed (by hand in the UI; run monitoring was not tried) its "
-        "flow's change sensor skips (\"a run of this flow is already waiting or running\") and the per-target "
-        "limit of 1 holds back every queued run on that target. The crash suite marks its killed runs failed "
-        "(figure above).",
+        "- A SIGKILLed run worker: under the daemon the code server sees its child die and fails the run "
+        "at once (checked by hand: FAILURE within 1 s). If the code server dies with it (a host crash), the "
+        "run stays STARTED until Dagster's run monitoring (dagster.yaml) fails it after the flow's "
+        "`max_runtime_hours` (default 12; checked by hand with 0.01 h: FAILURE 36 s after its start, then "
+        "the failure alert). Until then its flow's change sensor skips (for at most 2 h) and the "
+        "per-target limit of 1 holds back queued runs on that target. The crash suite kills processes that "
+        "run jobs outside any code server and marks those runs failed itself (figure above).",
         "- A claim left by a killed run on another host (container) is taken over only after 5 minutes "
         "(`CLAIM_TTL`); meanwhile a racing run waits up to 2 minutes, then fails and leaves the records to "
         "the next run. Claims cover the flow's own records: a customer shared by two orders that two racing "

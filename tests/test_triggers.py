@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 
 from dagster import DagsterInstance, DefaultSensorStatus, RunRequest, SkipReason, build_sensor_context
 
@@ -18,6 +21,10 @@ def test_demo_definitions_have_every_trigger(tmp_path, woo_sandbox, fortnox_empt
         assert defs.get_sensor_def(f"demo_{flow}_sensor").default_status == DefaultSensorStatus.RUNNING
         assert defs.get_schedule_def(f"demo_{flow}_reconcile")
     assert defs.get_sensor_def("integrations_failure_alert").default_status == DefaultSensorStatus.RUNNING
+    # Dagster's run monitoring (dagster.yaml) fails a run older than its flow's max_runtime_hours
+    assert defs.get_job_def("demo_stock").tags["dagster/max_runtime"] == str(12 * 3600)
+    monitoring = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["start_timeout_seconds"] > 0
     assert defs.get_job_def("demo_check_connections")
 
 

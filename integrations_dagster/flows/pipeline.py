@@ -41,6 +41,7 @@ from integrations_dagster.state import FlowRef, StateStore
 from integrations_dagster.state.store import claim_owner
 
 TARGET_TAG = "integrations/target"
+MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
 MAX_FAILURES_SHOWN = 50
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
 CLAIM_POLL_S = 0.1
@@ -60,6 +61,7 @@ class FlowSpec:
     batch_size: int = 500
     op_retries: int = 2
     op_retry_delay_s: float = 2.0
+    max_runtime_s: int = 12 * 3600
     overlap: timedelta = timedelta(minutes=10)
     source_options: dict[str, Any] = field(default_factory=dict)
     target_options: dict[str, Any] = field(default_factory=dict)
@@ -222,7 +224,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             context.log.warning(f"{tally.failed} of {len(diff.changes)} records failed; see the sync log")
         return Output(None, metadata=tally.metadata(diff.unchanged))
 
-    tags = {TARGET_TAG: f"{spec.integration}.{spec.target}", "integrations/integration": spec.integration}
+    tags = {TARGET_TAG: f"{spec.integration}.{spec.target}", "integrations/integration": spec.integration,
+            MAX_RUNTIME_TAG: str(spec.max_runtime_s)}
 
     @job(name=prefix, tags=tags, executor_def=in_process_executor, partitions_def=partitions,
          op_retry_policy=RetryPolicy(max_retries=spec.op_retries, delay=spec.op_retry_delay_s,
