@@ -24,6 +24,7 @@ CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt")
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     p.add_argument("--only", nargs="*", choices=CASES, help="run only these cases")
+    p.add_argument("--out", type=Path, default=RESULTS, help="where the results go (a larger run: another file)")
     p.add_argument("--latency-ms", type=float, default=20, help="sandbox latency per request")
     p.add_argument("--variations", type=int, default=3, help="variations per product")
     p.add_argument("--full-products", type=int, default=150,
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     chosen = args.only or CASES
     results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-                     "sizes": {k: v for k, v in vars(args).items() if k != "only"}, "durations_s": {}, "errors": {}}
+                     "sizes": {k: v for k, v in vars(args).items() if k not in ("only", "out")}, "durations_s": {}, "errors": {}}
     started = time.perf_counter()
     for case in chosen:
         t = time.perf_counter()
@@ -127,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {case}: {results['durations_s'][case]} s", file=sys.stderr, flush=True)
     results["total_s"] = round(time.perf_counter() - started, 1)
     results["table"] = table(results)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(results["table"])
-    print(f"\ntotal {results['total_s']} s; {RESULTS}")
+    print(f"\ntotal {results['total_s']} s; {args.out}")
     return 1 if results["errors"] else 0
 
 
