@@ -60,6 +60,34 @@ def test_snapshots_hashed_by_an_older_release_cause_no_writes(env, store):
     assert store.snapshot_frame("demo.products").sort_values("key").equals(current.sort_values("key"))
 
 
+def test_sku_renamed_in_the_shop_moves_the_source_binding(env, store):
+    """The shop is the authority on its own ids: a product keeping its id under a new SKU lands
+    as the new SKU and the shop's id moves to it (it used to stop the run: DuplicateBinding)."""
+    defs, woo, fx_url = env
+    assert run(defs, "demo_products").success
+    simple = next(p for p in woo_get(woo, "/products") if p["type"] == "simple" and p["sku"])
+    woo_put(woo, f"/products/{simple['id']}", {"sku": simple["sku"] + "-NEW"})
+    result = run(defs, "demo_products")
+    assert result.success and result.output_for_node("demo_products_normalize").failed == 0
+    assert store.binder("shop").key_for("products", str(simple["id"])) == simple["sku"] + "-NEW"
+    assert simple["sku"] + "-NEW" in {a["ArticleNumber"] for a in fx_all(fx_url, "articles", "Articles")}
+
+
+def test_a_target_id_bound_to_another_key_fails_that_record_only(env, store):
+    """Two source records ending on one target record: the second is logged with the reason, the
+    rest of the batch lands and the run says how many failed."""
+    defs, woo, fx_url = env
+    simple = next(p for p in woo_get(woo, "/products") if p["type"] == "simple" and p["sku"])
+    store.binder("erp").bind("products", "SOME-OTHER-SKU", simple["sku"])
+    result = run(defs, "demo_products")
+    assert result.success
+    log = store.log(flow="demo.products")
+    failed = log[log["outcome"] == "failed"]
+    assert list(failed["record_key"]) == [simple["sku"]]
+    assert "already bound to 'SOME-OTHER-SKU'" in failed["error"].iloc[0]
+    assert (log["outcome"] != "failed").sum() >= 10
+
+
 def test_bad_record_is_logged_and_the_rest_of_the_batch_lands(env, store):
     defs, woo, fx_url = env
     bad = woo_post(woo, "/products", {"name": "No SKU here", "type": "simple", "regular_price": "10.00"})

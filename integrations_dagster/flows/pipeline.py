@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from integrations_dagster.connectors.base import Change, ConnectorResource, Outcome, Window, WriteContext
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
-from integrations_dagster.state import FlowRef, StateStore
+from integrations_dagster.state import DuplicateBinding, FlowRef, StateStore
 from integrations_dagster.state.store import claim_owner
 
 TARGET_TAG = "integrations/target"
@@ -535,14 +535,23 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
         store.record_failed(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
                             error=outcome.error or "refused", source_id=source_id, target_id=outcome.target_id)
         return
-    tally.add(outcome.action)
     record = change.record
-    store.record_landed(
-        context.run_id, spec.ref, key=outcome.key, action=change.action, outcome=outcome.action,
-        record_hash=record.content_hash() if record else None,
-        payload=record.model_dump(mode="json") if record else None,
-        target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
-        binding_entity=outcome.binding_entity, changed=_changed_fields(change), target_entity=outcome.target_entity)
+    try:
+        store.record_landed(
+            context.run_id, spec.ref, key=outcome.key, action=change.action, outcome=outcome.action,
+            record_hash=record.content_hash() if record else None,
+            payload=record.model_dump(mode="json") if record else None,
+            target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
+            binding_entity=outcome.binding_entity, changed=_changed_fields(change),
+            target_entity=outcome.target_entity)
+    except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
+        reason = f"{spec.target} took it, but {exc}: two source records map to one target record"
+        tally.add("failed")
+        tally.failures.append((outcome.key, reason))
+        store.record_failed(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
+                            error=reason, source_id=source_id, target_id=outcome.target_id)
+        return
+    tally.add(outcome.action)
 
 
 def _changed_fields(change: Change) -> str | None:

@@ -127,7 +127,7 @@ class StateStore:
                 if target_id:
                     _bind(conn, flow.target, target_entity or flow.entity, key, target_id, None, at)
                 if source_id:
-                    _bind(conn, flow.source, flow.entity, key, source_id, None, at)
+                    _bind(conn, flow.source, flow.entity, key, source_id, None, at, move=True)
             for bkey, (ext_id, parent) in (bindings or {}).items():
                 _bind(conn, flow.target, binding_entity or flow.entity, bkey, ext_id, parent, at)
             conn.execute(sync_log.insert().values(
@@ -285,8 +285,11 @@ def claim_is_stale(owner: str, claimed_at: datetime, ttl: timedelta = CLAIM_TTL)
     return False
 
 
-class DuplicateBinding(RuntimeError):
-    """Two canonical keys claim one external id: the id map refuses instead of hiding a duplicate."""
+class DuplicateBinding(ValueError):
+    """Two canonical keys claim one external id: the id map refuses instead of hiding a duplicate.
+
+    A ValueError: it is the record's conflict, not the run's - writers and the engine log that
+    record as failed with this message and go on with the rest."""
 
 
 class TableBinder:
@@ -317,11 +320,17 @@ class TableBinder:
 
 
 def _bind(conn: Connection, connection: str, entity: str, key: str, external_id: str,
-          parent_id: str | None, at: datetime) -> None:
+          parent_id: str | None, at: datetime, *, move: bool = False) -> None:
+    """Bind ``key`` to ``external_id``. An id already bound to another key is refused, unless
+    ``move``: the source system is the authority on its own ids (a SKU renamed in the shop keeps
+    its product id), so that binding moves to the new key."""
     existing = conn.execute(select(id_map.c.key).where(and_(
         id_map.c.connection == connection, id_map.c.entity == entity,
         id_map.c.external_id == external_id))).scalar()
-    if existing is not None and existing != key:
+    if existing is not None and existing != key and move:
+        conn.execute(delete(id_map).where(and_(
+            id_map.c.connection == connection, id_map.c.entity == entity, id_map.c.key == existing)))
+    elif existing is not None and existing != key:
         raise DuplicateBinding(f"{connection} {entity} id {external_id!r} is already bound to {existing!r}, "
                                f"not {key!r}")
     try:

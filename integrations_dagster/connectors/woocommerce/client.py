@@ -190,7 +190,11 @@ class WooCommerceResource(ConnectorResource):
                     yield Outcome(change.key, ok=False, action="failed", error=f"SKU {record.sku!r} is not in the shop")
                     continue
                 parent, _, _ = target.partition("/")
-                ctx.binder.bind("products", record.sku, target, parent if "/" in target else None)
+                try:
+                    ctx.binder.bind("products", record.sku, target, parent if "/" in target else None)
+                except ValueError as exc:  # the id map holds that product for another SKU
+                    yield Outcome(change.key, ok=False, action="failed", error=str(exc))
+                    continue
             parent, _, child = target.partition("/")
             group = int(parent) if child else None
             groups.setdefault(group, []).append((change.key, target, int(child or parent), record.quantity))
