@@ -326,8 +326,8 @@ class DiffResult:
 
 def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool) -> DiffResult:
     """Hashes of the fetched records against the snapshot, joined in pandas."""
-    fetched = pd.DataFrame({"key": [r.key for r in records], "hash": [r.content_hash() for r in records]},
-                           dtype="string")
+    hashes = {r.key: r.content_hash() for r in records}
+    fetched = pd.DataFrame({"key": list(hashes), "hash": list(hashes.values())}, dtype="string")
     snap = store.snapshot_frame(spec.state_name).astype("string")
     merged = fetched.merge(snap, on="key", how="outer", suffixes=("", "_snap"), indicator=True)
     created = merged.loc[merged["_merge"] == "left_only", "key"]
@@ -337,42 +337,28 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
     deleted = list(merged.loc[merged["_merge"] == "right_only", "key"]) if full else []
     by_key = {r.key: r for r in records}
     record_type = RECORD_TYPES[spec.entity]
-    previous = store.snapshot_payloads(spec.state_name, updated)
-    if rehashed := _rehash_older_scheme(record_type, by_key, previous):
+    accepted = {k: _revive(record_type, p) for k, p in store.snapshot_payloads(spec.state_name, updated).items()}
+    # Same content hashed by an older release: no write, the snapshot takes the current hash.
+    if rehashed := {k: hashes[k] for k, a in accepted.items() if a is not None and a.content_hash() == hashes[k]}:
         store.rehash(spec.state_name, rehashed)
         updated = [k for k in updated if k not in rehashed]
         same += list(rehashed)
-    unchanged = len(same)
-    stale = _stale(record_type, by_key, previous, updated)
+    stale = _stale(by_key, accepted, updated)
     _refresh_unchanged(spec, store, record_type, by_key, same)
     binder = store.binder(spec.target)
     changes = [Change("create", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in created]
-    changes += [Change("update", k, by_key[k], previous=_revive(record_type, previous.get(k)),
+    changes += [Change("update", k, by_key[k], previous=accepted.get(k),
                        target_id=binder.external_id(spec.entity, k)) for k in updated if k not in stale]
-    return DiffResult(changes, unchanged, deleted, sorted(stale))
+    return DiffResult(changes, len(same), deleted, sorted(stale))
 
 
-def _rehash_older_scheme(record_type: type[CanonicalRecord], by_key: dict[str, CanonicalRecord],
-                         previous: dict[str, dict]) -> dict[str, str]:
-    """Records whose hash differs only because the snapshot was hashed another way (an older
-    release): same content, so no write - their snapshot takes the current hash instead."""
-    out = {}
-    for k, payload in previous.items():
-        accepted = _revive(record_type, payload)
-        current = by_key[k].content_hash()
-        if accepted is not None and accepted.content_hash() == current:
-            out[k] = current
-    return out
-
-
-def _stale(record_type: type[CanonicalRecord], by_key: dict[str, CanonicalRecord], previous: dict[str, dict],
+def _stale(by_key: dict[str, CanonicalRecord], accepted: dict[str, CanonicalRecord | None],
            keys: list[str]) -> set[str]:
     """Keys whose fetched version is older than the one the target accepted (freshness token)."""
     stale = set()
     for k in keys:
         fresh = by_key[k].freshness()
-        accepted = _revive(record_type, previous.get(k))
-        known = accepted.freshness() if accepted is not None else None
+        known = accepted[k].freshness() if accepted.get(k) is not None else None
         if fresh is not None and known is not None and fresh < known:
             stale.add(k)
     return stale
@@ -529,11 +515,15 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
         context.log.warning(f"writer reported {outcome.key!r}, which was not in this batch")
         return
     source_id = getattr(change.record, "source_id", None)
-    if not outcome.ok:
+
+    def failed(reason: str) -> None:
         tally.add("failed")
-        tally.failures.append((outcome.key, outcome.error or "refused"))
+        tally.failures.append((outcome.key, reason))
         store.record_failed(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
-                            error=outcome.error or "refused", source_id=source_id, target_id=outcome.target_id)
+                            error=reason, source_id=source_id, target_id=outcome.target_id)
+
+    if not outcome.ok:
+        failed(outcome.error or "refused")
         return
     record = change.record
     try:
@@ -545,11 +535,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             binding_entity=outcome.binding_entity, changed=_changed_fields(change),
             target_entity=outcome.target_entity)
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
-        reason = f"{spec.target} took it, but {exc}: two source records map to one target record"
-        tally.add("failed")
-        tally.failures.append((outcome.key, reason))
-        store.record_failed(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
-                            error=reason, source_id=source_id, target_id=outcome.target_id)
+        failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
     tally.add(outcome.action)
 

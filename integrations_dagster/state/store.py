@@ -94,18 +94,17 @@ class StateStore:
 
     def refresh_payloads(self, flow: str, payloads: dict[str, dict]) -> None:
         """Replace the stored payload of records whose hash did not change (a newer freshness token)."""
-        rows = [{"k": k, "p": json.dumps(v, default=str)} for k, v in payloads.items()]
-        stmt = (snapshots.update().where(and_(snapshots.c.flow == flow, snapshots.c.key == bindparam("k")))
-                .values(payload=bindparam("p")))
-        with self.engine.begin() as conn:
-            conn.execute(stmt, rows)
+        self._set_snapshot_column(flow, "payload", {k: json.dumps(v, default=str) for k, v in payloads.items()})
 
     def rehash(self, flow: str, hashes: dict[str, str]) -> None:
         """Store new hashes for records whose content did not change (the hash scheme did)."""
+        self._set_snapshot_column(flow, "hash", hashes)
+
+    def _set_snapshot_column(self, flow: str, column: str, values: dict[str, str]) -> None:
         stmt = (snapshots.update().where(and_(snapshots.c.flow == flow, snapshots.c.key == bindparam("k")))
-                .values(hash=bindparam("h")))
+                .values({column: bindparam("v")}))
         with self.engine.begin() as conn:
-            conn.execute(stmt, [{"k": k, "h": h} for k, h in hashes.items()])
+            conn.execute(stmt, [{"k": k, "v": v} for k, v in values.items()])
 
     # -- a record landed (or failed) -------------------------------------------------------------
     def record_landed(self, run_id: str, flow: FlowRef, *, key: str, action: str, outcome: str,
@@ -138,10 +137,8 @@ class StateStore:
     def record_failed(self, run_id: str, flow: str, *, key: str, stage: str, action: str, error: str,
                       source_id: str | None = None, target_id: str | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sync_log.insert().values(
-                run_id=run_id, flow=flow, record_key=_text(key, 300), stage=stage, action=action, outcome="failed",
-                error=_text(error), source_id=_text(source_id, 300), target_id=_text(target_id, 300), changed=None,
-                at=now()))
+            conn.execute(sync_log.insert().values(**_failure_row(
+                run_id, flow, key, stage, action, error, now(), source_id=source_id, target_id=target_id)))
 
     def record_failures(self, run_id: str, flow: str, failures: list[tuple[str, str]], *, stage: str,
                         action: str) -> None:
@@ -149,9 +146,7 @@ class StateStore:
         if not failures:
             return
         at = now()
-        rows = [{"run_id": run_id, "flow": flow, "record_key": _text(key, 300), "stage": stage, "action": action,
-                 "outcome": "failed", "error": _text(error), "source_id": None, "target_id": None, "changed": None,
-                 "at": at} for key, error in failures]
+        rows = [_failure_row(run_id, flow, key, stage, action, error, at) for key, error in failures]
         with self.engine.begin() as conn:
             conn.execute(sync_log.insert(), rows)
 
@@ -340,6 +335,13 @@ def _bind(conn: Connection, connection: str, entity: str, key: str, external_id:
                     ["connection", "entity", "key"])
     except IntegrityError as exc:  # a concurrent writer bound the same external id first
         raise DuplicateBinding(f"{connection} {entity} id {external_id!r}: {exc.orig}") from None
+
+
+def _failure_row(run_id: str, flow: str, key: str, stage: str, action: str, error: str, at: datetime, *,
+                 source_id: str | None = None, target_id: str | None = None) -> dict[str, Any]:
+    return {"run_id": run_id, "flow": flow, "record_key": _text(key, 300), "stage": stage, "action": action,
+            "outcome": "failed", "error": _text(error), "source_id": _text(source_id, 300),
+            "target_id": _text(target_id, 300), "changed": None, "at": at}
 
 
 def _text(value: str | None, limit: int | None = None) -> str | None:

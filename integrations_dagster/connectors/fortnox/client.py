@@ -229,7 +229,7 @@ class FortnoxResource(ConnectorResource):
         return Outcome(change.key, ok=True, action=action, target_id=target, bindings=bindings)
 
     def _upsert_article(self, unit: SellableUnit, bound: str | None, ctx: WriteContext, mode: str,
-                        index: "_ArticleIndex | None" = None, prev: SellableUnit | None = None) -> tuple[str, str]:
+                        index: "_ArticleIndex", prev: SellableUnit | None) -> tuple[str, str]:
         problem = mapping.article_number_problem(unit.sku)
         if problem:
             raise Refused(problem)
@@ -240,7 +240,7 @@ class FortnoxResource(ConnectorResource):
         price = mapping.list_price(unit, includes_vat)
         number, existing = bound, None
         if number is None:
-            found = index.find(unit.sku) if index is not None else self._get(self._article_path(unit.sku))
+            found = index.find(unit.sku)
             if found is not None:
                 existing, number = found["Article"], found["Article"]["ArticleNumber"]
                 ctx.binder.bind("products", unit.sku, number)
@@ -418,11 +418,12 @@ def _unchanged_parts(prev: SellableUnit | None, payload: dict[str, Any], price: 
     """Whether the article fields and the list price are what the target last accepted (the snapshot)."""
     if prev is None:
         return False, False
+    same_price = mapping.list_price(prev, includes_vat) == price
     try:
         old_payload, _ = mapping.article_payload(prev)
     except ValueError:
-        return False, mapping.list_price(prev, includes_vat) == price
-    return old_payload == payload, mapping.list_price(prev, includes_vat) == price
+        return False, same_price
+    return old_payload == payload, same_price
 
 
 class _ArticleIndex:

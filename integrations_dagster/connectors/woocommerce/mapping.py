@@ -26,7 +26,8 @@ EAN_META_KEYS = ("_global_unique_id", "_ean", "ean", "_wpm_gtin_code")
 # global parameter [doc: developer.wordpress.org/rest-api/using-the-rest-api/global-parameters,
 # core since WordPress 4.9], so a shop sends (and a run holds) a fraction of each record; a shop
 # that ignores the parameter sends everything and the mapping is the same. A field read here and
-# missing from these lists would silently read as empty: tests/test_woocommerce_fields.py guards it.
+# missing from these lists would silently read as empty: a connector test maps full and trimmed
+# answers and requires equal records.
 PRODUCT_FIELDS = ("id", "type", "status", "sku", "name", "description", "short_description", "global_unique_id",
                   "meta_data", "weight", "regular_price", "sale_price", "tax_class", "manage_stock",
                   "stock_quantity", "categories", "images", "attributes", "date_modified_gmt")
@@ -80,20 +81,22 @@ class _Pricing:
     def price(self, raw: dict, field: str, rate: Decimal) -> Price | None:
         value = raw.get(field)
         if type(value) is str and value:  # Price is immutable: equal strings share one validated object
-            return _price(value, field, rate, str(rate), self.currency, self.includes_vat)
-        amount = _optional_decimal(value, field)
-        if amount is None:
-            return None
-        return Price(amount=Money(amount=amount, currency=self.currency), vat_rate=rate, includes_vat=self.includes_vat)
+            return _shared_price(value, field, rate, str(rate), self.currency, self.includes_vat)
+        return _price(value, field, rate, self.currency, self.includes_vat)
 
 
-@lru_cache(maxsize=4096)
-def _price(value: str, field: str, rate: Decimal, rate_text: str, currency: str, includes_vat: bool) -> Price | None:
-    """``rate_text`` keys the cache on the rate as written: 25 and 25.0 are equal but hash differently."""
+def _price(value: Any, field: str, rate: Decimal, currency: str, includes_vat: bool) -> Price | None:
     amount = _optional_decimal(value, field)
     if amount is None:
         return None
     return Price(amount=Money(amount=amount, currency=currency), vat_rate=rate, includes_vat=includes_vat)
+
+
+@lru_cache(maxsize=4096)
+def _shared_price(value: str, field: str, rate: Decimal, rate_text: str, currency: str,
+                  includes_vat: bool) -> Price | None:
+    """``rate_text`` keys the cache on the rate as written: 25 and 25.0 are equal but hash differently."""
+    return _price(value, field, rate, currency, includes_vat)
 
 
 def product_to_canonical(raw: dict, options: dict[str, Any]) -> Product:
