@@ -64,9 +64,15 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         if flow.entity not in getattr(resource_class(conn.system), entities):
             raise cfg.ConfigError(f"flows.{flow_name}.{role}: {conn.system} ({conn_name}) cannot be the "
                                   f"{role} of {flow.entity} yet")
+    ownable = resource_class(target.system).ownable.get(flow.entity, ())
+    unknown = sorted(set(flow.owns or ()) - set(ownable))
+    if unknown:
+        raise cfg.ConfigError(f"flows.{flow_name}.owns: {target.system} has no field {', '.join(map(repr, unknown))} "
+                              f"a flow of {flow.entity} can own (it has {', '.join(ownable) or 'none'})")
     return FlowSpec(
         integration=integration.name, name=flow_name, entity=flow.entity, source=flow.source,
-        target=flow.target, mode=flow.mode, batch_size=flow.batch_size, op_retries=flow.op_retries,
+        target=flow.target, mode=flow.mode, owns=frozenset(flow.owns) if flow.owns is not None else None,
+        batch_size=flow.batch_size, op_retries=flow.op_retries,
         op_retry_delay_s=flow.op_retry_delay_s, max_runtime_s=round(flow.max_runtime_hours * 3600),
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),
         source_options=dict(source.options), target_options=dict(target.options),

@@ -102,6 +102,9 @@ class Flow(Strict):
     target: str
     enabled: bool = True
     mode: Literal["create", "update", "both"] = "both"
+    # The target fields this flow writes; the rest of a target record is left as it is (default:
+    # every field the target lets a flow own; see `ownable` of its connector).
+    owns: list[str] | None = None
     batch_size: int = Field(default=500, ge=1, le=100_000)
     op_retries: int = Field(default=2, ge=0, le=10)  # Dagster re-runs a failed op this many times
     op_retry_delay_s: float = Field(default=2.0, ge=0)

@@ -22,7 +22,7 @@ integrations:
         system: woocommerce
         base_url: "{woo}"
         credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
-        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
+        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}{shop_options}}}
       erp:
         system: fortnox
         base_url: "{fortnox}"
@@ -41,12 +41,16 @@ integrations:
 
 
 def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "both", document: str = "order",
-                vat_included: str = "true", rate_limit: int = 1000, max_attempts: int = 6, op_retries: int = 2):
+                vat_included: str = "true", rate_limit: int = 1000, max_attempts: int = 6, op_retries: int = 2,
+                shop_options: dict | None = None):
+    """``shop_options``: more options of the shop connection (e.g. ``{"missing_sku": "generate"}``)."""
     path = tmp_path / "integrations.yaml"
     path.write_text(textwrap.dedent(TEMPLATE.format(woo=woo_url, fortnox=fortnox_url, mode=mode,
                                                     document=document, vat_included=vat_included,
                                                     rate_limit=rate_limit, max_attempts=max_attempts,
-                                                    op_retries=op_retries)))
+                                                    op_retries=op_retries,
+                                                    shop_options="".join(f", {k}: {v}" for k, v in
+                                                                         (shop_options or {}).items()))))
     return build_definitions(config.load(path))
 
 

@@ -126,7 +126,7 @@ def test_bad_records_give_readable_reasons(woo_sandbox):
     raws = {r["name"]: r for r in connector.read("products", Window(), {})}
     mug, shirt = raws["Mugg Fika"], raws["T-shirt Basic"]
     cases = [
-        ({**mug, "sku": ""}, "simple product has no SKU"),
+        ({**mug, "sku": ""}, "product 1 'Mugg Fika' has no SKU: give it a SKU in WooCommerce"),
         ({**mug, "regular_price": "abc"}, "regular_price 'abc' is not a number"),
         ({**mug, "tax_class": "reduced-rate"}, "tax class 'reduced-rate' has no VAT rate"),
         ({**mug, "type": "grouped"}, "product type 'grouped' is not synced"),

@@ -7,12 +7,20 @@ A connector is a Dagster ``ConfigurableResource`` (one per connection: base URL,
 * **reader** — :meth:`ConnectorResource.read` yields the vendor's raw records of one entity for a
   :class:`Window` (incremental from a cursor, or a date range, or everything);
 * **mapper** — :meth:`ConnectorResource.to_canonical` maps one raw record to a canonical record, or
-  raises :class:`~integrations_dagster.model.RecordError` with a reason a person understands;
+  raises :class:`~integrations_dagster.model.RecordError` with a reason a person understands; what it
+  maps with a reservation (a variation left out, a text cut to fit) goes to :class:`MapNotes`;
+* **settings** — :meth:`ConnectorResource.prepare` reads, once per run, what the system itself says
+  about how to read it (a shop's currency, whether its prices include VAT, its tax rates), so that
+  the YAML only overrides — and a YAML value that contradicts the system is an error;
 * **exporter** — :meth:`ConnectorResource.write` applies :class:`Change` s to the system and yields
   one :class:`Outcome` per change *as it lands*, so the engine can record each in the id map before
   the next; creates look the record up first (by SKU / external reference) so a re-run never
   duplicates;
 * **binder** — the engine's id map, handed to the exporter as :class:`Binder`.
+
+A flow **owns** named fields of the target's records (``owns`` in the YAML, from the fields the
+target declares in :attr:`ConnectorResource.ownable`): an exporter linking or updating a record the
+target already had writes only those, and never touches the rest (accounts, units, stock flags).
 
 The engine only ever calls these methods; it never names a system.
 """
@@ -85,6 +93,28 @@ class Change:
     target_id: str | None = None  # the target's id from the id map, when known
 
 
+class MapNotes:
+    """What a mapper says about records it still maps, for the sync log.
+
+    ``refuse(key, reason)``: a part of the record is left out (a variation without SKU) and counts
+    as failed; ``warn(key, message)``: the record maps, with a reservation. ``key`` None means the
+    record's own key. The normalize op writes them under the record they came with.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str | None, str, str]] = []  # (key, "failed" | "warning", text)
+
+    def refuse(self, key: str | None, reason: str) -> None:
+        self.items.append((key, "failed", reason))
+
+    def warn(self, key: str | None, message: str) -> None:
+        self.items.append((key, "warning", message))
+
+    def take(self) -> list[tuple[str | None, str, str]]:
+        items, self.items = self.items, []
+        return items
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one change at the target."""
@@ -99,6 +129,7 @@ class Outcome:
     bindings: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     binding_entity: str | None = None  # entity of ``bindings`` when not the flow's own (e.g. customers)
     target_entity: str | None = None  # id-map entity of ``target_id`` when not the flow's own (invoices)
+    warnings: tuple[str, ...] = ()  # it landed, with these reservations (a row without article...)
 
 
 class Binder(Protocol):
@@ -121,6 +152,13 @@ class WriteContext:
     source_binder: Binder  # id map of the *source* connection (e.g. SKU -> source id)
     options: dict[str, Any] = field(default_factory=dict)  # the flow's options from the YAML
     log: Callable[[str], None] = print
+    # The fields of the target's records this flow owns (None: all the target declares ownable).
+    owns: frozenset[str] | None = None
+    # What the target last accepted for other keys of this flow (the snapshot): key -> record.
+    accepted: Callable[[list[str]], dict[str, CanonicalRecord]] = lambda keys: {}
+
+    def owned(self, name: str) -> bool:
+        return self.owns is None or name in self.owns
 
 
 class ConnectorResource(ConfigurableResource):
@@ -130,6 +168,8 @@ class ConnectorResource(ConfigurableResource):
     reads: ClassVar[frozenset[str]] = frozenset()  # entities it can be the source of
     writes: ClassVar[frozenset[str]] = frozenset()  # entities it can be the target of
     secret_fields: ClassVar[tuple[str, ...]] = ()  # field names that hold credentials
+    # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)
+    ownable: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     base_url: str
     max_attempts: int = 6  # per request, for transient errors (see connectors.http)
@@ -148,9 +188,17 @@ class ConnectorResource(ConfigurableResource):
         """
         return None
 
+    def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The options to read ``entity`` with: what the system says about itself (currency, VAT
+        rates...) under the YAML's options. Called once per run before reading; raise
+        ``ConfigError`` naming the option when the YAML contradicts the system."""
+        return options
+
     @abstractmethod
-    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
-        """Map one raw record; raise RecordError with a readable reason when it cannot be."""
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
+                     notes: MapNotes | None = None) -> CanonicalRecord:
+        """Map one raw record; raise RecordError with a readable reason when it cannot be. Parts
+        left out and reservations go to ``notes``."""
 
     def raw_key(self, entity: str, raw: dict) -> str:
         """How to name a raw record in the sync log when it cannot be mapped."""

@@ -4,9 +4,11 @@ Read top-down:
 
 1. **fetch** reads the source's raw records for a window: from the flow's cursor minus an overlap
    (the default), everything (``full``, the first run and the periodic reconcile), a given range
-   (run config), or one day (the backfill job's partition).
+   (run config), or one day (the backfill job's partition). First it asks the source how to read
+   it (``prepare``: the shop's own currency, VAT setup...), under the YAML's options.
 2. **normalize** maps each raw record to a canonical record; a record that cannot be mapped goes
-   to the sync log with its reason and the rest go on.
+   to the sync log with its reason and the rest go on, and so do the parts a mapper left out and
+   its warnings.
 3. **diff** compares content hashes with the snapshot of what the target last accepted (pandas):
    create / update / unchanged / deleted.
 4. **push** hands the changes to the target's writer in batches and records each outcome as it
@@ -34,7 +36,10 @@ from dagster import (
 )
 from pydantic import ValidationError
 
-from integrations_dagster.connectors.base import Change, ConnectorResource, Outcome, Window, WriteContext
+from integrations_dagster.config import ConfigError
+from integrations_dagster.connectors.base import (
+    Change, ConnectorResource, MapNotes, Outcome, Window, WriteContext,
+)
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
 from integrations_dagster.state import DuplicateBinding, FlowRef, StateStore
@@ -58,6 +63,7 @@ class FlowSpec:
     source: str  # connection names
     target: str
     mode: str = "both"
+    owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)
     batch_size: int = 500
     op_retries: int = 2
     op_retry_delay_s: float = 2.0
@@ -109,10 +115,13 @@ class Fetched:
     window: Window
     started: datetime
     moves_cursor: bool
+    options: dict[str, Any] = field(default_factory=dict)  # the source's options as ``prepare`` settled them
 
     @classmethod
-    def of(cls, records: Iterable[dict], window: Window, started: datetime, moves_cursor: bool) -> "Fetched":
-        return cls([json.dumps(r, separators=(",", ":"), default=str) for r in records], window, started, moves_cursor)
+    def of(cls, records: Iterable[dict], window: Window, started: datetime, moves_cursor: bool,
+           options: dict[str, Any] | None = None) -> "Fetched":
+        return cls([json.dumps(r, separators=(",", ":"), default=str) for r in records], window, started,
+                   moves_cursor, options or {})
 
     def records(self) -> Iterator[dict]:
         return map(json.loads, self.raw)
@@ -126,7 +135,8 @@ class Fetched:
 class Normalized:
     records: list[CanonicalRecord]
     fetched: Fetched
-    failed: int
+    failed: int  # records that could not be mapped
+    parts_failed: int = 0  # parts of mapped records left out (a variation without SKU)
 
 
 @dataclass
@@ -151,9 +161,11 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         window, moves_cursor = _window(context, spec, config, store, partitioned=partitions is not None)
         started = datetime.now(UTC)
-        options = _options(spec, "source")
         try:
-            fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor)
+            options = source.prepare(spec.entity, _options(spec, "source"))
+            fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor, options)
+        except ConfigError as exc:
+            raise Failure(f"{spec.state_name}: connection {spec.source}: {exc}") from None
         except ApiError as exc:
             raise Failure(f"{spec.state_name}: reading {spec.entity} from {spec.source} failed: {exc}") from None
         context.log.info(f"fetched {len(fetched.raw)} {spec.entity} from {spec.source} ({_describe(window)})")
@@ -166,23 +178,30 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         """Map raw records to canonical ones; log each one that cannot be mapped, with its reason."""
         store: StateStore = context.resources.state.store()
         source: ConnectorResource = getattr(context.resources, spec.source_key)
-        options = _options(spec, "source")
-        records, failures = [], []
+        options = fetched.options or _options(spec, "source")
+        records, failures, parts, warnings, notes = [], [], [], [], MapNotes()
         for raw in fetched.records():
             try:
-                records.append(source.to_canonical(spec.entity, raw, options))
+                record = source.to_canonical(spec.entity, raw, options, notes)
+                records.append(record)
             except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
-                key = _safe_raw_key(source, spec.entity, raw)
-                reason = _reason(exc)
-                failures.append((key, reason))
-        store.record_failures(context.run_id, spec.state_name, failures, stage="normalize", action="map")
+                notes.take()
+                failures.append((_safe_raw_key(source, spec.entity, raw), _reason(exc)))
+                continue
+            for key, kind, text in notes.take():
+                (parts if kind == "failed" else warnings).append((key or record.key, text))
+        store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map")
+        store.record_failures(context.run_id, spec.state_name, warnings, stage="normalize", action="map",
+                              outcome="warning")
         records, skipped = _filter_statuses(spec, records)
-        for key, reason in failures:
+        for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
-        context.add_output_metadata({"records": len(records), "failed": len(failures),
-                                     "skipped_by_status": skipped,
-                                     "failures": MetadataValue.md(_failure_table(failures))})
-        return Normalized(records, fetched.without_records(), len(failures))
+        for key, message in warnings:
+            context.log.info(f"{key}: {message}")
+        context.add_output_metadata({"records": len(records), "failed": len(failures), "parts_failed": len(parts),
+                                     "warnings": len(warnings), "skipped_by_status": skipped,
+                                     "failures": MetadataValue.md(_failure_table(failures + parts))})
+        return Normalized(records, fetched.without_records(), len(failures), len(parts))
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
         ins={"normalized": In(Normalized)}, out=Out(Diff), tags=flow_tag)
@@ -211,8 +230,11 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         """Write the changes to the target; record each outcome as it lands."""
         store: StateStore = context.resources.state.store()
         target: ConnectorResource = getattr(context.resources, spec.target_key)
+        record_type = RECORD_TYPES[spec.entity]
         ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
-                           options=_options(spec, "target"), log=context.log.info)
+                           options=_options(spec, "target"), log=context.log.info, owns=spec.owns,
+                           accepted=lambda keys: {k: r for k, p in store.snapshot_payloads(spec.state_name, keys).items()
+                                                  if (r := _revive(record_type, p)) is not None})
         tally = _push_changes(context, spec, store, target, ctx, diff.changes)
         if tally.error:
             raise Failure(
@@ -533,11 +555,15 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             payload=record.model_dump(mode="json") if record else None,
             target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
             binding_entity=outcome.binding_entity, changed=_changed_fields(change),
-            target_entity=outcome.target_entity)
+            target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
+            warnings=outcome.warnings)
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
     tally.add(outcome.action)
+    for warning in outcome.warnings:
+        tally.add("warnings")
+        context.log.info(f"{outcome.key}: {warning}")
 
 
 def _changed_fields(change: Change) -> str | None:

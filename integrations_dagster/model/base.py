@@ -56,6 +56,12 @@ class CanonicalRecord(Value):
         """
         return None
 
+    def part_source_ids(self) -> dict[str, str]:
+        """The source's ids of the record's parts by their own keys (a product's variants by SKU),
+        so that a target can find a part by the source's id (an order line names the shop's
+        variation id). Empty when the record has no parts."""
+        return {}
+
     def content_hash(self) -> str:
         """SHA-256 of the record's JSON (pydantic's serializer: fields in declared order, so the same
         content always gives the same text; dict fields keep the source's order)."""

@@ -4,6 +4,11 @@ A ``Product`` is what a shop shows as one item. A simple product is itself sella
 a variable product is a parent whose ``variants`` are the sellable units (one per combination of
 ``options`` such as size/colour). Systems without a variant structure (an ERP article register)
 take :meth:`Product.sellable_units` — one unit per SKU.
+
+Stock: a variant's ``stock_quantity`` is its own count. A variable product's ``stock_quantity``
+is a **pool** its variants without a count of their own share (WooCommerce: stock managed on the
+parent). An ERP counts per article, so the pool goes to the first such variant's unit (the others
+start at none) and the shop's pool is the sum of their articles' stock.
 """
 
 from __future__ import annotations
@@ -74,6 +79,9 @@ class Product(CanonicalRecord):
     def key(self) -> str:
         return self.sku or f"parent:{self.source_id}"
 
+    def part_source_ids(self) -> dict[str, str]:
+        return {v.sku: v.source_id for v in self.variants} if self.kind == "variable" else {}
+
     def sellable_units(self) -> list[SellableUnit]:
         if self.kind == "simple":
             return [SellableUnit(
@@ -83,12 +91,19 @@ class Product(CanonicalRecord):
                 vat_rate=self.vat_rate, stock_quantity=self.stock_quantity, active=self.active,
                 options={},
             )]
-        return [SellableUnit(
-            sku=v.sku, source_id=v.source_id, parent_key=self.key,
-            name=v.name or " ".join([self.name, *v.options.values()]),
-            description=self.short_description or self.description, ean=v.ean,
-            weight=v.weight if v.weight is not None else self.weight,
-            price=v.price or self.price, sale_price=v.sale_price or self.sale_price,
-            vat_rate=self.vat_rate, stock_quantity=v.stock_quantity, active=self.active and v.active,
-            options=dict(v.options),
-        ) for v in self.variants]
+        pool = self.stock_quantity
+        units = []
+        for v in self.variants:
+            stock = v.stock_quantity
+            if stock is None and pool is not None:  # the first variant of the pool carries it
+                stock, pool = pool, None
+            units.append(SellableUnit(
+                sku=v.sku, source_id=v.source_id, parent_key=self.key,
+                name=v.name or " ".join([self.name, *v.options.values()]),
+                description=self.short_description or self.description, ean=v.ean,
+                weight=v.weight if v.weight is not None else self.weight,
+                price=v.price or self.price, sale_price=v.sale_price or self.sale_price,
+                vat_rate=self.vat_rate, stock_quantity=stock, active=self.active and v.active,
+                options=dict(v.options),
+            ))
+        return units

@@ -111,8 +111,13 @@ class StateStore:
                       record_hash: str | None, payload: dict | None, target_id: str | None,
                       source_id: str | None, bindings: dict[str, tuple[str, str | None]] | None = None,
                       binding_entity: str | None = None, changed: str | None = None,
-                      target_entity: str | None = None) -> None:
-        """Snapshot + id map + sync log for one accepted record, in one transaction."""
+                      target_entity: str | None = None, source_ids: dict[str, str] | None = None,
+                      warnings: Iterable[str] = ()) -> None:
+        """Snapshot + id map + sync log for one accepted record, in one transaction.
+
+        ``source_ids``: the source's ids of the record's parts (a product's variants), bound like the
+        record's own ``source_id``; ``warnings``: reservations it landed with, one sync-log row each.
+        """
         at = now()
         with self.engine.begin() as conn:
             if action == "delete":
@@ -127,12 +132,19 @@ class StateStore:
                     _bind(conn, flow.target, target_entity or flow.entity, key, target_id, None, at)
                 if source_id:
                     _bind(conn, flow.source, flow.entity, key, source_id, None, at, move=True)
+                for part, part_id in (source_ids or {}).items():
+                    if part != key:
+                        _bind(conn, flow.source, flow.entity, part, part_id, source_id, at, move=True)
             for bkey, (ext_id, parent) in (bindings or {}).items():
                 _bind(conn, flow.target, binding_entity or flow.entity, bkey, ext_id, parent, at)
             conn.execute(sync_log.insert().values(
                 run_id=run_id, flow=flow.name, record_key=key, stage="push", action=action,
                 outcome=outcome, error=None, source_id=source_id, target_id=target_id,
                 changed=changed, at=at))
+            notes = [_failure_row(run_id, flow.name, key, "push", action, w, at, source_id=source_id,
+                                  target_id=target_id, outcome="warning") for w in warnings]
+            if notes:
+                conn.execute(sync_log.insert(), notes)
 
     def record_failed(self, run_id: str, flow: str, *, key: str, stage: str, action: str, error: str,
                       source_id: str | None = None, target_id: str | None = None) -> None:
@@ -141,12 +153,13 @@ class StateStore:
                 run_id, flow, key, stage, action, error, now(), source_id=source_id, target_id=target_id)))
 
     def record_failures(self, run_id: str, flow: str, failures: list[tuple[str, str]], *, stage: str,
-                        action: str) -> None:
-        """Many ``(key, reason)`` failures of one stage in one transaction (a batch of bad records)."""
+                        action: str, outcome: str = "failed") -> None:
+        """Many ``(key, reason)`` failures (or warnings: ``outcome="warning"``) of one stage in one
+        transaction (a batch of bad records)."""
         if not failures:
             return
         at = now()
-        rows = [_failure_row(run_id, flow, key, stage, action, error, at) for key, error in failures]
+        rows = [_failure_row(run_id, flow, key, stage, action, error, at, outcome=outcome) for key, error in failures]
         with self.engine.begin() as conn:
             conn.execute(sync_log.insert(), rows)
 
@@ -338,9 +351,10 @@ def _bind(conn: Connection, connection: str, entity: str, key: str, external_id:
 
 
 def _failure_row(run_id: str, flow: str, key: str, stage: str, action: str, error: str, at: datetime, *,
-                 source_id: str | None = None, target_id: str | None = None) -> dict[str, Any]:
+                 source_id: str | None = None, target_id: str | None = None,
+                 outcome: str = "failed") -> dict[str, Any]:
     return {"run_id": run_id, "flow": flow, "record_key": _text(key, 300), "stage": stage, "action": action,
-            "outcome": "failed", "error": _text(error), "source_id": _text(source_id, 300),
+            "outcome": outcome, "error": _text(error), "source_id": _text(source_id, 300),
             "target_id": _text(target_id, 300), "changed": None, "at": at}
 
 

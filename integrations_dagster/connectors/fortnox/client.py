@@ -24,12 +24,13 @@ import requests
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, Outcome, Watermark, Window, WriteContext,
+    Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.fortnox import mapping
 from integrations_dagster.connectors.http import ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
 from integrations_dagster.model.product import SellableUnit
+from integrations_dagster.model.text import shown
 
 CREATE_ATTEMPTS = 4  # a POST answered 5xx is looked up, then sent again, at most this often
 MODES = ("create", "update", "both")
@@ -172,7 +173,8 @@ class FortnoxResource(ConnectorResource):
         blob = json.dumps([total, rows], sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
+                     notes: MapNotes | None = None) -> CanonicalRecord:
         if entity != "stock":
             raise ValueError(f"Fortnox is not a source of {entity!r}")
         return mapping.stock_level(raw, options.get("location", "default"), raw.get("_fetched_at"))
@@ -220,7 +222,7 @@ class FortnoxResource(ConnectorResource):
             except TransientError:
                 raise  # not the record's fault: the run gives up and the record is read again
             except (Refused, ValueError, ApiError) as exc:
-                return Outcome(change.key, ok=False, action="failed", error=f"SKU {unit.sku!r}: {exc}",
+                return Outcome(change.key, ok=False, action="failed", error=f"SKU {shown(unit.sku)}: {exc}",
                                bindings=bindings)
             bindings[unit.sku] = (number, unit.parent_key)
             actions.append(action)
@@ -400,7 +402,7 @@ class FortnoxResource(ConnectorResource):
                     articles[line.sku] = found["Article"]["ArticleNumber"] if found else None
                 number = articles[line.sku]
             if number is None:
-                raise Refused(f"line {i}: SKU {line.sku!r} is not an article in Fortnox")
+                raise Refused(f"line {i}: SKU {shown(line.sku)} is not an article in Fortnox")
             numbers.append(number)
         return numbers
 

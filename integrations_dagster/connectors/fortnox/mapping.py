@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from integrations_dagster.model import Address, Customer, Order, Price, RecordError, StockLevel, to_decimal
 from integrations_dagster.model.money import Money
 from integrations_dagster.model.product import SellableUnit
+from integrations_dagster.model.text import shown
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DESCRIPTION_MAX = 200  # fortnox_Article.Description maxLength
@@ -62,7 +63,7 @@ def article_number_problem(sku: str) -> str | None:
     if not sku:
         return "the product has no SKU, and a Fortnox article needs one"
     if not ARTICLE_NUMBER.fullmatch(sku):
-        return (f"SKU {sku!r} cannot be a Fortnox article number (at most 50 characters: letters, digits,"
+        return (f"SKU {shown(sku)} cannot be a Fortnox article number (at most 50 characters: letters, digits,"
                 " '-', '_', '+', '.'; no spaces)")
     return None
 
@@ -72,17 +73,17 @@ def article_payload(unit: SellableUnit) -> tuple[dict[str, Any], list[str]]:
     notes = []
     description = unit.name.strip()
     if len(description) > DESCRIPTION_MAX:
-        notes.append(f"SKU {unit.sku!r}: name cut to Fortnox's {DESCRIPTION_MAX} characters")
+        notes.append(f"SKU {shown(unit.sku)}: name cut to Fortnox's {DESCRIPTION_MAX} characters")
         description = description[:DESCRIPTION_MAX]
     payload: dict[str, Any] = {"Description": description, "Type": "STOCK", "StockGoods": True,
                                "Active": unit.active}
     if unit.ean:
         if len(unit.ean) > EAN_MAX:
-            raise ValueError(f"SKU {unit.sku!r}: EAN {unit.ean!r} is longer than Fortnox's {EAN_MAX} characters")
+            raise ValueError(f"SKU {shown(unit.sku)}: EAN {shown(unit.ean)} is longer than Fortnox's {EAN_MAX} characters")
         payload["EAN"] = unit.ean
     if unit.weight is not None:  # canonical kg -> Fortnox grams (int32)
         if not 0 <= unit.weight * 1000 < 2**31:
-            raise ValueError(f"SKU {unit.sku!r}: weight {unit.weight} kg is not between 0 and {2**31 // 1000} kg")
+            raise ValueError(f"SKU {shown(unit.sku)}: weight {unit.weight} kg is not between 0 and {2**31 // 1000} kg")
         payload["Weight"] = int((unit.weight * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     rate = unit.vat_rate if unit.vat_rate is not None else (unit.price.vat_rate if unit.price else None)
     if rate is not None:

@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, NamedTuple
 
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, Outcome, Watermark, Window, WriteContext,
+    Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping
@@ -157,9 +157,10 @@ class WooCommerceResource(ConnectorResource):
         return Watermark(newest) if since is None or newest > since.at else None
 
     # -- mapper --------------------------------------------------------------------------------
-    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any]) -> CanonicalRecord:
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
+                     notes: MapNotes | None = None) -> CanonicalRecord:
         if entity == "products":
-            return mapping.product_to_canonical(raw, options)
+            return mapping.product_to_canonical(raw, options, notes)
         if entity == "orders":
             return mapping.order_to_canonical(raw, options)
         raise ValueError(f"WooCommerce has no mapping for {entity!r}")
@@ -169,9 +170,14 @@ class WooCommerceResource(ConnectorResource):
 
     # -- exporter ------------------------------------------------------------------------------
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        """Stock levels: simple products and variations with their own stock through the batch
+        endpoints; variations sharing their parent's pool (``manage_stock: "parent"``) as one
+        quantity on the parent — never by switching them to stock of their own."""
         if entity != "stock":
             raise ValueError(f"WooCommerce cannot be written for {entity!r}")
-        groups: dict[int | None, list[tuple[str, str, int, Decimal]]] = {}
+        skus = mapping.Skus(ctx.options)
+        simple: list[StockItem] = []
+        by_parent: dict[int, list[StockItem]] = {}
         index: dict[str, str] | None = None
         for change in changes:
             record = change.record
@@ -184,7 +190,7 @@ class WooCommerceResource(ConnectorResource):
                 continue
             target = ctx.binder.external_id("products", record.sku)
             if target is None:
-                index = self._sku_index() if index is None else index
+                index = self._sku_index(skus) if index is None else index
                 target = index.get(record.sku)
                 if target is None:
                     yield Outcome(change.key, ok=False, action="failed", error=f"SKU {record.sku!r} is not in the shop")
@@ -196,20 +202,51 @@ class WooCommerceResource(ConnectorResource):
                     yield Outcome(change.key, ok=False, action="failed", error=str(exc))
                     continue
             parent, _, child = target.partition("/")
-            group = int(parent) if child else None
-            groups.setdefault(group, []).append((change.key, target, int(child or parent), record.quantity))
-        for parent_id, items in groups.items():
-            path = f"/products/{parent_id}/variations/batch" if parent_id else "/products/batch"
-            for start in range(0, len(items), BATCH_SIZE):
-                yield from self._send_stock(path, parent_id, items[start:start + BATCH_SIZE])
+            item = StockItem(change.key, target, int(child or parent), record.quantity)
+            (by_parent.setdefault(int(parent), []) if child else simple).append(item)
+        for start in range(0, len(simple), BATCH_SIZE):
+            yield from self._send_stock("/products/batch", None, simple[start:start + BATCH_SIZE])
+        for parent_id, items in by_parent.items():
+            pool = self._pool(parent_id, skus)
+            own = [i for i in items if i.item_id not in pool.members]
+            for start in range(0, len(own), BATCH_SIZE):
+                yield from self._send_stock(f"/products/{parent_id}/variations/batch", parent_id,
+                                            own[start:start + BATCH_SIZE])
+            pooled = [i for i in items if i.item_id in pool.members]
+            if pooled:
+                yield from self._send_pool(parent_id, pool, pooled, ctx)
 
-    def _send_stock(self, path: str, parent_id: int | None,
-                    items: list[tuple[str, str, int, Decimal]]) -> Iterator[Outcome]:
+    def _pool(self, parent_id: int, skus: mapping.Skus) -> "Pool":
+        """The variations of ``parent_id`` that share its stock (their keys as the ERP knows them)."""
+        parent = self.http.get(f"/products/{parent_id}", _fields="id,sku,manage_stock")
+        members: dict[int, str | None] = {}
+        if parent.get("manage_stock") is True:
+            stream = Stream(f"/products/{parent_id}/variations", {"orderby": "id", "order": "asc"},
+                            ("id", "sku", "manage_stock"))
+            for var in stream.records(self.http):
+                if var.get("manage_stock") == "parent":
+                    own = mapping.own_sku(var, mapping.own_sku(parent))
+                    members[var["id"]] = own or (skus.generated(var["id"]) if skus.generate else None)
+        return Pool(members)
+
+    def _send_pool(self, parent_id: int, pool: "Pool", items: list["StockItem"], ctx: WriteContext) -> Iterator[Outcome]:
+        """The pool is what the ERP counts on all its variations' articles together: this call's
+        levels, else what the shop last accepted for the others (the snapshot), else none."""
+        levels = {i.key: i.quantity for i in items}
+        others = [k for k in pool.members.values() if k and k not in levels]
+        accepted = ctx.accepted(others) if others else {}
+        total = sum((levels.get(k) if k in levels else getattr(accepted.get(k), "quantity", Decimal(0))
+                     for k in pool.members.values() if k), Decimal(0))
+        self.http.request("PUT", f"/products/{parent_id}", json={"stock_quantity": int(total)})
+        for item in items:
+            yield Outcome(item.key, ok=True, action="updated", target_id=item.target)
+
+    def _send_stock(self, path: str, parent_id: int | None, items: list["StockItem"]) -> Iterator[Outcome]:
         try:
             answer = self._post_batch(path, items)
         except TransientError:
-            landed = self._current_stock(parent_id, [i[2] for i in items])
-            done = [i for i in items if landed.get(i[2]) == int(i[3])]
+            landed = self._current_stock(parent_id, [i.item_id for i in items])
+            done = [i for i in items if landed.get(i.item_id) == int(i.quantity)]
             for key, target, _, _ in done:
                 yield Outcome(key, ok=True, action="updated", target_id=target)
             items = [i for i in items if i not in done]
@@ -227,7 +264,7 @@ class WooCommerceResource(ConnectorResource):
             else:
                 yield Outcome(key, ok=True, action="updated", target_id=target)
 
-    def _post_batch(self, path: str, items: list[tuple[str, str, int, Decimal]]) -> dict[int, dict]:
+    def _post_batch(self, path: str, items: list["StockItem"]) -> dict[int, dict]:
         body = {"update": [mapping.stock_update(item_id, qty) for _, _, item_id, qty in items]}
         answer = self.http.request("POST", path, json=body).json()
         return {r.get("id"): r for r in answer.get("update", [])}
@@ -238,14 +275,32 @@ class WooCommerceResource(ConnectorResource):
                         ("id", "manage_stock", "stock_quantity"))
         return {r["id"]: r.get("stock_quantity") for r in stream.records(self.http) if r.get("manage_stock")}
 
-    def _sku_index(self) -> dict[str, str]:
-        """SKU -> ``"product"`` or ``"product/variation"`` for the whole shop (one pass, all statuses)."""
+    def _sku_index(self, skus: mapping.Skus) -> dict[str, str]:
+        """SKU -> ``"product"`` or ``"product/variation"`` for the whole shop (one pass, all statuses).
+        A variation answering its parent's SKU has none of its own; with ``missing_sku: generate``
+        the generated numbers are in the index too."""
         index: dict[str, str] = {}
         for raw in Stream("/products", {"orderby": "id", "order": "asc"}, ("id", "type", "sku")).records(self.http):
-            if raw.get("sku"):
-                index[raw["sku"]] = str(raw["id"])
+            own = mapping.own_sku(raw)
             if raw.get("type") == "variable":
                 for var in self._variations(raw["id"]):
-                    if var.get("sku"):
-                        index[var["sku"]] = f"{raw['id']}/{var['id']}"
+                    sku = mapping.own_sku(var, own) or (skus.generated(var["id"]) if skus.generate else None)
+                    if sku:
+                        index[sku] = mapping.variation_address(raw['id'], var['id'])
+            elif own or skus.generate:  # a variable parent is no sellable unit: its own SKU is not indexed
+                index[own or skus.generated(raw["id"])] = str(raw["id"])
         return index
+
+
+class StockItem(NamedTuple):
+    key: str
+    target: str  # "product" or "product/variation"
+    item_id: int  # the id written (the variation's for a variation)
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Variations sharing their parent's stock: variation id -> its key (SKU) in the flow, or None."""
+
+    members: dict[int, str | None]

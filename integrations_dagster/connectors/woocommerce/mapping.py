@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
+from integrations_dagster.connectors.base import MapNotes
 from integrations_dagster.model import (
     Address, Customer, Money, Order, OrderLine, OrderStatus, Price, Product, RecordError, Variant, to_decimal,
 )
@@ -99,19 +100,64 @@ def _shared_price(value: str, field: str, rate: Decimal, rate_text: str, currenc
     return _price(value, field, rate, currency, includes_vat)
 
 
-def product_to_canonical(raw: dict, options: dict[str, Any]) -> Product:
-    """A simple or variable product with its variations (``raw["_variations"]``) as one Product."""
+class Skus:
+    """What a product or variation without a SKU of its own becomes (connection option
+    ``missing_sku``): ``refuse`` (default) leaves it out with a reason that says what to do;
+    ``generate`` gives it ``generated_sku_prefix`` + its WooCommerce id ("WC-123"): ids are never
+    reused or changed, so the number is the same on every run (and the id map keeps it)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.generate = options.get("missing_sku", "refuse") == "generate"
+        self.prefix = str(options.get("generated_sku_prefix", "WC-"))
+        self.connection = f"connection {options['connection']}" if options.get("connection") else "the shop's connection"
+
+    def generated(self, shop_id: Any) -> str:
+        return f"{self.prefix}{shop_id}"
+
+    def advice(self, where: str) -> str:
+        return (f"give it a SKU in WooCommerce ({where}), or set missing_sku: generate on {self.connection} "
+                "to sync it under a generated article number")
+
+
+def variation_address(product_id: Any, variation_id: Any) -> str:
+    """A variation's id as this connector writes it everywhere (id map, stock writer): its REST
+    address needs both, ``/products/{product}/variations/{variation}``."""
+    return f"{product_id}/{variation_id}"
+
+
+def own_sku(raw: dict, parent_sku: str | None = None) -> str | None:
+    """The record's own SKU. WooCommerce answers a variation without one with its parent's
+    (``WC_Product_Variation::get_sku`` in view context), so a variation whose SKU equals its
+    parent's has none of its own: two such variations must never become one article."""
+    sku = raw.get("sku")
+    if sku is not None and not isinstance(sku, str):
+        raise RecordError(f"sku {str(sku)[:50]!r} is not text")
+    sku = (sku or "").strip() or None
+    return None if sku is not None and sku == parent_sku else sku
+
+
+def product_to_canonical(raw: dict, options: dict[str, Any], notes: MapNotes | None = None) -> Product:
+    """A simple or variable product with its variations (``raw["_variations"]``) as one Product.
+
+    A variation without a SKU of its own is left out (``notes``) or given a generated number, as
+    :class:`Skus` says; stock kept on a variable parent (its variations' ``manage_stock`` is
+    "parent") is the product's one pool, read once (each such variation shows the same number)."""
     kind = raw.get("type")
     if kind not in ("simple", "variable"):
         raise RecordError(f"product type {kind!r} is not synced (only simple and variable)")
-    if raw.get("sku") is not None and not isinstance(raw.get("sku"), str):
-        raise RecordError(f"sku {str(raw.get('sku'))[:50]!r} is not text")
-    sku = (raw.get("sku") or "").strip() or None
+    skus = Skus(options)
+    sku = own_sku(raw)
     if kind == "simple" and not sku:
-        raise RecordError("simple product has no SKU")
+        if not skus.generate:
+            raise RecordError(f"product {raw.get('id')} {str(raw.get('name') or '')[:80]!r} has no SKU: "
+                              + skus.advice("Product data → Inventory → SKU"))
+        sku = skus.generated(raw.get("id"))
     pricing = _Pricing(options)
     rate = pricing.rate(raw.get("tax_class"))
-    variants = tuple(_variant(v, raw, pricing) for v in raw.get("_variations", [])) if kind == "variable" else ()
+    variants: tuple[Variant, ...] = ()
+    if kind == "variable":
+        variants = tuple(v for v in (_variant(v, raw, sku, pricing, skus, notes) for v in raw.get("_variations", []))
+                         if v is not None)
     return Product(
         source_id=str(raw["id"]), sku=sku, kind=kind, name=raw.get("name") or "",
         description=raw.get("description") or None, short_description=raw.get("short_description") or None,
@@ -127,14 +173,25 @@ def product_to_canonical(raw: dict, options: dict[str, Any]) -> Product:
     )
 
 
-def _variant(raw: dict, parent: dict, pricing: _Pricing) -> Variant:
-    sku = (raw.get("sku") or "").strip()
-    if not sku:
-        raise RecordError(f"variation {raw.get('id')} of product {parent.get('id')} has no SKU")
+def _variant(raw: dict, parent: dict, parent_sku: str | None, pricing: _Pricing, skus: Skus,
+             notes: MapNotes | None) -> Variant | None:
+    sku = own_sku(raw, parent_sku)
+    if not sku and skus.generate:
+        sku = skus.generated(raw.get("id"))
+    elif not sku:
+        options = ", ".join(str(a.get("option", "")) for a in raw.get("attributes") or [])
+        inherited = f" (WooCommerce shows its parent's {parent_sku!r})" if parent_sku else ""
+        if notes is None:
+            raise RecordError(f"variation {raw.get('id')} of product {parent.get('id')} has no SKU")
+        notes.refuse(f"product {parent.get('id')} variation {raw.get('id')}",
+                     f"variation {raw.get('id')} ({options}) of product {parent.get('id')} "
+                     f"{str(parent.get('name') or '')[:80]!r} has no SKU of its own{inherited}: "
+                     + skus.advice("Variations → SKU") + "; the product's other variations were synced")
+        return None
     tax_class = raw.get("tax_class")
     rate = pricing.rate(parent.get("tax_class") if tax_class in (None, "parent") else tax_class)
     return Variant(
-        sku=sku, source_id=str(raw["id"]),
+        sku=sku, source_id=variation_address(parent.get("id"), raw["id"]),
         options={a.get("name", ""): a.get("option", "") for a in raw.get("attributes") or []},
         ean=_ean(raw), weight=_optional_decimal(raw.get("weight"), f"weight of variation {raw.get('id')}"),
         price=pricing.price(raw, "regular_price", rate), sale_price=pricing.price(raw, "sale_price", rate),
@@ -143,7 +200,9 @@ def _variant(raw: dict, parent: dict, pricing: _Pricing) -> Variant:
 
 
 def _stock(raw: dict) -> Decimal | None:
-    if not raw.get("manage_stock") or raw.get("stock_quantity") is None:
+    """The record's own stock; None unless it manages stock itself (a variation showing
+    ``manage_stock: "parent"`` answers its parent's pool, which the parent carries)."""
+    if raw.get("manage_stock") is not True or raw.get("stock_quantity") is None:
         return None
     return _decimal(raw["stock_quantity"], "stock_quantity")
 
@@ -194,7 +253,8 @@ def _line(n: int, raw: dict, currency: str, default_rate: Any) -> OrderLine:
     return OrderLine(
         sku=sku, name=raw.get("name") or sku, quantity=quantity,
         unit_price=Price(amount=Money(amount=unit, currency=currency), vat_rate=rate, includes_vat=False),
-        source_product_id=str(raw.get("variation_id") or raw.get("product_id") or "") or None,
+        source_product_id=(variation_address(raw.get("product_id"), raw["variation_id"]) if raw.get("variation_id")
+                           else str(raw.get("product_id") or "") or None),
     )
 
 

@@ -121,6 +121,12 @@ def money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def number_text(value) -> str:
+    """A number as Fortnox writes one in text: shortest form, no trailing zeros ("0", "1.12", "-0")."""
+    text = format(dec(value).normalize(), "f")
+    return text
+
+
 def qty_text(value: Decimal) -> str:
     """Quantities travel as strings ("2", "1.5")."""
     text = format(value.normalize(), "f")

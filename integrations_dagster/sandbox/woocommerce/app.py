@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from integrations_dagster.sandbox.base import Knobs, Sandbox, VendorStyle, build_app
 from integrations_dagster.sandbox.woocommerce import demo as demo_data
-from integrations_dagster.sandbox.woocommerce import listing
+from integrations_dagster.sandbox.woocommerce import listing, views
 from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, SITE_URL, VARIATIONS, Catalog
 from integrations_dagster.sandbox.woocommerce.clock import SITE_TIMEZONE
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
@@ -97,8 +97,10 @@ def _links(request: Request, kind: str, doc: dict) -> dict:
     return {"self": [{"href": f"{base}/{kind}/{doc['id']}"}], "collection": [{"href": f"{base}/{kind}"}]}
 
 
-def _out(request: Request, kind: str, doc: dict) -> dict:
-    full = {**doc, "_links": _links(request, kind, doc)}
+def _out(request: Request, kind: str, doc: dict, store: WooDocuments) -> dict:
+    context = request.query_params.get("context", "view")
+    shown = views.present(kind, doc, context, store.parent_of)
+    full = {**shown, "_links": _links(request, kind, doc)}
     fields = listing.fields(request)
     return _select(full, fields) if fields else full
 
@@ -155,19 +157,19 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
                 query.where.append("parent = ?")
                 query.args.append(request.path_params["pid"])
             docs, total = store.page(kind, query.where, query.args, query.order_by, query.limit, query.offset)
-            return JSONResponse([_out(request, kind, d) for d in docs],
+            return JSONResponse([_out(request, kind, d, store) for d in docs],
                                 headers=listing.headers(request, total, query.per_page, query.page))
         return handler
 
     def one(kind: str, fetch: Callable[[Request], dict], status: int = 200) -> Handler:
         async def handler(request: Request) -> Response:
-            return JSONResponse(_out(request, kind, fetch(request)), status_code=status)
+            return JSONResponse(_out(request, kind, fetch(request), store), status_code=status)
         return handler
 
     def write(kind: str, apply: Callable[[Request, Any], dict], status: int = 200) -> Handler:
         async def handler(request: Request) -> Response:
             body = await _body(request)
-            return JSONResponse(_out(request, kind, apply(request, body)), status_code=status)
+            return JSONResponse(_out(request, kind, apply(request, body), store), status_code=status)
         return handler
 
     def batch(kind: str, create: Callable, update: Callable, delete: Callable) -> Handler:
@@ -192,7 +194,7 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
                 for item in parts[name]:
                     item_id = (item.get("id", 0) if isinstance(item, dict) else 0) if name != "delete" else item
                     try:
-                        answer[name].append(_out(request, kind, apply(request, item)))
+                        answer[name].append(_out(request, kind, apply(request, item), store))
                     except WooError as exc:
                         answer[name].append({"id": item_id if name != "create" else 0, "error": exc.body()})
             return JSONResponse(answer)

@@ -1,11 +1,26 @@
 """Products and variations: defaults, field rules, SKU/GTIN uniqueness, stock status, price sync.
 
-WooCommerce behaviour kept on purpose:
+The store keeps each record's own values (WooCommerce's edit context); :mod:`.views` shows them as
+the API does (a variation inheriting its parent's SKU, tax class, stock pool...). WooCommerce
+behaviour kept on purpose:
 * ``price`` is read-only: the sale price when set, else the regular price; a variable parent's
   price is the lowest variation price, synced *without* touching the parent's ``date_modified``
   (editing a variation never bumps its parent — the incremental-sync pitfall);
-* a SKU is unique across products and variations (``product_invalid_sku``);
-* with ``manage_stock`` the ``stock_status`` follows ``stock_quantity`` and ``backorders``.
+* a non-empty SKU is unique across products and variations, compared without case: a variation
+  cannot be given its parent's SKU, only inherit it by having none (``product_invalid_sku``)
+  [source: abstract-wc-product.php set_sku, wc-product-functions.php wc_product_has_unique_sku];
+* a new variation's ``tax_class`` is ``"parent"`` [source: class-wc-product-variation.php
+  __construct]; a variation stores ``stock_quantity`` only while it or its parent manages stock,
+  and then into its own (dormant, while pooled) field: writing it never moves the parent's pool,
+  and ``manage_stock: true`` takes the variation out of the pool [source: .../Version3/
+  class-wc-rest-product-variations-controller.php prepare_object_for_database, abstract-wc-product.php
+  validate_props];
+* with ``manage_stock`` the ``stock_status`` follows ``stock_quantity`` and ``backorders``; a managed
+  parent's status is copied to the variations of its pool [source: class-wc-product-variable.php
+  sync_managed_variation_stock_status];
+* names are stored as ``wp_kses`` leaves them: a bare ``&`` becomes ``&amp;`` (WooCommerce issue
+  #27692); a global attribute's default option is stored as its term slug [source: Version2
+  products controller save_default_attributes].
 """
 
 from __future__ import annotations
@@ -47,7 +62,9 @@ PRODUCT_DEFAULTS: dict[str, Any] = {
     "categories": [], "tags": [], "images": [], "default_attributes": [], "variations": [],
     "grouped_products": [],
 }
-VARIATION_DEFAULTS: dict[str, Any] = {**_SHARED_DEFAULTS, "image": None}
+VARIATION_DEFAULTS: dict[str, Any] = {**_SHARED_DEFAULTS, "image": None, "tax_class": "parent"}
+SHIPPING_CLASSES = {31: "small-parcel", 32: "bulky"}  # id -> slug (the demo shop's shipping classes)
+_ENTITY = re.compile(r"&(?!(?:[A-Za-z]{2,8}[0-9]{0,2}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)")
 _SKIP = {"id", "sku", "global_unique_id", "categories", "images", "image", "attributes",
          "default_attributes", "meta_data", "dimensions", "downloads"}
 
@@ -110,7 +127,7 @@ class Catalog:
         with self.store.transaction():
             parent = self.product(pid)
             doc = {**VARIATION_DEFAULTS, **dated("date_created", now_gmt()), "parent_id": pid}
-            self._apply(doc, data, VARIATIONS)
+            self._apply(doc, data, VARIATIONS, parent)
             doc["id"] = self.store.insert(VARIATIONS, doc, parent=pid)
             doc["permalink"] = f"{parent['permalink']}?variation_id={doc['id']}"
             self.save(VARIATIONS, doc)
@@ -121,7 +138,7 @@ class Catalog:
         data = validate(body, VARIATION_FIELDS, PRODUCT_ENUMS)
         with self.store.transaction():
             doc = self.variation(pid, vid)
-            self._apply(doc, data, VARIATIONS)
+            self._apply(doc, data, VARIATIONS, self.product(pid))
             self.save(VARIATIONS, doc)
             self._sync_parent(self.product(pid))
         return doc
@@ -136,7 +153,7 @@ class Catalog:
         return doc
 
     # -- rules ---------------------------------------------------------------------------------
-    def _apply(self, doc: dict, data: dict, collection: str) -> None:
+    def _apply(self, doc: dict, data: dict, collection: str, parent: dict | None = None) -> None:
         own = doc.get("id")
         if "sku" in data:
             sku = data["sku"].strip()
@@ -152,6 +169,16 @@ class Catalog:
         for name, value in data.items():
             if name not in _SKIP:
                 doc[name] = value
+        for name in ("name", "description", "short_description"):
+            if isinstance(data.get(name), str):
+                doc[name] = _ENTITY.sub("&amp;", data[name])
+        if "shipping_class" in data:
+            slug = data["shipping_class"]
+            doc["shipping_class_id"] = next((i for i, s in SHIPPING_CLASSES.items() if s == slug), 0)
+            doc["shipping_class"] = slug if doc["shipping_class_id"] else ""
+        managed = doc["manage_stock"] or (collection == VARIATIONS and bool((parent or {}).get("manage_stock")))
+        if not managed:
+            doc["stock_quantity"], doc["backorders"] = None, "no"
         if "dimensions" in data:
             doc["dimensions"] = {k: str(data["dimensions"].get(k, doc["dimensions"].get(k, "")))
                                  for k in ("length", "width", "height")}
@@ -167,7 +194,8 @@ class Catalog:
         if "attributes" in data:
             doc["attributes"] = [a for a in (_attribute(a, collection) for a in data["attributes"]) if a]
         if "default_attributes" in data:
-            doc["default_attributes"] = [a for a in (_attribute(a, VARIATIONS) for a in data["default_attributes"]) if a]
+            defaults = [a for a in (_attribute(a, VARIATIONS) for a in data["default_attributes"]) if a]
+            doc["default_attributes"] = [{**a, "option": _slug(a["option"])} if a["id"] else a for a in defaults]
         derive(doc)
         doc.update(dated("date_modified", now_gmt()))
 
@@ -179,8 +207,14 @@ class Catalog:
             self._sync_parent(doc, save=False)
 
     def _sync_parent(self, parent: dict, save: bool = True) -> None:
-        """Variation ids and lowest price onto the parent, keeping its date_modified (as WooCommerce does)."""
+        """Variation ids and lowest price onto the parent, keeping its date_modified (as WooCommerce does);
+        a parent managing stock hands its stock status to the variations of its pool."""
         children = self.store.children(VARIATIONS, parent["id"])
+        if parent.get("manage_stock"):
+            for child in children:
+                if not child["manage_stock"] and child["stock_status"] != parent["stock_status"]:
+                    child["stock_status"] = parent["stock_status"]
+                    self.save(VARIATIONS, child)
         parent["variations"] = [c["id"] for c in children]
         prices = [Decimal(c["price"]) for c in children if c["price"]]
         if parent["type"] == "variable":
@@ -194,7 +228,8 @@ class Catalog:
                        parent=doc["parent_id"] if collection == VARIATIONS else None, modified=doc["date_modified_gmt"])
 
     def _sku_taken(self, sku: str, collection: str, own: int | None) -> bool:
-        return any(self.store.exists(c, "key = ? AND id != ?", [sku, own if c == collection and own else -1])
+        return any(self.store.exists(c, "key = ? COLLATE NOCASE AND id != ? AND json_extract(data, '$.status') != 'trash'",
+                                     [sku, own if c == collection and own else -1])
                    for c in (PRODUCTS, VARIATIONS))
 
     def _gtin_taken(self, gtin: str, collection: str, own: int | None) -> bool:

@@ -82,14 +82,15 @@ def load_demo(sandbox: Sandbox) -> None:
                 "images": [{"src": f"{SITE_URL}/wp-content/uploads/2024/03/{sku.lower()}.jpg"}], **extra,
             })
             _restamp(store, PRODUCTS, doc, BASE + timedelta(days=n), BASE + timedelta(days=n, hours=3))
-        for n, (name, prefix, price, cats, weight, attrs, status) in enumerate(VARIABLE, start=len(SIMPLE)):
-            parent = catalog.create_product({
-                "name": name, "type": "variable", "status": status, "categories": [{"id": c} for c in cats],
-                "weight": weight, "description": f"<p>{name}.</p>",
-                "images": [{"src": f"{SITE_URL}/wp-content/uploads/2024/03/{prefix.lower()}.jpg"}],
-                "attributes": [{"id": GLOBAL_IDS.get(a, 0), "name": a, "position": i, "visible": True,
-                                "variation": True, "options": opts} for i, (a, opts) in enumerate(attrs.items())],
-            })
+        parents = [catalog.create_product({  # all parents first: products keep ids 1-12, variations follow
+            "name": name, "type": "variable", "status": status, "categories": [{"id": c} for c in cats],
+            "weight": weight, "description": f"<p>{name}.</p>",
+            "images": [{"src": f"{SITE_URL}/wp-content/uploads/2024/03/{prefix.lower()}.jpg"}],
+            "attributes": [{"id": GLOBAL_IDS.get(a, 0), "name": a, "position": i, "visible": True,
+                            "variation": True, "options": opts} for i, (a, opts) in enumerate(attrs.items())],
+        }) for name, prefix, price, cats, weight, attrs, status in VARIABLE]
+        for n, (parent, (name, prefix, price, cats, weight, attrs, status)) in enumerate(zip(parents, VARIABLE),
+                                                                                      start=len(SIMPLE)):
             for k, choice in enumerate(combinations(*attrs.values())):
                 catalog.create_variation(parent["id"], {
                     "sku": "-".join([prefix, *(c.upper() for c in choice)]), "regular_price": price,

@@ -11,8 +11,12 @@ import json
 from integrations_dagster.sandbox.base import DocumentStore
 
 
+POSTS = frozenset({"products", "variations"})
+
+
 class WooDocuments(DocumentStore):
     _depth = 0  # nesting of transaction() on the thread that holds the lock
+    _last_parent: tuple[int, dict | None] | None = None
 
     def page(self, collection: str, where: list[str], args: list, order_by: str, limit: int,
              offset: int) -> tuple[list[dict], int]:
@@ -34,6 +38,42 @@ class WooDocuments(DocumentStore):
 
     def children(self, collection: str, parent: int) -> list[dict]:
         return self.find(collection, parent=parent)
+
+    def insert(self, collection: str, doc: dict, *, key: str | None = None, parent: int | None = None,
+               modified: str | None = None) -> int:
+        """Products and variations are WordPress posts: one id sequence for both, so a variation's id
+        is never a product's [source: WooCommerce stores both in wp_posts, post_type product /
+        product_variation]. Other collections count on their own."""
+        if collection not in POSTS:
+            return super().insert(collection, doc, key=key, parent=parent, modified=modified)
+        with self.lock:
+            post_id = super().insert("posts", {})
+            t = self._table(collection)
+            self._conn.execute(f"INSERT INTO {t}(id, key, parent, modified, data) VALUES (?,?,?,?,?)",
+                               (post_id, key, parent, modified, json.dumps({**doc, "id": post_id})))
+            return post_id
+
+    def put(self, collection: str, doc_id: int, doc: dict, **kwargs) -> None:
+        self._last_parent = None
+        super().put(collection, doc_id, doc, **kwargs)
+
+    def delete(self, collection: str, doc_id: int) -> None:
+        self._last_parent = None
+        super().delete(collection, doc_id)
+
+    def clear(self) -> None:
+        self._last_parent = None
+        super().clear()
+
+    def parent_of(self, pid: int) -> dict | None:
+        """A variation's stored parent product (the last one asked for is kept: a page of
+        variations shares one parent)."""
+        cached = self._last_parent
+        if cached is not None and cached[0] == pid:
+            return cached[1]
+        doc = self.get("products", pid)
+        self._last_parent = (pid, doc)
+        return doc
 
     def transaction(self):
         """Like the base store's, but re-entrant: a write inside another write joins its transaction."""

@@ -12,6 +12,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from integrations_dagster.sandbox.woocommerce import views
 from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, VARIATIONS, Catalog
 from integrations_dagster.sandbox.woocommerce.clock import dated, now_gmt
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
@@ -165,7 +166,8 @@ class Sales:
         if quantity < 1:
             raise invalid_param("line_items", "quantity must be a positive integer.")
         item = variation or product
-        rate = TAX_RATES.get(item["tax_class"] or "", TAX_RATES[""])
+        tax_class = product["tax_class"] if variation and item["tax_class"] == "parent" else item["tax_class"]
+        rate = TAX_RATES.get(tax_class or "", TAX_RATES[""])
         if posted.get("total") not in (None, ""):
             total = to_decimal(posted["total"]).quantize(_CENT, ROUND_HALF_UP)
             tax = (total * rate / 100).quantize(_CENT, ROUND_HALF_UP)
@@ -174,17 +176,17 @@ class Sales:
             net = gross / (1 + rate / 100) if PRICES_INCLUDE_TAX else gross
             total = net.quantize(_CENT, ROUND_HALF_UP)
             tax = (gross - total if PRICES_INCLUDE_TAX else gross * rate / 100).quantize(_CENT, ROUND_HALF_UP)
-        options = [a["option"] for a in (variation or {}).get("attributes", [])]
         return {
             "id": existing["id"] if existing else self._item_id(),
-            "name": product["name"] + (" - " + ", ".join(options) if options else ""),
+            "name": item_name(product, variation),
             "product_id": product["id"], "variation_id": variation["id"] if variation else 0,
             "quantity": quantity, "tax_class": item["tax_class"], "subtotal": fmt_money(total),
             "subtotal_tax": fmt_money(tax), "total": fmt_money(total), "total_tax": fmt_money(tax),
             "taxes": [{"id": 1, "total": fmt_money(tax), "subtotal": fmt_money(tax)}],
             "meta_data": [{"id": i + 1, "key": a["name"].lower(), "value": a["option"]}
                           for i, a in enumerate((variation or {}).get("attributes", []))],
-            "sku": item["sku"], "price": float(total / quantity),
+            "sku": views.view_sku(item, product if variation else None), "price": float(total / quantity),
+            **({"parent_name": product["name"]} if variation else {}),
         }
 
     def _by_sku(self, sku: str) -> tuple[dict | None, dict | None]:
@@ -203,10 +205,15 @@ class Sales:
                 "meta_data": []}
 
     def _reduce_stock(self, doc: dict) -> None:
+        """``set_paid`` reduces stock where it is managed: a variation in its parent's pool reduces
+        the parent [source: wc-stock-functions.php wc_update_product_stock, get_stock_managed_by_id]."""
         for line in doc["line_items"]:
             collection, item_id = ((VARIATIONS, line["variation_id"]) if line["variation_id"]
                                    else (PRODUCTS, line["product_id"]))
             item = self.store.get(collection, item_id)
+            if item and collection == VARIATIONS and views.pooled(item, self.store.get(PRODUCTS, item["parent_id"])):
+                collection, item_id = PRODUCTS, item["parent_id"]
+                item = self.store.get(PRODUCTS, item_id)
             if item and item["manage_stock"]:
                 body = {"stock_quantity": (item["stock_quantity"] or 0) - line["quantity"]}
                 if collection == VARIATIONS:
@@ -274,6 +281,18 @@ class Sales:
             doc["meta_data"] = [{"id": i + 1, "key": m["key"], "value": m.get("value")}
                                 for i, m in enumerate(data["meta_data"]) if isinstance(m, dict) and "key" in m]
         doc["avatar_url"] = "https://secure.gravatar.com/avatar/" + hashlib.md5(email.encode()).hexdigest() + "?s=96"
+
+
+def item_name(product: dict, variation: dict | None) -> str:
+    """An order item's name: the product's, or for a variation "Parent - Black, M" (the values are
+    left out from three attributes on, or when an attribute name holds a dash)
+    [source: data-stores/class-wc-product-variation-data-store-cpt.php generate_product_title]."""
+    if not variation:
+        return product["name"]
+    attributes = [a for a in variation.get("attributes", []) if a.get("option")]
+    if not attributes or len(attributes) >= 3 or (len(attributes) > 1 and any("-" in a["name"] for a in attributes)):
+        return product["name"]
+    return f"{product['name']} - {', '.join(a['option'] for a in attributes)}"
 
 
 def _totals(doc: dict) -> None:
