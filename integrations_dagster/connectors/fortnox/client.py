@@ -67,9 +67,12 @@ class _Bearer(requests.auth.AuthBase):
 
 
 def error_message(body: Any) -> str:
-    """One line from ``ErrorInformation`` (recorded traffic uses lowercase keys, the spec PascalCase)."""
+    """One line from ``ErrorInformation`` (recorded traffic spells a refusal in lowercase, a 404 in
+    capitals) or from the gateway's ``{"message": "unauthorized"}`` (an expired token) [rec]."""
     info = body.get("ErrorInformation") if isinstance(body, dict) else None
     if not isinstance(info, dict):
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            return body["message"]
         return str(body)[:300]
     message = info.get("message", info.get("Message", ""))
     code = info.get("code", info.get("Code"))

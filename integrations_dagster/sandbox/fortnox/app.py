@@ -14,12 +14,12 @@ from starlette.requests import Request
 from integrations_dagster.sandbox.base import DocumentStore, Knobs, Sandbox, VendorStyle, build_app
 from integrations_dagster.sandbox.fortnox import demo as demo_data
 from integrations_dagster.sandbox.fortnox import documents, registers
-from integrations_dagster.sandbox.fortnox.wire import CODE_RATE_LIMIT, CODE_SERVER, CODE_UNAUTHORIZED, error
+from integrations_dagster.sandbox.fortnox.wire import CODE_RATE_LIMIT, CODE_SERVER, error, unauthorized
 
 FORTNOX_WINDOW_S = 5.0
 
 STYLE = VendorStyle(
-    unauthorized=lambda: error(401, "Unauthorized request.", CODE_UNAUTHORIZED),
+    unauthorized=unauthorized,  # the gateway's answer to an expired or unknown token [rec]
     rate_limited=lambda _seconds: error(429, "Too many requests.", CODE_RATE_LIMIT),
     server_error=lambda status: error(status, "Ett internt fel uppstod (internal error).", CODE_SERVER),
 )

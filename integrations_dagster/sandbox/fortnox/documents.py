@@ -2,10 +2,15 @@
 
 Enforced on create/update: the customer exists, every row's ``ArticleNumber`` exists (400 naming
 it), fields are known/writable/typed (orders: ``fortnox_Order`` minus computed fields; invoices:
-``fortnox_InvoicePayload``), quantities are numeric strings. Totals are computed here, never taken
-from the client: with ``VATIncluded`` true, row prices and ``Freight`` include VAT and the VAT is
-extracted (rate/(100+rate)); otherwise VAT is added on top. Freight carries 25 % VAT. Öre rounding
-of the amount to pay (``RoundOff``) is not emulated: ``RoundOff`` is always 0.
+``fortnox_InvoicePayload``), a row's VAT is one of the company's VAT rates (:data:`COMPANY_VAT_RATES`,
+Fortnox's defaults 25/12/6/0 [doc: "the percentage needs to be of an existing VAT percentage"]), a
+priced row without article has a description (2003977 [3p]). Totals are computed here, never taken
+from the client (:mod:`.arithmetic`, which says what is recorded and what is guessed). A new document
+copies its customer's name, address and e-mail [rec: orders/save_with_nested_model.yml; 2026
+recordings copy the e-mail]; an invoice is due its terms of payment (30 days) after its date and
+gets an OCR number: the document number, a length digit and a Luhn digit [rec: all 38 invoices in
+invoices/*.yml, e.g. 1 -> "133", 40 -> "4044"]. A row without article is booked on the predefined
+sales account 3001 [rec: rows default AccountNumber 3001; doc: "the predefined account will be used"].
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.routing import Route
 
+from integrations_dagster.sandbox.fortnox import arithmetic, shapes
 from integrations_dagster.sandbox.fortnox.listing import (
     ListSpec, contains, date_from, date_to, exact, flag, list_page, natural, number,
 )
@@ -25,11 +31,13 @@ from integrations_dagster.sandbox.fortnox.registers import Registers
 from integrations_dagster.sandbox.fortnox.store import Keyed, present
 from integrations_dagster.sandbox.fortnox.validation import check
 from integrations_dagster.sandbox.fortnox.wire import (
-    CODE_DUPLICATE, CODE_NOT_FOUND, Refusal, dec, handler, money, not_found, qty_text, today_local,
-    wrapped_body,
+    CODE_DUPLICATE, CODE_NOT_FOUND, CODE_ROW_WITHOUT_TEXT, CODE_VAT, Refusal, dec, handler, money, not_found,
+    today_local, wrapped_body,
 )
 
-FREIGHT_VAT = Decimal(25)
+COMPANY_VAT_RATES = (Decimal(25), Decimal(12), Decimal(6), Decimal(0))
+PREDEFINED_SALES_ACCOUNT = 3001
+TERMS_OF_PAYMENT_DAYS = 30  # the company's default terms "30" [rec: TermsOfPayment "30" on every document]
 
 
 @dataclass(frozen=True)
@@ -41,25 +49,30 @@ class Kind:
     payload: str  # validation schema of the document
     row_payload: str
     rows: str  # "OrderRows"
-    quantity: str  # the quantity that is priced
     date: str  # "OrderDate"
     path: str  # "/3/orders"
     integer_vat: bool  # invoice rows carry VAT as an int32
+    shape: dict
+    row_shape: dict
+    item_fields: tuple[str, ...]
+    resource: str  # for its 404
 
 
-ORDER = Kind("Order", "orders", "Order", "OrderRow", "OrderRows", "OrderedQuantity", "OrderDate", "/3/orders",
-             False)
-INVOICE = Kind("Invoice", "invoices", "InvoicePayload", "InvoiceRow", "InvoiceRows", "DeliveredQuantity",
-               "InvoiceDate", "/3/invoices", True)
+ORDER = Kind("Order", "orders", "Order", "OrderRow", "OrderRows", "OrderDate", "/3/orders", False,
+             shapes.ORDER, shapes.ORDER_ROW, shapes.ORDER_ITEM, "order")
+INVOICE = Kind("Invoice", "invoices", "InvoicePayload", "InvoiceRow", "InvoiceRows", "InvoiceDate", "/3/invoices",
+               True, shapes.INVOICE, shapes.INVOICE_ROW, shapes.INVOICE_ITEM, "invoice")
+QUANTITIES = ("OrderedQuantity", "DeliveredQuantity", "ReservedQuantity")
 
-ORDER_LIST_FIELDS = ("Cancelled", "Currency", "CustomerName", "CustomerNumber", "DeliveryDate", "DocumentNumber",
-                     "ExternalInvoiceReference1", "ExternalInvoiceReference2", "OrderDate", "OrderType",
-                     "Project", "Sent", "Total")
-INVOICE_LIST_FIELDS = ("Balance", "Booked", "Cancelled", "CostCenter", "Currency", "CurrencyRate", "CurrencyUnit",
-                       "CustomerName", "CustomerNumber", "DocumentNumber", "DueDate", "ExternalInvoiceReference1",
-                       "ExternalInvoiceReference2", "FinalPayDate", "InvoiceDate", "InvoiceType", "NoxFinans",
-                       "OCR", "Project", "Sent", "TermsOfPayment", "Total", "VoucherNumber", "VoucherSeries",
-                       "VoucherYear", "WayOfDelivery")
+
+def ocr(number: str) -> str:
+    """Fortnox's OCR reference: the number, a length digit (length of the whole OCR) and a Luhn digit."""
+    digits = f"{number}{(len(number) + 2) % 10}"
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return digits + str((10 - total % 10) % 10)
 
 
 class Documents:
@@ -70,7 +83,7 @@ class Documents:
     def get(self, number: str) -> dict:
         found = self.docs.get(number)
         if found is None:
-            raise not_found(f"{self.kind.name.lower()} {number!r}")
+            raise not_found(self.kind.resource)
         return found
 
     def create(self, data: dict) -> dict:
@@ -78,14 +91,13 @@ class Documents:
         number = data.get("DocumentNumber") or self.docs.next_number()
         if self.docs.get(number):
             raise Refusal(400, f"Dokumentnumret {number!r} används redan.", CODE_DUPLICATE)
-        customer = self._customer(data["CustomerNumber"])
-        doc = {"DocumentNumber": number, "Currency": "SEK", "CurrencyRate": 1, "CurrencyUnit": 1,
-               "VATIncluded": False, "PriceList": customer.get("PriceList", "A"), "Freight": 0,
-               "AdministrationFee": 0, "Cancelled": False, "Sent": False, "NotCompleted": False,
-               self.kind.date: today_local(), self.kind.rows: [], "CustomerName": customer["Name"],
-               **{f: customer[f] for f in ("Address1", "Address2", "City", "ZipCode", "Country", "Phone1",
-                                           "OrganisationNumber") if customer.get(f)},
-               **self._defaults(), **data}
+        today = today_local()
+        doc = {"DocumentNumber": number, self.kind.date: today, "OutboundDate": today,
+               **self._from_customer(data["CustomerNumber"]), **data}
+        if self.kind is INVOICE:
+            doc.setdefault("DueDate", (date.fromisoformat(doc["InvoiceDate"])
+                                       + timedelta(days=TERMS_OF_PAYMENT_DAYS)).isoformat())
+            doc.setdefault("OCR", ocr(number))
         return self.docs.save(self._compute(doc))
 
     def update(self, number: str, data: dict) -> dict:
@@ -94,14 +106,16 @@ class Documents:
         if data.get("DocumentNumber") not in (None, number):
             raise Refusal(400, "Dokumentnumret kan inte ändras (cannot be changed).")
         if "CustomerNumber" in data:
-            data = {**data, "CustomerName": self._customer(data["CustomerNumber"])["Name"]}
+            data = {**self._from_customer(data["CustomerNumber"]), **data}
         return self.docs.save(self._compute({**current, **data}))
 
-    def _defaults(self) -> dict:
-        if self.kind is ORDER:
-            return {"DeliveryState": "registration", "InvoiceReference": "0", "OrderType": "Order",
-                    "WarehouseReady": False}
-        return {"Booked": False, "Credit": "false", "InvoiceType": "INVOICE", "NoxFinans": False, "Reminders": 0}
+    def _from_customer(self, number: str) -> dict:
+        customer = self._customer(number)
+        copied = {"CustomerName": customer.get("Name") or "", "PriceList": customer.get("PriceList") or "A",
+                  "EmailInformation": {"EmailAddressTo": customer.get("Email") or ""}}
+        for name in ("Address1", "Address2", "City", "ZipCode", "Country", "Phone1", "OrganisationNumber"):
+            copied[name] = customer.get(name) or ""
+        return copied
 
     def _check(self, data: dict, *, creating: bool) -> None:
         check(self.kind.payload, data, creating=creating)
@@ -112,6 +126,13 @@ class Documents:
             article = row.get("ArticleNumber")
             if article and self.reg.articles.get(article) is None:
                 raise Refusal(400, f"Rad {i}: artikel {article!r} finns inte (article not found).", CODE_NOT_FOUND)
+            if row.get("VAT") not in (None, "") and dec(row["VAT"], "VAT") not in COMPANY_VAT_RATES:
+                raise Refusal(400, f"Kunde inte hitta moms {row['VAT']} % (rad {i}): företaget har momssatserna "
+                                   + ", ".join(str(r) for r in COMPANY_VAT_RATES) + ".", CODE_VAT)
+            priced = any(dec(row.get(q) or 0) for q in ("OrderedQuantity", "DeliveredQuantity"))
+            if not article and priced and not row.get("Description"):
+                raise Refusal(400, f"Rad {i}: en rad med antal måste ha artikel eller benämning.",
+                              CODE_ROW_WITHOUT_TEXT)
 
     def _customer(self, number: str) -> dict:
         found = self.reg.customers.get(number)
@@ -121,68 +142,59 @@ class Documents:
 
     def _compute(self, doc: dict) -> dict:
         included = bool(doc.get("VATIncluded"))
-        net = vat = Decimal(0)
-        rows = []
+        rows, parts = [], []
         for row_id, row in enumerate(doc.get(self.kind.rows) or [], start=1):
-            row = self._fill_row(dict(row), included)
-            amount = dec(row["Price"]) * dec(row[self.kind.quantity], self.kind.quantity)
-            discount = dec(row.get("Discount") or 0)
-            amount = amount - discount if row.get("DiscountType") == "AMOUNT" else amount * (1 - discount / 100)
-            row_net, row_vat = _split(amount, dec(row["VAT"]), included)
-            net, vat = net + row_net, vat + row_vat
-            row.update(RowId=row_id, Total=money(amount))
+            row, cost = self._fill_row(dict(row), included)
+            total = arithmetic.row_total(dec(row["Price"]), dec(row["DeliveredQuantity"]),
+                                         dec(row.get("Discount") or 0), row.get("DiscountType") or "PERCENT")
+            rate = dec(row["VAT"])
+            parts.append((total, rate, cost))
+            contribution = (total - arithmetic.vat_of(total, rate, True) if included else total) - cost
+            row.update(RowId=row_id, Total=money(total), Cost=money(cost),
+                       ContributionValue=shapes.text_number(money(contribution)),
+                       ContributionPercent=shapes.text_number(money(contribution / total * 100) if total else 0))
             if self.kind is INVOICE:
-                price_net, _ = _split(dec(row["Price"]), dec(row["VAT"]), included)
-                row.update(PriceExcludingVAT=money(price_net), TotalExcludingVAT=money(row_net))
+                net_total = total - arithmetic.vat_of(total, rate, True) if included else total
+                price = dec(row["Price"])
+                row.update(TotalExcludingVAT=money(net_total),
+                           PriceExcludingVAT=money(price * 100 / (100 + rate) if included else price))
             rows.append(row)
-        freight_net, freight_vat = _split(dec(doc.get("Freight") or 0), FREIGHT_VAT, included)
-        admin = dec(doc.get("AdministrationFee") or 0)
-        gross = net + freight_net + admin
-        total_vat = vat + freight_vat
-        total = gross + total_vat
-        doc.update({self.kind.rows: rows, "Net": money(net), "Gross": money(gross), "TotalVAT": money(total_vat),
-                    "FreightVAT": money(freight_vat), "Total": money(total), "TotalToPay": money(total),
-                    "RoundOff": 0})
+        figures = arithmetic.totals(parts, freight=dec(doc.get("Freight") or 0),
+                                    fee=dec(doc.get("AdministrationFee") or 0), included=included,
+                                    currency=doc.get("Currency") or "SEK")
+        doc.update({self.kind.rows: rows, **{k: money(v) for k, v in figures.items()}})
         if self.kind is INVOICE:
-            doc.setdefault("DueDate", (date.fromisoformat(doc["InvoiceDate"]) + timedelta(days=30)).isoformat())
-            doc.setdefault("OCR", doc["DocumentNumber"])  # no OCR check digit in the sandbox
             doc["Balance"] = doc["Total"]
         return doc
 
-    def _fill_row(self, row: dict, included: bool) -> dict:
-        """Row defaults from the article, as Fortnox fills them: description, VAT, price list A price."""
+    def _fill_row(self, row: dict, included: bool) -> tuple[dict, Decimal]:
+        """A row as Fortnox stores it: defaults from its article (description, unit, account, VAT),
+        price and quantities rounded to 2 decimals [rec], quantities kept as text; and its cost."""
         article = self.reg.articles.get(row["ArticleNumber"]) if row.get("ArticleNumber") else None
         if article:
             row.setdefault("Description", article.get("Description"))
-            row.setdefault("Unit", article.get("Unit"))
-        rate = dec(row["VAT"]) if row.get("VAT") is not None else dec((article or {}).get("VAT", 25))
-        row["VAT"] = int(rate) if self.kind.integer_vat else float(rate)
+            row.setdefault("Unit", article.get("Unit") or "")
+            row.setdefault("AccountNumber", article.get("SalesAccount") or PREDEFINED_SALES_ACCOUNT)
+        row.setdefault("AccountNumber", PREDEFINED_SALES_ACCOUNT)
+        rate = dec(row["VAT"]) if row.get("VAT") not in (None, "") else dec((article or {}).get("VAT", 25))
+        row["VAT"] = int(rate) if self.kind.integer_vat or rate == rate.to_integral_value() else float(rate)
         if row.get("Price") is None:
             listed = dec((article or {}).get("SalesPrice") or 0)
             row["Price"] = money(listed * (1 + rate / 100) if included else listed)
-        if self.kind is ORDER:
-            row.setdefault("OrderedQuantity", "0")
-            row.setdefault("DeliveredQuantity", row["OrderedQuantity"])
-        else:
-            row.setdefault("DeliveredQuantity", "0")
-        for name in ("OrderedQuantity", "DeliveredQuantity"):
-            if name in row:
-                row[name] = qty_text(dec(row[name], name))
-        return row
-
-
-def _split(amount: Decimal, rate: Decimal, included: bool) -> tuple[Decimal, Decimal]:
-    """(net, VAT) of an amount stated with or without VAT."""
-    if included:
-        vat = amount * rate / (100 + rate)
-        return amount - vat, vat
-    return amount, amount * rate / 100
+        row["Price"] = money(dec(row["Price"]))
+        for name in QUANTITIES:
+            if name in row or name == "DeliveredQuantity" or (name == "OrderedQuantity" and self.kind is ORDER):
+                row[name] = shapes.text_number(money(dec(row.get(name) or 0, name)))
+        cost = dec((article or {}).get("PurchasePrice") or 0) * dec(row["DeliveredQuantity"])
+        return row, cost
 
 
 def _list_spec(kind: Kind) -> ListSpec:
     def item(doc: dict, base: str) -> dict:
-        fields = ORDER_LIST_FIELDS if kind is ORDER else INVOICE_LIST_FIELDS
-        return present(doc, base, f"{kind.path}/{quote(doc['DocumentNumber'])}", fields)
+        listed = present(doc, base, f"{kind.path}/{quote(doc['DocumentNumber'])}", kind.shape, kind.item_fields)
+        if kind is INVOICE:  # text in the list, a number on the invoice [rec: invoices/all.yml]
+            listed["CurrencyRate"] = shapes.text_number(doc.get("CurrencyRate", 1))
+        return listed
 
     common = {"customername": contains("CustomerName"), "customernumber": exact("CustomerNumber"),
               "documentnumber": exact("DocumentNumber"),
@@ -234,7 +246,11 @@ def _kind_routes(docs: Documents, spec: ListSpec) -> list[Route]:
 
     def out(doc: dict, request: Request) -> dict:
         base = str(request.base_url).rstrip("/")
-        return {kind.name: present(doc, base, f"{kind.path}/{quote(doc['DocumentNumber'])}")}
+        number = doc["DocumentNumber"]
+        body = present(doc, base, f"{kind.path}/{quote(number)}", kind.shape)
+        body["@urlTaxReductionList"] = f"{base}/3/taxreductions?filter={kind.collection}&referencenumber={number}"
+        body[kind.rows] = [shapes.whole(kind.row_shape, row) for row in doc.get(kind.rows) or []]
+        return {kind.name: body}
 
     @handler
     async def collection(request: Request):

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from starlette.requests import Request
 
 from integrations_dagster.sandbox.base import DocumentStore, int_param
-from integrations_dagster.sandbox.fortnox.wire import Refusal, dec, parse_date, parse_lastmodified
+from integrations_dagster.sandbox.fortnox.wire import CODE_INVALID_FILTER, Refusal, dec, parse_date, parse_lastmodified
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 Predicate = Callable[[dict, str], bool]
@@ -78,8 +78,8 @@ def list_page(request: Request, store: DocumentStore, spec: ListSpec) -> dict:
     since = parse_lastmodified(q["lastmodified"]) if q.get("lastmodified") else None
     docs = store.find(spec.collection, modified_after=since)
     if "filter" in q:
-        if q["filter"] not in spec.named_filters:
-            raise Refusal(400, f"Ogiltigt filter: {q['filter']!r}.")
+        if q["filter"] not in spec.named_filters:  # [rec: invoices/filter_invalid.yml, orders/filter_invalid.yml]
+            raise Refusal(400, "Ett ogiltigt filter har använts.", CODE_INVALID_FILTER)
         docs = [d for d in docs if spec.named_filters[q["filter"]](d)]
     for name, predicate in spec.filters.items():
         if q.get(name):

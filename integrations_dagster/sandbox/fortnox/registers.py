@@ -19,22 +19,15 @@ from integrations_dagster.sandbox.base import DocumentStore
 from integrations_dagster.sandbox.fortnox.listing import (
     ListSpec, contains, exact, flag, list_page, natural, number,
 )
+from integrations_dagster.sandbox.fortnox.shapes import (
+    ARTICLE, ARTICLE_ITEM, ARTICLE_ITEM_TEXT, COUNTRY_NAMES, CUSTOMER, CUSTOMER_ITEM, text_number,
+)
 from integrations_dagster.sandbox.fortnox.store import Keyed, present
 from integrations_dagster.sandbox.fortnox.validation import ARTICLE_NUMBER, check
 from integrations_dagster.sandbox.fortnox.wire import (
-    CODE_DUPLICATE, CODE_NOT_FOUND, Refusal, dec, handler, money, not_found, number_text, wrapped_body,
+    CODE_DUPLICATE, CODE_NOT_FOUND, Refusal, dec, handler, money, not_found, wrapped_body,
 )
 
-ARTICLE_LIST_FIELDS = ("ArticleNumber", "Description", "DisposableQuantity", "EAN", "Housework",
-                       "PurchasePrice", "QuantityInStock", "ReservedQuantity", "SalesPrice",
-                       "StockPlace", "StockValue", "Unit", "VAT", "WebshopArticle")
-# Numbers on the article, text in its list item; VAT is null in the list even when the article has
-# one [rec: recordings/articles/search_by_name.yml, single_param_find_by_hash.yml: "QuantityInStock":"0",
-# "VAT":null; the spec's ArticleListItem types QuantityInStock as a number, which the recording refutes].
-ARTICLE_LIST_TEXT = ("DisposableQuantity", "PurchasePrice", "QuantityInStock", "ReservedQuantity", "SalesPrice",
-                     "StockValue")
-CUSTOMER_LIST_FIELDS = ("Address1", "Address2", "City", "CustomerNumber", "Email", "Name",
-                        "OrganisationNumber", "ZipCode")
 DEFAULT_PRICE_LIST = "A"
 
 
@@ -55,10 +48,8 @@ class Registers:
             raise Refusal(400, f"Ogiltigt artikelnummer: {number!r}.")
         if self.articles.get(number):
             raise Refusal(400, f"Artikelnumret {number!r} används redan (already in use).", CODE_DUPLICATE)
-        doc = {"ArticleNumber": number, "Active": True, "Type": "STOCK", "StockGoods": False, "Unit": "st",
-               "VAT": 25, "PurchasePrice": 0, "QuantityInStock": 0, "ReservedQuantity": 0,
-               "WebshopArticle": False, "Expired": False, "Housework": False, "SalesPrice": 0, **data}
-        return self.articles.save(self._stock_figures(doc))
+        # Unset fields answer as recorded (shapes.ARTICLE): no unit, no sales price until list A has one.
+        return self.articles.save(self._stock_figures({"ArticleNumber": number, **data}))
 
     def update_article(self, number: str, data: dict) -> dict:
         current = self.article(number)
@@ -70,12 +61,15 @@ class Registers:
     def article(self, number: str) -> dict:
         found = self.articles.get(number)
         if found is None:
-            raise not_found(f"artikel {number!r}")
+            raise not_found("article")
         return found
 
     @staticmethod
     def _stock_figures(doc: dict) -> dict:
-        stock, reserved = dec(doc.get("QuantityInStock") or 0), dec(doc.get("ReservedQuantity") or 0)
+        """Stock rounded to 2 decimals (1.123 -> 1.12 [rec: articles/limits/quantity_in_stock_rounding_
+        positive_value.yml]); what is disposable and the stock value follow from it."""
+        doc["QuantityInStock"] = money(dec(doc.get("QuantityInStock") or 0))
+        stock, reserved = dec(doc["QuantityInStock"]), dec(doc.get("ReservedQuantity") or 0)
         doc["DisposableQuantity"] = float(stock - reserved)
         doc["StockValue"] = money(stock * dec(doc.get("PurchasePrice") or 0))
         return doc
@@ -110,7 +104,7 @@ class Registers:
     def price(self, price_list: str, article: str, from_qty: Decimal) -> dict:
         found = self.prices.get(self.price_key(price_list, article, from_qty))
         if found is None:
-            raise not_found(f"pris för {article!r} i prislista {price_list!r}")
+            raise not_found("price")
         return found
 
     def _save_price(self, doc: dict) -> dict:
@@ -123,7 +117,7 @@ class Registers:
     def price_list(self, code: str) -> dict:
         found = self.pricelists.get(code)
         if found is None:
-            raise not_found(f"prislista {code!r}")
+            raise not_found("pricelist")
         return found
 
     # -- customers ---------------------------------------------------------------------------
@@ -132,34 +126,44 @@ class Registers:
         number = data.get("CustomerNumber") or self.customers.next_number()
         if self.customers.get(number):
             raise Refusal(400, f"Kundnumret {number!r} används redan (already in use).", CODE_DUPLICATE)
-        return self.customers.save({"CustomerNumber": number, "Active": True, "Type": "PRIVATE",
-                                    "Currency": "SEK", "PriceList": DEFAULT_PRICE_LIST, **data})
+        return self.customers.save(_with_country({"CustomerNumber": number, "Active": True, "Type": "PRIVATE",
+                                                  "Currency": "SEK", "PriceList": DEFAULT_PRICE_LIST, **data}))
 
     def update_customer(self, number: str, data: dict) -> dict:
         current = self.customer(number)
         check("Customer", data, creating=False)
         if data.get("CustomerNumber") not in (None, number):
             raise Refusal(400, "Kundnumret kan inte ändras (cannot be changed).")
-        return self.customers.save({**current, **data})
+        return self.customers.save(_with_country({**current, **data}))
 
     def customer(self, number: str) -> dict:
         found = self.customers.get(number)
         if found is None:
-            raise not_found(f"kund {number!r}")
+            raise not_found("customer")
         return found
 
 
+def _with_country(customer: dict) -> dict:
+    """Fortnox fills a customer's ``Country`` (and delivery country) from the code: "SE" -> "Sverige"."""
+    for code, name in (("CountryCode", "Country"), ("DeliveryCountryCode", "DeliveryCountry")):
+        if customer.get(code) and not customer.get(name):
+            customer[name] = COUNTRY_NAMES.get(customer[code], customer[code])
+    return customer
+
+
 def _article_out(doc: dict, base: str) -> dict:
-    return present(doc, base, f"/3/articles/{quote(doc['ArticleNumber'])}")
+    return present(doc, base, f"/3/articles/{quote(doc['ArticleNumber'])}", ARTICLE)
 
 
 def _article_item(doc: dict, base: str) -> dict:
-    item = present(doc, base, f"/3/articles/{quote(doc['ArticleNumber'])}", ARTICLE_LIST_FIELDS)
-    for name in ARTICLE_LIST_TEXT:
-        if name in item:
-            item[name] = number_text(item[name])
-    item["VAT"] = None
-    return item
+    listed = present(doc, base, f"/3/articles/{quote(doc['ArticleNumber'])}", ARTICLE, ARTICLE_ITEM)
+    for name in ARTICLE_ITEM_TEXT:
+        listed[name] = text_number(doc.get(name) or 0)
+    if listed.get("SalesPrice") is not None:  # text like the list's other numbers (spec: string)
+        listed["SalesPrice"] = text_number(listed["SalesPrice"])
+    listed["VAT"] = None
+    listed["EAN"] = doc.get("EAN") or ""
+    return listed
 
 
 def _price_out(doc: dict, base: str) -> dict:
@@ -174,14 +178,15 @@ def _price_list_out(doc: dict, base: str) -> dict:
 
 
 def _customer_out(doc: dict, base: str) -> dict:
-    return present(doc, base, f"/3/customers/{quote(doc['CustomerNumber'])}")
+    return present(doc, base, f"/3/customers/{quote(doc['CustomerNumber'])}", CUSTOMER)
 
 
 def _customer_item(doc: dict, base: str) -> dict:
-    item = present(doc, base, f"/3/customers/{quote(doc['CustomerNumber'])}", CUSTOMER_LIST_FIELDS)
-    if doc.get("Phone1"):
-        item["Phone"] = doc["Phone1"]
-    return item
+    """Every field text, unset ones "" (the single record has null), the phone as "Phone"
+    [rec: customers/all.yml]."""
+    listed = present({**doc, "Phone": doc.get("Phone1")}, base, f"/3/customers/{quote(doc['CustomerNumber'])}",
+                     None, CUSTOMER_ITEM)
+    return {k: "" if v is None else v for k, v in listed.items()}
 
 
 ARTICLES = ListSpec(

@@ -1,12 +1,13 @@
 """Keyed access to the sandbox's Fortnox documents (articles by ArticleNumber, orders by DocumentNumber...).
 
-Documents are stored in Fortnox's own shape (PascalCase, no ``@url``); :func:`present` adds the
-``@url`` link and drops empty fields on the way out, because the spec declares no field nullable.
+Documents are stored in Fortnox's own shape (PascalCase, no ``@url``) with what was written and
+computed; :func:`present` answers them whole, in the shapes recorded from the real API (:mod:`.shapes`).
 """
 
 from __future__ import annotations
 
 from integrations_dagster.sandbox.base import DocumentStore
+from integrations_dagster.sandbox.fortnox.shapes import item, whole
 from integrations_dagster.sandbox.fortnox.wire import now_utc
 
 
@@ -44,10 +45,15 @@ class Keyed:
         return str(max(numbers, default=0) + 1)
 
 
-def present(doc: dict, base: str, path: str, fields: tuple[str, ...] | None = None) -> dict:
-    """The document as Fortnox shows it: ``@url`` first, then its non-empty fields (or ``fields``)."""
+def present(doc: dict, base: str, path: str, shape: dict | None = None,
+            fields: tuple[str, ...] | None = None) -> dict:
+    """The record as Fortnox shows it: ``@url``, then every field of its recorded ``shape`` (unset
+    ones as Fortnox answers them), or just the list item's ``fields``."""
     body = {"@url": f"{base}{path}"}
-    for name, value in doc.items():
-        if name != "id" and value is not None and (fields is None or name in fields):
-            body[name] = value
+    if fields is not None:
+        body.update(item(fields, doc))
+    elif shape is not None:
+        body.update(whole(shape, doc))
+    else:
+        body.update({k: v for k, v in doc.items() if k != "id" and v is not None})
     return body

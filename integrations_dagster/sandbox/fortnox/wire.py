@@ -1,9 +1,14 @@
 """Fortnox wire conventions shared by the sandbox's handlers: errors, wrapped bodies, timestamps.
 
-Errors are ``{"ErrorInformation": {"error", "message", "code"}}`` with lowercase keys, as in recorded
-traffic (``accodeing/fortnox-api`` cassettes); the spec spells them ``Error/Message/Code``. Only
-2000311 (unauthorized) and 2002649 ("Felaktig datastruktur.") come from recordings; the other codes
-are stand-ins in the same range, so clients must key on the HTTP status, never on a code.
+Errors as recorded traffic spells them [rec: ../shared/api-specs/fortnox/recordings]: a refusal
+(400) is ``{"ErrorInformation": {"error", "message", "code"}}`` in lowercase (invoices/filter_invalid.yml:
+2000587 "Ett ogiltigt filter har använts."), a record not found (404) the same in capitals
+``Error/Message/Code`` with a code per resource (articles/find_failure.yml 2000428 "Kan inte hitta
+artikeln.", customers/ 2000433, invoices/ 2000434, orders/ 2000439), and an expired or unknown token
+is answered by the gateway as 401 ``{"message": "unauthorized"}`` (authentication/expired_token.yml).
+Recorded codes: 2000428/33/34/39, 2000587, 2002649 ("Felaktig datastruktur."), 2001399 ("Felaktigt
+fältnamn (price)"); documented: 2000359 (characters not allowed), 2001304 (no account). The other
+codes are stand-ins in the same range, so clients must key on the HTTP status, never on a code.
 
 Fortnox timestamps are Stockholm local time (the docs give ``2019-03-10 12:30`` without a zone);
 the store keeps UTC and converts at this edge.
@@ -32,8 +37,20 @@ CODE_RATE_LIMIT = 2000999
 CODE_SERVER = 2000001
 
 
+CODE_INVALID_FILTER = 2000587
+CODE_UNKNOWN_FIELD = 2001399
+CODE_CHARACTERS = 2000359
+CODE_NO_ACCOUNT = 2001304
+CODE_ROW_WITHOUT_TEXT = 2003977
+CODE_VAT = 2000640  # stand-in: Fortnox answers "Kunde inte hitta moms" [3p], its code is not documented
+# resource -> (message, code) of its 404
+NOT_FOUND = {"article": ("Kan inte hitta artikeln.", 2000428), "customer": ("Kan inte hitta kunden.", 2000433),
+             "invoice": ("Kan inte hitta fakturan.", 2000434), "order": ("Kan inte hitta ordern.", 2000439),
+             "price": ("Kan inte hitta priset.", 2000430), "pricelist": ("Kan inte hitta prislistan.", 2000431)}
+
+
 class Refusal(Exception):
-    """A request Fortnox would refuse: becomes an ErrorInformation response."""
+    """A request Fortnox would refuse: becomes an ErrorInformation response (capitals for a 404)."""
 
     def __init__(self, status: int, message: str, code: int = CODE_INVALID_VALUE) -> None:
         super().__init__(message)
@@ -41,12 +58,17 @@ class Refusal(Exception):
 
 
 def error(status: int, message: str, code: int) -> JSONResponse:
-    return JSONResponse({"ErrorInformation": {"error": 1, "message": message, "code": code}},
-                        status_code=status)
+    keys = ("Error", "Message", "Code") if status == 404 else ("error", "message", "code")
+    return JSONResponse({"ErrorInformation": dict(zip(keys, (1, message, code)))}, status_code=status)
 
 
-def not_found(what: str) -> Refusal:
-    return Refusal(404, f"Kan inte hitta {what}.", CODE_NOT_FOUND)
+def unauthorized() -> JSONResponse:
+    return JSONResponse({"message": "unauthorized"}, status_code=401)
+
+
+def not_found(resource: str) -> Refusal:
+    message, code = NOT_FOUND[resource]
+    return Refusal(404, message, code)
 
 
 def handler(fn: Callable[..., Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
@@ -60,7 +82,7 @@ def handler(fn: Callable[..., Awaitable[Any]]) -> Callable[[Request], Awaitable[
             return error(refusal.status, refusal.message, refusal.code)
         if body is None:
             return Response(status_code=status)
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(jsonable(body), status_code=status)
 
     return endpoint
 
@@ -74,6 +96,18 @@ async def wrapped_body(request: Request, wrapper: str) -> dict:
     if not isinstance(body, dict) or set(body) != {wrapper} or not isinstance(body[wrapper], dict):
         raise Refusal(400, "Felaktig datastruktur.", CODE_BAD_STRUCTURE)
     return body[wrapper]
+
+
+def jsonable(value: Any) -> Any:
+    """Numbers the way Fortnox writes them: ``100`` and ``6.25``, never ``100.0``."""
+    if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+        number = Decimal(str(value))
+        return int(number) if number == number.to_integral_value() else float(number)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def now_utc() -> str:
@@ -117,14 +151,9 @@ def dec(value: Any, what: str = "value") -> Decimal:
 
 
 def money(value: Decimal) -> float:
-    """A JSON number in major units, rounded half-up to 2 decimals."""
+    """An amount rounded half-up to 2 decimals, as stored (a float carries the rounded value exactly
+    enough: ``Decimal(str(x))`` gives it back) and answered (``shapes.number``: ``100``, not ``100.0``)."""
     return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
-def number_text(value) -> str:
-    """A number as Fortnox writes one in text: shortest form, no trailing zeros ("0", "1.12", "-0")."""
-    text = format(dec(value).normalize(), "f")
-    return text
 
 
 def qty_text(value: Decimal) -> str:
