@@ -101,7 +101,10 @@ def test_doc_examples_of_orders_and_customers_are_accepted(woo_sandbox):
             assert order["status"] == "processing" and order["date_paid"]
             assert keys_of(example["line_items"][0]) <= set(order["line_items"][0])
             assert isinstance(order["line_items"][0]["price"], (int, float))
-            assert order["total"] == "509.50"  # 2 x 149 + 199 incl. VAT, 10.00 shipping + 2.50 VAT
+            # The documented order ships to San Francisco: no Swedish VAT. The shop's prices include
+            # 25 % VAT, which comes out of them (adjust_non_base_location_prices): (2 x 149 + 199) / 1.25
+            # + 10.00 shipping, untaxed.
+            assert (order["total"], order["total_tax"]) == ("407.60", "0.00")
         elif method == "PUT":
             resp = api(woo_sandbox, "PUT", f"/orders/{order['id']}", json=body)
             assert resp.json()["status"] == "completed" and resp.json()["date_completed"]

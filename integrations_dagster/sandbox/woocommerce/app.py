@@ -20,14 +20,13 @@ from starlette.routing import Route
 
 from integrations_dagster.sandbox.base import Knobs, Sandbox, VendorStyle, build_app
 from integrations_dagster.sandbox.woocommerce import demo as demo_data
-from integrations_dagster.sandbox.woocommerce import listing, views
+from integrations_dagster.sandbox.woocommerce import listing, ordering, views
 from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, SITE_URL, VARIATIONS, Catalog
 from integrations_dagster.sandbox.woocommerce.clock import SITE_TIMEZONE
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
 from integrations_dagster.sandbox.woocommerce.errors import WooError
-from integrations_dagster.sandbox.woocommerce.sales import (
-    CURRENCY, CUSTOMERS, ORDERS, PRICES_INCLUDE_TAX, WC_VERSION, Sales,
-)
+from integrations_dagster.sandbox.woocommerce.sales import CUSTOMERS, ORDERS, WC_VERSION, Sales
+from integrations_dagster.sandbox.woocommerce.setup import COUPONS, ShopSetup
 
 API = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
@@ -99,7 +98,10 @@ def _links(request: Request, kind: str, doc: dict) -> dict:
 
 def _out(request: Request, kind: str, doc: dict, store: WooDocuments) -> dict:
     context = request.query_params.get("context", "view")
-    shown = views.present(kind, doc, context, store.parent_of)
+    if kind == ORDERS:
+        shown = ordering.view(doc, listing.dp(request, int(ShopSetup(store).get("woocommerce_price_num_decimals"))))
+    else:
+        shown = views.present(kind, doc, context, store.parent_of)
     full = {**shown, "_links": _links(request, kind, doc)}
     fields = listing.fields(request)
     return _select(full, fields) if fields else full
@@ -148,6 +150,7 @@ def _guard(handler: Handler) -> Handler:
 
 def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
     store: WooDocuments = sandbox.store  # type: ignore[assignment]
+    setup = sales.setup
 
     def listing_of(kind: str, parent: bool = False) -> Handler:
         async def handler(request: Request) -> Response:
@@ -217,11 +220,34 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
         return JSONResponse({
             "environment": {"home_url": SITE_URL, "site_url": SITE_URL, "version": WC_VERSION,
                             "wp_version": "6.7.1", "language": "sv_SE", "default_timezone": "UTC"},
-            "settings": {"api_enabled": True, "currency": CURRENCY, "currency_symbol": "kr",
+            "settings": {"api_enabled": True, "currency": setup.get("woocommerce_currency"), "currency_symbol": "kr",
                          "currency_position": "right_space", "thousand_separator": " ", "decimal_separator": ",",
-                         "number_of_decimals": 2, "prices_include_tax": PRICES_INCLUDE_TAX,
+                         "number_of_decimals": int(setup.get("woocommerce_price_num_decimals")),
+                         "prices_include_tax": setup.get("woocommerce_prices_include_tax") == "yes",
                          "timezone": SITE_TIMEZONE},
         })
+
+    async def settings_group(request: Request) -> Response:
+        return JSONResponse(setup.group(request.path_params["group"]))
+
+    async def setting(request: Request) -> Response:
+        group, name = request.path_params["group"], request.path_params["name"]
+        if request.method == "GET":
+            return JSONResponse(setup.setting(group, name))
+        return JSONResponse(setup.update(group, name, await _body(request)))
+
+    def plain_list(rows: Callable[[Request], list[dict]]) -> Handler:
+        async def handler(request: Request) -> Response:
+            found = rows(request)
+            return JSONResponse(found, headers=listing.headers(request, len(found), max(len(found), 1), 1))
+        return handler
+
+    async def coupons(request: Request) -> Response:
+        if request.method == "POST":
+            return JSONResponse(setup.create_coupon(await _body(request)), status_code=201)
+        code = request.query_params.get("code")
+        found = [c for c in [setup.coupon(code)] if c] if code else store.find(COUPONS)
+        return JSONResponse(found, headers=listing.headers(request, len(found), max(len(found), 1), 1))
 
     async def no_route(_: Request) -> Response:
         raise WooError(404, "rest_no_route", "No route was found matching the URL and request method.")
@@ -229,6 +255,13 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
     p, v = f"{API}/products", f"{API}/products/{{pid:int}}/variations"
     routes = [
         ("GET", f"{API}/system_status", system_status),
+        ("GET", f"{API}/settings/{{group}}", settings_group),
+        ("GET", f"{API}/settings/{{group}}/{{name}}", setting),
+        ("PUT", f"{API}/settings/{{group}}/{{name}}", setting),
+        ("GET", f"{API}/taxes", plain_list(lambda r: setup.rates(r.query_params.get("class")))),
+        ("GET", f"{API}/taxes/classes", plain_list(lambda r: setup.classes())),
+        ("GET", f"{API}/coupons", coupons),
+        ("POST", f"{API}/coupons", coupons),
         ("GET", p, listing_of(PRODUCTS)),
         ("POST", p, write(PRODUCTS, lambda r, b: catalog.create_product(b), 201)),
         ("POST", f"{p}/batch", batch(PRODUCTS, lambda r, i: catalog.create_product(i),
@@ -271,9 +304,13 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
 def create(*, db_path: str = ":memory:", knobs: Knobs, credentials: dict[str, str], demo: bool = True):
     auth = Auth(credentials["consumer_key"], credentials["consumer_secret"])
     store = WooDocuments(db_path)
-    sandbox = Sandbox("woocommerce", _style(auth), store, knobs, auth.check, demo_data.load_demo)
+    setup = ShopSetup(store)
+    sandbox = Sandbox("woocommerce", _style(auth), store, knobs, auth.check, demo_data.load_demo,
+                      load_base=lambda sb: setup.load_defaults())
     catalog = Catalog(store)
-    app = build_app(sandbox, _routes(sandbox, catalog, Sales(store, catalog)))
+    app = build_app(sandbox, _routes(sandbox, catalog, Sales(store, catalog, setup)))
+    if store.count("options") == 0:
+        setup.load_defaults()
     if demo and store.count(PRODUCTS) == 0:
         demo_data.load_demo(sandbox)
     return sandbox, app

@@ -18,6 +18,7 @@ from integrations_dagster.sandbox.woocommerce.catalog import (
 )
 from integrations_dagster.sandbox.woocommerce.clock import dated
 from integrations_dagster.sandbox.woocommerce.sales import CUSTOMERS, ORDERS, Sales
+from integrations_dagster.sandbox.woocommerce.setup import ShopSetup
 
 BASE = datetime(2024, 3, 1, 9, 0, 0)  # GMT
 
@@ -70,7 +71,7 @@ def ean13(rng: random.Random) -> str:
 def load_demo(sandbox: Sandbox) -> None:
     store = sandbox.store
     catalog = Catalog(store)  # type: ignore[arg-type]
-    sales = Sales(store, catalog)  # type: ignore[arg-type]
+    sales = Sales(store, catalog, ShopSetup(store))  # type: ignore[arg-type]
     rng = random.Random(42)
     with store.transaction():
         for n, (name, sku, price, sale, cats, weight, stock, tax, extra) in enumerate(SIMPLE):

@@ -64,6 +64,11 @@ def _list(request: Request, name: str) -> list[str]:
     return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
 
 
+def dp(request: Request, default: int) -> int:
+    """The ``dp`` parameter of order requests: decimals of the money fields (default: the shop's)."""
+    return _int(request, "dp", default, 0, 12)
+
+
 def fields(request: Request) -> list[str]:
     """The ``_fields`` global parameter (a comma list or ``_fields[]=``), on every route."""
     return _list(request, "_fields")

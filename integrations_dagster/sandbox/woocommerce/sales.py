@@ -1,41 +1,38 @@
-"""Orders and customers: defaults, line-item pricing and tax, totals, status dates, customer rules.
+"""Orders and customers: defaults, items and money (:mod:`.ordering`), status dates, customer rules.
 
-The shop enters prices including VAT (``PRICES_INCLUDE_TAX``, Swedish rates by tax class); line
-``total``/``subtotal`` are stored excluding VAT and ``price`` is ``total / quantity`` as a JSON
-number, as WooCommerce returns it.
+A new order takes the shop's currency and whether its prices include VAT from the shop's settings
+at creation (``set_prices_include_tax`` in the REST controller's ``save_object``) [source:
+rest-api/Controllers/Version3/class-wc-rest-orders-controller.php]; its money is recomputed on every
+write as WooCommerce does after a REST write.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from integrations_dagster.sandbox.woocommerce import views
+from integrations_dagster.sandbox.woocommerce import taxes, views
 from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, VARIATIONS, Catalog
 from integrations_dagster.sandbox.woocommerce.clock import dated, now_gmt
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
 from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_id, invalid_param
-from integrations_dagster.sandbox.woocommerce.schema import (
-    CUSTOMER_FIELDS, ORDER_FIELDS, ORDER_STATUSES, fmt_money, to_decimal, validate,
-)
+from integrations_dagster.sandbox.woocommerce.ordering import OrderItems
+from integrations_dagster.sandbox.woocommerce.schema import CUSTOMER_FIELDS, ORDER_FIELDS, ORDER_STATUSES, validate
+from integrations_dagster.sandbox.woocommerce.setup import ShopSetup
 
 ORDERS, CUSTOMERS = "orders", "customers"
-CURRENCY = "SEK"
-PRICES_INCLUDE_TAX = True
-TAX_RATES = {"": Decimal(25), "standard": Decimal(25), "reduced-rate": Decimal(12), "zero-rate": Decimal(0)}
 WC_VERSION = "9.4.2"
 _BILLING = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode",
             "country", "email", "phone")
 _SHIPPING = _BILLING[:9]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CENT = Decimal("0.01")
 
 
 class Sales:
-    def __init__(self, store: WooDocuments, catalog: Catalog) -> None:
-        self.store, self.catalog = store, catalog
+    def __init__(self, store: WooDocuments, catalog: Catalog, setup: ShopSetup) -> None:
+        self.store, self.catalog, self.setup = store, catalog, setup
+        self.items = OrderItems(store, setup, self._item_id)
 
     # -- orders --------------------------------------------------------------------------------
     def order(self, oid: int) -> dict:
@@ -49,9 +46,10 @@ class Sales:
         now = now_gmt()
         doc: dict[str, Any] = {
             "parent_id": 0, "number": "", "order_key": "", "created_via": "rest-api", "version": WC_VERSION,
-            "status": "pending", "currency": CURRENCY, **dated("date_created", now), **dated("date_modified", now),
-            "discount_total": "0.00", "discount_tax": "0.00", "shipping_total": "0.00", "shipping_tax": "0.00",
-            "cart_tax": "0.00", "total": "0.00", "total_tax": "0.00", "prices_include_tax": PRICES_INCLUDE_TAX,
+            "status": "pending", "currency": self.setup.get("woocommerce_currency"), **dated("date_created", now),
+            **dated("date_modified", now), "discount_total": "0", "discount_tax": "0", "shipping_total": "0",
+            "shipping_tax": "0", "cart_tax": "0", "total": "0", "total_tax": "0",
+            "prices_include_tax": self.setup.get("woocommerce_prices_include_tax") == "yes",
             "customer_id": 0, "customer_ip_address": "", "customer_user_agent": "", "customer_note": "",
             "billing": dict.fromkeys(_BILLING, ""), "shipping": dict.fromkeys(_SHIPPING, ""),
             "payment_method": "", "payment_method_title": "", "transaction_id": "",
@@ -95,9 +93,6 @@ class Sales:
         email = doc["billing"].get("email", "")
         if email and not _EMAIL.match(email):
             raise invalid_param("billing", "Invalid email address.")
-        for coupon in data.get("coupon_lines", []):
-            raise WooError(400, "woocommerce_rest_invalid_coupon",
-                           f'Coupon "{coupon.get("code", "") if isinstance(coupon, dict) else coupon}" does not exist!')
         for name in ("parent_id", "currency", "customer_id", "customer_note", "payment_method",
                      "payment_method_title", "transaction_id"):
             if name in data:
@@ -109,13 +104,15 @@ class Sales:
         if "line_items" in data:
             self._line_items(doc, data["line_items"], creating)
         if "shipping_lines" in data:
-            doc["shipping_lines"] = [self._shipping_line(s) for s in data["shipping_lines"] if isinstance(s, dict)]
+            doc["shipping_lines"] = [self.items.shipping_line(x) for x in data["shipping_lines"] if isinstance(x, dict)]
         if "fee_lines" in data:
-            doc["fee_lines"] = [{"id": self._item_id(), "name": str(f.get("name", "")), "tax_class": "",
-                                 "tax_status": "none", "total": fmt_money(to_decimal(f.get("total"))),
-                                 "total_tax": "0.00", "taxes": [], "meta_data": []}
-                                for f in data["fee_lines"] if isinstance(f, dict)]
-        _totals(doc)
+            doc["fee_lines"] = [self.items.fee_line(x) for x in data["fee_lines"] if isinstance(x, dict)]
+        if "coupon_lines" in data:
+            doc["coupon_lines"] = self.items.coupon_lines(data["coupon_lines"])
+        try:
+            self.items.recompute(doc)
+        except taxes.SandboxLimit as exc:
+            raise WooError(400, "sandbox_not_emulated", str(exc)) from None
         if data.get("set_paid"):
             data.setdefault("status", "processing")
             self._reduce_stock(doc)
@@ -139,11 +136,11 @@ class Sales:
             if existing and posted.get("quantity") in (0, "0"):
                 del lines[existing["id"]]
                 continue
-            line = self._line(posted, existing)
+            line = self._line(posted, existing, doc)
             lines[line["id"]] = line
         doc["line_items"] = list(lines.values())
 
-    def _line(self, posted: dict, existing: dict | None) -> dict:
+    def _line(self, posted: dict, existing: dict | None, order: dict) -> dict:
         product = variation = None
         if posted.get("sku"):
             product, variation = self._by_sku(str(posted["sku"]))
@@ -155,39 +152,14 @@ class Sales:
                 variation = self.store.get(VARIATIONS, int(posted["variation_id"]))
                 if variation and not product:
                     product = self.store.get(PRODUCTS, variation["parent_id"])
-                if variation is None or variation["parent_id"] != product["id"]:
+                if variation is None or product is None or variation["parent_id"] != product["id"]:
                     product = None
         elif existing:
             product = self.store.get(PRODUCTS, existing["product_id"])
             variation = self.store.get(VARIATIONS, existing["variation_id"]) if existing["variation_id"] else None
         if product is None:
             raise WooError(400, "woocommerce_rest_invalid_product_id", "Invalid product ID.")
-        quantity = int(posted.get("quantity", existing["quantity"] if existing else 1))
-        if quantity < 1:
-            raise invalid_param("line_items", "quantity must be a positive integer.")
-        item = variation or product
-        tax_class = product["tax_class"] if variation and item["tax_class"] == "parent" else item["tax_class"]
-        rate = TAX_RATES.get(tax_class or "", TAX_RATES[""])
-        if posted.get("total") not in (None, ""):
-            total = to_decimal(posted["total"]).quantize(_CENT, ROUND_HALF_UP)
-            tax = (total * rate / 100).quantize(_CENT, ROUND_HALF_UP)
-        else:
-            gross = to_decimal(item["price"]) * quantity
-            net = gross / (1 + rate / 100) if PRICES_INCLUDE_TAX else gross
-            total = net.quantize(_CENT, ROUND_HALF_UP)
-            tax = (gross - total if PRICES_INCLUDE_TAX else gross * rate / 100).quantize(_CENT, ROUND_HALF_UP)
-        return {
-            "id": existing["id"] if existing else self._item_id(),
-            "name": item_name(product, variation),
-            "product_id": product["id"], "variation_id": variation["id"] if variation else 0,
-            "quantity": quantity, "tax_class": item["tax_class"], "subtotal": fmt_money(total),
-            "subtotal_tax": fmt_money(tax), "total": fmt_money(total), "total_tax": fmt_money(tax),
-            "taxes": [{"id": 1, "total": fmt_money(tax), "subtotal": fmt_money(tax)}],
-            "meta_data": [{"id": i + 1, "key": a["name"].lower(), "value": a["option"]}
-                          for i, a in enumerate((variation or {}).get("attributes", []))],
-            "sku": views.view_sku(item, product if variation else None), "price": float(total / quantity),
-            **({"parent_name": product["name"]} if variation else {}),
-        }
+        return self.items.line(posted, existing, product, variation, order)
 
     def _by_sku(self, sku: str) -> tuple[dict | None, dict | None]:
         for row in self.store.find(VARIATIONS, key=sku):
@@ -195,14 +167,6 @@ class Sales:
         for row in self.store.find(PRODUCTS, key=sku):
             return row, None
         return None, None
-
-    def _shipping_line(self, posted: dict) -> dict:
-        total = to_decimal(posted.get("total")).quantize(_CENT, ROUND_HALF_UP)
-        tax = (total * TAX_RATES[""] / 100).quantize(_CENT, ROUND_HALF_UP)
-        return {"id": self._item_id(), "method_title": str(posted.get("method_title", "")),
-                "method_id": str(posted.get("method_id", "")), "instance_id": "", "total": fmt_money(total),
-                "total_tax": fmt_money(tax), "taxes": [{"id": 1, "total": fmt_money(tax), "subtotal": ""}],
-                "meta_data": []}
 
     def _reduce_stock(self, doc: dict) -> None:
         """``set_paid`` reduces stock where it is managed: a variation in its parent's pool reduces
@@ -281,30 +245,3 @@ class Sales:
             doc["meta_data"] = [{"id": i + 1, "key": m["key"], "value": m.get("value")}
                                 for i, m in enumerate(data["meta_data"]) if isinstance(m, dict) and "key" in m]
         doc["avatar_url"] = "https://secure.gravatar.com/avatar/" + hashlib.md5(email.encode()).hexdigest() + "?s=96"
-
-
-def item_name(product: dict, variation: dict | None) -> str:
-    """An order item's name: the product's, or for a variation "Parent - Black, M" (the values are
-    left out from three attributes on, or when an attribute name holds a dash)
-    [source: data-stores/class-wc-product-variation-data-store-cpt.php generate_product_title]."""
-    if not variation:
-        return product["name"]
-    attributes = [a for a in variation.get("attributes", []) if a.get("option")]
-    if not attributes or len(attributes) >= 3 or (len(attributes) > 1 and any("-" in a["name"] for a in attributes)):
-        return product["name"]
-    return f"{product['name']} - {', '.join(a['option'] for a in attributes)}"
-
-
-def _totals(doc: dict) -> None:
-    lines = doc["line_items"]
-    cart_tax = sum((to_decimal(li["total_tax"]) for li in lines), Decimal(0))
-    items = sum((to_decimal(li["total"]) for li in lines), Decimal(0))
-    shipping = sum((to_decimal(s["total"]) for s in doc["shipping_lines"]), Decimal(0))
-    shipping_tax = sum((to_decimal(s["total_tax"]) for s in doc["shipping_lines"]), Decimal(0))
-    fees = sum((to_decimal(f["total"]) for f in doc["fee_lines"]), Decimal(0))
-    doc.update(cart_tax=fmt_money(cart_tax), shipping_total=fmt_money(shipping), shipping_tax=fmt_money(shipping_tax),
-               total_tax=fmt_money(cart_tax + shipping_tax),
-               total=fmt_money(items + cart_tax + shipping + shipping_tax + fees))
-    doc["tax_lines"] = [{"id": 1, "rate_code": "SE-MOMS-1", "rate_id": 1, "label": "Moms", "compound": False,
-                         "tax_total": fmt_money(cart_tax), "shipping_tax_total": fmt_money(shipping_tax),
-                         "rate_percent": 25, "meta_data": []}] if cart_tax or shipping_tax else []

@@ -100,6 +100,18 @@ def variation(doc: dict, parent: dict | None, context: str) -> dict:
     return out
 
 
+def item_name(product: dict, variation: dict | None) -> str:
+    """An order item's name: the product's, or for a variation "Parent - Black, M" (the values are
+    left out from three attributes on, or when an attribute name holds a dash)
+    [source: data-stores/class-wc-product-variation-data-store-cpt.php generate_product_title]."""
+    if not variation:
+        return product["name"]
+    attributes = [a for a in variation.get("attributes", []) if a.get("option")]
+    if not attributes or len(attributes) >= 3 or (len(attributes) > 1 and any("-" in a["name"] for a in attributes)):
+        return product["name"]
+    return f"{product['name']} - {', '.join(a['option'] for a in attributes)}"
+
+
 def pooled(doc: dict, parent: dict | None) -> bool:
     """Whether a stored variation's stock is its parent's pool (``manage_stock`` shows ``"parent"``)."""
     return not doc.get("manage_stock") and bool((parent or {}).get("manage_stock"))
