@@ -55,6 +55,16 @@ SUITES = {
                          "HTML in names, wrong types) in batches of 500, each with one good order, through the "
                          "real orders ops into the Fortnox sandbox: each bad order is logged with a reason, the "
                          "good one lands, no order is created twice."),
+    "books": ("Books exact: orders total what the shop charged", "tests/reliability/test_books.py",
+              "hypothesis draws orders (500 per pass; `BOOKS_EXAMPLES` raises it) over Swedish rates 25/12/6/0 "
+              "mixed in one order, shipping taxed, untaxed and split over the goods' rates, fees, percentage, "
+              "fixed-cart and fixed-product coupons, prices entered with and without VAT, tax rounded per line "
+              "or at subtotal, quantities up to 7, prices at rounding edges, Swedish and foreign addresses, "
+              "orders and invoices, rows with and without VAT. The WooCommerce sandbox charges each order as "
+              "WooCommerce does; the connectors map and write it; the Fortnox sandbox totals the document as "
+              "Fortnox does (recorded arithmetic, whole-krona RoundOff). Checked against the shop's own "
+              "figures: Total - RoundOff = the order's total, TotalVAT = its total_tax, each rate's VAT "
+              "(recomputed from the rows) = its tax_lines."),
     "exposure": ("Secrets and exposure", "tests/reliability/test_exposure.py",
                  "Distinctive fake secrets; every job runs (also with wrong credentials); run logs, run config, "
                  "tags, op metadata, the sync log and the sandboxes' request logs are scanned."),

@@ -150,22 +150,29 @@ def test_orders_as_invoices(tmp_path, woo_sandbox, fortnox_empty, state_url):
     assert invoices and not fx_all(fortnox_empty.url, "orders", "Orders")
 
 
-def test_order_with_unknown_sku_fails_alone(env, store):
-    """An order line whose SKU never reached Fortnox fails that order only, with a clear reason."""
+def test_an_order_line_that_is_no_article_lands_as_a_row_without_article(env, store):
+    """A line whose SKU never reached Fortnox does not stop its order: it is booked as a row without
+    article (description, quantity, price, VAT) and the sync log says so."""
     defs, woo, fx_url = env
     assert run(defs, "demo_products").success
     fresh = woo_post(woo, "/products", {"name": "Shop-only lamp", "type": "simple", "sku": "LAMP-NEW",
                                         "regular_price": "100.00"})
     customer_order = next(o for o in woo_get(woo, "/orders") if o["status"] == "processing")
-    woo_post(woo, "/orders", {"status": "processing", "billing": customer_order["billing"],
-                              "line_items": [{"product_id": fresh["id"], "quantity": 1}]})
+    lamp_order = woo_post(woo, "/orders", {"status": "processing", "billing": customer_order["billing"],
+                                           "line_items": [{"product_id": fresh["id"], "quantity": 1}]})
     result = run(defs, "demo_orders")
     assert result.success
     log = store.log(flow="demo.orders")
-    failed = log[log["outcome"] == "failed"]
-    assert len(failed) == 1 and "LAMP-NEW" in failed.iloc[0]["error"]
+    assert (log["outcome"] == "failed").sum() == 0
+    warned = log[log["outcome"] == "warning"]
+    assert list(warned["record_key"]) == [f"shop:{lamp_order['id']}"]
+    assert "SKU 'LAMP-NEW' is not an article in Fortnox; booked as a row without article" in warned.iloc[0]["error"]
     wanted = [o for o in woo_get(woo, "/orders") if o["status"] in ("processing", "completed")]
-    assert len(fx_all(fx_url, "orders", "Orders")) == len(wanted) - 1
+    assert len(fx_all(fx_url, "orders", "Orders")) == len(wanted)
+    number = store.binder("erp").external_id("orders", f"shop:{lamp_order['id']}")
+    row = fx(fx_url, "GET", f"/orders/{number}")["Order"]["OrderRows"][0]
+    # 100.00 with 25 % VAT: 80.00 without, written with VAT as the demo's flow does (vat_included: true).
+    assert (row["ArticleNumber"], row["Description"], row["Price"], row["VAT"]) == ("", "Shop-only lamp", 100, 25)
 
 
 def test_stock_flows_back_to_the_product_or_variation(env):
@@ -209,3 +216,13 @@ def test_secrets_never_reach_logs_or_metadata(env):
     assert len(text) > 1000
     for secret in (WOO_KEY, WOO_SECRET, FORTNOX_TOKEN):
         assert secret not in text
+
+
+def test_a_yaml_option_that_contradicts_the_shop_fails_the_run_naming_it(tmp_path, woo_sandbox, fortnox_empty,
+                                                                         state_url):
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url, shop_options={"currency": "EUR"})
+    result = run(defs, "demo_products", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "connections.shop.options.currency: 'EUR', but the shop's currency is 'SEK'" in \
+        failure.event_specific_data.error.message

@@ -71,13 +71,27 @@ VARIABLE = Product(source_id="20", kind="variable", name="Jacket", vat_rate=Deci
 
 def order(n: int, lines: list[tuple[str, int, str]], email: str = "anna@example.com", incl: bool = True,
           shipping: str = "49.00") -> Order:
+    """An order at 25 % VAT: ``lines`` are (SKU, quantity, unit price with VAT when ``incl``), shipping
+    too; its amounts worked out here as a shop would (VAT to the öre on each line)."""
+    def split(amount: Decimal) -> tuple[Decimal, Decimal]:  # (net, VAT)
+        if incl:
+            vat = (amount * 25 / 125).quantize(Decimal("0.01"))
+            return amount - vat, vat
+        return amount, (amount * Decimal("0.25")).quantize(Decimal("0.01"))
+
+    items = []
+    for sku, q, p in lines:
+        net, vat = split(Decimal(p) * q)
+        items.append(OrderLine(sku=sku, name=f"Item {sku}", quantity=Decimal(q), net=net, vat=vat, vat_rate=Decimal(25)))
+    ship_net, ship_vat = split(Decimal(shipping))
+    items.append(OrderLine(kind="shipping", name="PostNord", net=ship_net, vat=ship_vat, vat_rate=Decimal(25)))
+    vat = sum(line.vat for line in items)
     return Order(
         source="woo", source_id=str(n), number=str(1000 + n), status="processing",
         created_at="2024-05-01T22:30:00Z", currency="SEK", prices_include_vat=incl,
-        customer=Customer(email=email, name=f"Customer {email}", source_id=str(n)),
-        lines=tuple(OrderLine(sku=sku, name=f"Item {sku}", quantity=Decimal(q), unit_price=price(p, incl))
-                    for sku, q, p in lines),
-        shipping_total=Money(amount=shipping), total=Money(amount="0"),
+        customer=Customer(email=email, name=f"Customer {email}", source_id=str(n)), lines=tuple(items),
+        total=Money(amount=sum(line.net for line in items) + vat), total_vat=Money(amount=vat),
+        vat_by_rate=((Decimal(25), vat),),
     )
 
 
@@ -151,42 +165,53 @@ def test_modes_and_invalid_article_numbers(fortnox_sandbox):
 def test_orders_and_invoices_with_vat_math(fortnox_sandbox):
     sb, fx = fortnox_sandbox, connector(fortnox_sandbox)
     customers_before = get(sb, "/3/customers")["MetaInformation"]["@TotalResources"]
+    # 2 x 125.00 with VAT + 49.00 shipping with VAT: 299.00, of which VAT 50.00 + 9.80.
     incl = order(1, [("MUG-LOGO", 2, "125.00")])
     [o] = fx.write("orders", [Change("create", incl.key, incl)], ctx())
-    assert (o.ok, o.action, o.binding_entity, o.bindings) == (True, "created", "customers", {"anna@example.com": ("1", None)})
+    assert (o.ok, o.action, o.binding_entity, o.bindings, o.warnings) == (
+        True, "created", "customers", {"anna@example.com": ("1", None)}, ())
     stored = get(sb, f"/3/orders/{o.target_id}")["Order"]
-    assert (stored["VATIncluded"], stored["Total"], stored["TotalVAT"], stored["Freight"]) == (True, 299.0, 59.8, 49.0)
+    assert (stored["VATIncluded"], stored["Total"], stored["TotalVAT"], stored["RoundOff"], stored["Freight"]) == (
+        True, 299, 59.8, 0, 0), "shipping is a row at its own rate, not Fortnox's Freight"
     assert stored["OrderRows"][0]["OrderedQuantity"] == "2" and stored["ExternalInvoiceReference1"] == "woo:1"
-
+    # 3 x 100.00 without VAT + 39.20 shipping: 339.20 net, VAT 75.00 + 9.80, 424.00.
     excl = order(2, [("MUG-LOGO", 3, "100.00")], incl=False, shipping="39.20")
     [i] = fx.write("orders", [Change("create", excl.key, excl)], ctx(document="invoice"))
     invoice = get(sb, f"/3/invoices/{i.target_id}")["Invoice"]
-    assert (invoice["VATIncluded"], invoice["Net"], invoice["TotalVAT"], invoice["Total"]) == (False, 300.0, 84.8, 424.0)
-    assert invoice["InvoiceRows"][0]["Price"] == 100.0 and invoice["YourOrderNumber"] == "1002"
-
+    assert (invoice["VATIncluded"], invoice["Net"], invoice["TotalVAT"], invoice["Total"]) == (False, 339.2, 84.8, 424)
+    assert invoice["InvoiceRows"][0]["Price"] == 100 and invoice["YourOrderNumber"] == "1002"
+    # The same amounts with VAT, written without: 100.00 + 39.20 net, 174.00.
     flipped = order(3, [("MUG-LOGO", 1, "125.00")])
     [f] = fx.write("orders", [Change("create", flipped.key, flipped)], ctx(document="invoice", vat_included=False))
     invoice = get(sb, f"/3/invoices/{f.target_id}")["Invoice"]
-    assert (invoice["InvoiceRows"][0]["Price"], invoice["Freight"], invoice["Total"]) == (100.0, 39.2, 174.0)
+    assert ([r["Price"] for r in invoice["InvoiceRows"]], invoice["Total"]) == ([100, 39.2], 174)
     assert get(sb, "/3/customers")["MetaInformation"]["@TotalResources"] == customers_before  # matched by e-mail
 
 
-def test_unknown_sku_fails_one_order_and_rewrites_create_nothing(fortnox_sandbox):
+def test_a_line_that_is_no_article_is_booked_without_article_unless_refused(fortnox_sandbox):
     sb, fx = fortnox_sandbox, connector(fortnox_sandbox)
     orders = [order(10, [("MUG-LOGO", 1, "99.00")], email="new@example.com"),
               order(11, [("MUG-LOGO", 1, "99.00"), ("NOPE", 1, "5.00")]),
               order(12, [("CAP-BLACK", 1, "149.00")], email="new@example.com")]
     changes = [Change("create", o.key, o) for o in orders]
     outcomes = list(fx.write("orders", changes, ctx()))
-    assert [o.ok for o in outcomes] == [True, False, True]
-    assert outcomes[1].error == "line 2: SKU 'NOPE' is not an article in Fortnox"
+    assert [o.ok for o in outcomes] == [True, True, True]
+    assert outcomes[1].warnings == ("line 2 'Item NOPE': SKU 'NOPE' is not an article in Fortnox; booked as a row "
+                                    "without article",)
+    rows = get(sb, f"/3/orders/{outcomes[1].target_id}")["Order"]["OrderRows"]
+    assert [(r["ArticleNumber"], r["Description"], r["Price"]) for r in rows[:2]] == [
+        ("MUG-LOGO", "Item MUG-LOGO", 99), ("", "Item NOPE", 5)]
     assert outcomes[0].bindings == outcomes[2].bindings  # one new customer, reused
     count = get(sb, "/3/orders")["MetaInformation"]["@TotalResources"]
     again = list(fx.write("orders", changes, ctx()))  # empty id map: the lookup must find them
-    assert [o.action for o in again] == ["linked", "failed", "linked"]
-    assert [o.target_id for o in again][::2] == [o.target_id for o in outcomes][::2]
+    assert [o.action for o in again] == ["linked", "linked", "linked"]
+    assert [o.target_id for o in again] == [o.target_id for o in outcomes]
     assert get(sb, "/3/orders")["MetaInformation"]["@TotalResources"] == count
     assert len(get(sb, "/3/customers", email="new@example.com")["Customers"]) == 1
+    strict = order(13, [("NOPE", 1, "5.00")])
+    [refused] = fx.write("orders", [Change("create", strict.key, strict)], ctx(lines_without_article="refuse"))
+    assert (refused.ok, refused.error) == (False, "line 1 'Item NOPE': SKU 'NOPE' is not an article in Fortnox "
+                                                  "(lines_without_article: refuse)")
 
 
 def test_client_stays_under_the_rate_limit(fortnox_sandbox):

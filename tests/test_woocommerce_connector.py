@@ -12,6 +12,7 @@ import requests
 
 from conftest import WOO_KEY, WOO_SECRET
 from integrations_dagster.connectors.base import Change, Watermark, Window, WriteContext
+from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.woocommerce import WooCommerceResource
 from integrations_dagster.model import OrderStatus, RecordError, StockLevel
 from integrations_dagster.sandbox.woocommerce.demo import load_catalogue
@@ -56,8 +57,31 @@ def stock_changes(levels: dict[str, object]) -> list[Change]:
     return [Change("update", sku, StockLevel(sku=sku, quantity=Decimal(str(q)))) for sku, q in levels.items()]
 
 
-def test_connection_names_version_site_and_currency(woo_sandbox):
-    assert shop(woo_sandbox).test_connection() == "WooCommerce 9.4.2 at https://shop.example.com, currency SEK"
+def test_connection_names_version_site_and_the_shops_own_setup(woo_sandbox):
+    assert shop(woo_sandbox).test_connection() == (
+        "WooCommerce 9.4.2 at https://shop.example.com, currency SEK, prices include VAT, tax rates standard 25 %, "
+        "reduced-rate 12 %, super-reduced-rate 6 %, zero-rate 0 %")
+
+
+def test_the_shop_says_how_to_read_it_and_the_yaml_may_not_contradict_it(woo_sandbox):
+    connector = shop(woo_sandbox)
+    settled = connector.prepare("products", {"connection": "shop"})
+    assert (settled["currency"], settled["prices_include_tax"]) == ("SEK", True)
+    assert settled["tax_rates"] == {"": "25", "reduced-rate": "12", "super-reduced-rate": "6", "zero-rate": "0"}
+    assert connector.prepare("products", {"connection": "shop", "tax_rates": {"reduced-rate": "12.00"}})
+    for option, message in (
+            ({"currency": "EUR"}, "connections.shop.options.currency: 'EUR', but the shop's currency is 'SEK'"),
+            ({"prices_include_tax": False}, "connections.shop.options.prices_include_tax: False, but the shop enters "
+                                            "prices with VAT"),
+            ({"tax_rates": {"reduced-rate": 6}}, "connections.shop.options.tax_rates.reduced-rate: 6 %, but the "
+                                                 "shop's rate is 12 %"),
+            ({"tax_rates": {"food": 12}}, "connections.shop.options.tax_rates: the shop has no tax class 'food'"),
+            ({"missing_sku": "invent"}, "connections.shop.options.missing_sku: 'invent' is not one of refuse, generate")):
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+            connector.prepare("products", {"connection": "shop", **option})
+    requests.put(f"{woo_sandbox.url}{API}/settings/tax/woocommerce_prices_include_tax", json={"value": "no"},
+                 auth=(WOO_KEY, WOO_SECRET), timeout=5).raise_for_status()
+    assert connector.prepare("products", {"connection": "shop"})["prices_include_tax"] is False
 
 
 def test_read_products_pages_and_attaches_variations(woo_empty):
@@ -139,10 +163,14 @@ def test_bad_records_give_readable_reasons(woo_sandbox):
             connector.to_canonical("products", raw, {})
     assert connector.raw_key("products", mug) == f"product {mug['id']}"
     order = get(woo_sandbox, "/orders/1")
-    bad_line = copy.deepcopy(order)
-    bad_line["line_items"][1]["sku"] = ""
+    no_rate = copy.deepcopy(order)
+    no_rate["tax_lines"][0]["rate_percent"] = None
+    two_rates = copy.deepcopy(order)
+    two_rates["line_items"][1]["taxes"].append({"id": 2, "total": "1.00", "subtotal": "1.00"})
+    two_rates["tax_lines"].append({"rate_id": 2, "rate_percent": 12, "tax_total": "1.00", "shipping_tax_total": "0"})
     guest = {**order, "customer_id": 0, "billing": {**order["billing"], "email": ""}}
-    for raw, reason in ((bad_line, "line 2 'Mugg Fika' has no SKU"),
+    for raw, reason in ((no_rate, "tax line 'Moms' \\(rate id 1\\) has no rate_percent and the shop's /taxes has no"),
+                        (two_rates, "line 2 'Mugg Fika' was taxed at several rates \\(12, 25 %\\)"),
                         (guest, "order has no billing email and no customer"),
                         ({**order, "total": "n/a"}, "total 'n/a' is not a number")):
         with pytest.raises(RecordError, match=reason):

@@ -164,8 +164,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         try:
             options = source.prepare(spec.entity, _options(spec, "source"))
             fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor, options)
-        except ConfigError as exc:
-            raise Failure(f"{spec.state_name}: connection {spec.source}: {exc}") from None
+        except ConfigError as exc:  # a retry would not change the YAML
+            raise Failure(f"{spec.state_name}: connection {spec.source}: {exc}", allow_retries=False) from None
         except ApiError as exc:
             raise Failure(f"{spec.state_name}: reading {spec.entity} from {spec.source} failed: {exc}") from None
         context.log.info(f"fetched {len(fetched.raw)} {spec.entity} from {spec.source} ({_describe(window)})")

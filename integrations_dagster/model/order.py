@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from integrations_dagster.model.base import CanonicalRecord, Value
 from integrations_dagster.model.money import Money, Price
@@ -53,15 +53,45 @@ class Customer(Value):
         return (self.email or "").strip().lower() or f"number:{self.customer_number or self.source_id}"
 
 
+LineKind = Literal["item", "shipping", "fee", "rounding"]
+
+
 class OrderLine(Value):
-    sku: str | None
+    """One thing the customer was charged for, exactly as the source charged it.
+
+    ``net`` is the line's amount without VAT after any discount, ``vat`` the VAT the source charged
+    on it at ``vat_rate`` percent (never rounded to a whole percent: 7.5 stays 7.5), in the order's
+    currency. Items name what was sold (``sku``, the source's ``source_product_id``); shipping and
+    fees are lines of their own; a ``rounding`` line carries what the source's own rounding left
+    between its lines and its total, so that the lines always add up to the order.
+    """
+
+    kind: LineKind = "item"
+    sku: str | None = None
     name: str
-    quantity: Decimal
-    unit_price: Price
+    quantity: Decimal = Decimal(1)
+    net: Decimal
+    vat: Decimal = Decimal(0)
+    vat_rate: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)  # the net discount already taken off ``net`` (for the record)
     source_product_id: str | None = None
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.vat
+
+    @property
+    def unit_price(self) -> Price:
+        """The unit price without VAT (4 decimals), for targets that think in unit prices."""
+        unit = (self.net / self.quantity).quantize(Decimal("0.0001"), ROUND_HALF_UP) if self.quantity else self.net
+        return Price(amount=Money(amount=unit), vat_rate=self.vat_rate, includes_vat=False)
 
 
 class Order(CanonicalRecord):
+    """An order with what was charged: ``lines`` (items, shipping, fees, rounding) add up to ``total``
+    with ``total_vat``; ``vat_by_rate`` is the source's own VAT per rate (percent, amount), the
+    authority a bookkeeping target must match."""
+
     volatile_fields: ClassVar[frozenset[str]] = frozenset({"modified_at"})
 
     source: str  # connection name the order came from; with ``source_id`` its identity
@@ -76,10 +106,15 @@ class Order(CanonicalRecord):
     billing: Address | None = None
     shipping: Address | None = None
     lines: tuple[OrderLine, ...]
-    shipping_total: Money | None = None
     total: Money
     total_vat: Money | None = None
+    vat_by_rate: tuple[tuple[Decimal, Decimal], ...] = ()
+    discount_total: Money | None = None  # net discount of the order (for the record)
 
     @property
     def key(self) -> str:
         return f"{self.source}:{self.source_id}"
+
+    @property
+    def items(self) -> tuple[OrderLine, ...]:
+        return tuple(line for line in self.lines if line.kind == "item")

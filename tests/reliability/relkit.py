@@ -167,10 +167,19 @@ def order_problems(woo: str, fortnox: str, resource: str, statuses: tuple[str, .
             continue
         doc = fx(fortnox, "GET", f"/{resource}/{by_ref[ref]['DocumentNumber']}")[wrapper[:-1]]
         rows = doc.get("OrderRows" if resource == "orders" else "InvoiceRows") or []
-        want = sorted((li["sku"], Decimal(str(li["quantity"]))) for li in order["line_items"])
-        got = sorted((r.get("ArticleNumber"), Decimal(str(r.get("DeliveredQuantity")))) for r in rows)
-        if want != got:
-            problems.append(f"{ref}: rows {got} != shop {want}")
+        want: Counter = Counter()
+        for li in order["line_items"]:
+            want[li["sku"]] += Decimal(str(li["quantity"]))
+        got: Counter = Counter()
+        for r in rows:
+            if r.get("ArticleNumber"):  # shipping, fees and öre rows carry no article
+                got[r["ArticleNumber"]] += Decimal(str(r.get("DeliveredQuantity")))
+        if dict(want) != dict(got):
+            problems.append(f"{ref}: rows {dict(got)} != shop {dict(want)}")
+        charged = Decimal(str(doc["Total"])) - Decimal(str(doc["RoundOff"]))
+        if (charged, Decimal(str(doc["TotalVAT"]))) != (Decimal(order["total"]), Decimal(order["total_tax"])):
+            problems.append(f"{ref}: Fortnox {charged} (VAT {doc['TotalVAT']}) != shop {order['total']} "
+                            f"(VAT {order['total_tax']})")
     return problems, sum(n - 1 for n in dupes.values())
 
 

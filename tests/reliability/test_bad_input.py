@@ -170,7 +170,8 @@ def test_hostile_orders_never_crash_a_run(tmp_path, woo_sandbox, fortnox_empty, 
                 "billing": {"first_name": "Åsa", "last_name": "<b>Öberg</b>", "email": "asa@example.se",
                             "country": "SE"},
                 "line_items": [{"name": "Good", "sku": "GOOD-0", "quantity": 2, "total": "160.00",
-                                "total_tax": "40.00"}],
+                                "total_tax": "40.00", "taxes": [{"id": 1, "total": "40", "subtotal": "40"}]}],
+                "tax_lines": [{"rate_id": 1, "rate_percent": 25, "tax_total": "40.00", "shipping_tax_total": "0.00"}],
                 "total": "200.00", "total_tax": "40.00", "shipping_total": "0.00"}
         batch = drawn[start:start + BATCH] + [good]
         seen = len(store.log())

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -26,12 +26,13 @@ from pydantic import PrivateAttr
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
-from integrations_dagster.connectors.fortnox import mapping
+from integrations_dagster.connectors.fortnox import documents, mapping
 from integrations_dagster.connectors.http import ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
 from integrations_dagster.model.product import SellableUnit
 from integrations_dagster.model.text import shown
 
+T = TypeVar("T")
 CREATE_ATTEMPTS = 4  # a POST answered 5xx is looked up, then sent again, at most this often
 MODES = ("create", "update", "both")
 
@@ -88,6 +89,11 @@ class FortnoxResource(ConnectorResource):
     base_url: str = "https://api.fortnox.se"
     access_token: str
     price_list: str = "A"
+    # The company's VAT rates (Fortnox's defaults; add any the company has set up, e.g. OSS rates).
+    vat_rates: list[float] = [25, 12, 6, 0]
+    rounding_account: int = documents.ROUNDING_ACCOUNT  # öre differences of orders (BAS 3740)
+    shipping_account: int | None = None  # shipping rows; None: the predefined sales account of the rate
+    fee_account: int | None = None  # fee rows; None: likewise
     rate_limit: int = 25  # Fortnox: 25 requests per 5 s sliding window per token
     rate_window_s: float = 5.0
     timeout: float = 30
@@ -118,8 +124,7 @@ class FortnoxResource(ConnectorResource):
                 return
             page += 1
 
-    def _create(self, path: str, body: dict, extract: Callable[[dict], str],
-                lookup: Callable[[], str | None]) -> str:
+    def _create(self, path: str, body: dict, extract: Callable[[dict], T], lookup: Callable[[], T | None]) -> T:
         """POST; when the answer is lost (5xx, timeout) the record may exist, so look before resending."""
         attempt = 1
         while True:
@@ -346,20 +351,76 @@ class FortnoxResource(ConnectorResource):
             found = self._find_document(collection, key)
             if found:
                 return Outcome(key, ok=True, action="linked", target_id=found, target_entity=collection_entity)
+            documents.check_rates(order, self.company_vat_rates())
             customer = self._customer_number(order, ctx)
-            numbers = self._line_articles(order, ctx, articles)
             vat_included = ctx.options.get("vat_included")
-            payload = mapping.document_payload(order, kind, customer, numbers,
-                                               order.prices_include_vat if vat_included is None else bool(vat_included))
-            number = self._create(STREAMS[collection].path, {wrapper: payload},
-                                  lambda body: body[wrapper]["DocumentNumber"],
-                                  lambda: self._find_document(collection, key))
+            included = order.prices_include_vat if vat_included is None else bool(vat_included)
+            rows, warnings = self._rows(order, ctx, articles, included)
+            payload = mapping.document_payload(order, kind, customer, rows, included)
+            number, doc = self._create(STREAMS[collection].path, {wrapper: payload},
+                                       lambda body: (body[wrapper]["DocumentNumber"], body[wrapper]),
+                                       lambda: _found(self._find_document(collection, key)))
         except TransientError:
             raise  # not the order's fault: the run gives up and the order is read again
-        except (Refused, ValueError, ApiError) as exc:
+        except (Refused, documents.Refused, ValueError, ApiError) as exc:
             return Outcome(key, ok=False, action="failed", error=str(exc))
+        if doc is None:  # the answer was lost and the document found: read what Fortnox computed
+            doc = (self._get(f"{STREAMS[collection].path}/{quote(number, safe='')}") or {}).get(wrapper, {})
+        if differs := documents.totals_differ(doc, order):
+            warnings.append(differs)
         return Outcome(key, ok=True, action="created", target_id=number, target_entity=collection_entity,
-                       bindings={order.customer.key: (customer, None)}, binding_entity="customers")
+                       bindings={order.customer.key: (customer, None)}, binding_entity="customers",
+                       warnings=tuple(warnings))
+
+    def company_vat_rates(self) -> tuple[Decimal, ...]:
+        return tuple(Decimal(str(r)) for r in self.vat_rates)
+
+    def _rows(self, order: Order, ctx: WriteContext, articles: dict[str, str | None],
+              included: bool) -> tuple[list[documents.Row], list[str]]:
+        """The document's rows (see :mod:`.documents`) and warnings for the sync log."""
+        rows: list[documents.Row] = []
+        warnings: list[str] = []
+        refuse = ctx.options.get("lines_without_article", "row") == "refuse"
+        for n, line in enumerate(order.lines, start=1):
+            description, cut = mapping.text(line.name, mapping.ROW_DESCRIPTION_MAX, f"line {n}: the description")
+            if cut:
+                warnings.append(cut)
+            article, account = None, None
+            if line.kind == "item":
+                article = self._line_article(line, ctx, articles)
+                if article is None:
+                    why = (f"line {n} {description[:60]!r}: " + (f"SKU {shown(line.sku)} is not an article in Fortnox"
+                                                                   if line.sku else "it has no SKU"))
+                    if refuse:
+                        raise Refused(why + " (lines_without_article: refuse)")
+                    warnings.append(why + "; booked as a row without article")
+            elif line.kind == "shipping":
+                account = self.shipping_account
+            elif line.kind == "fee":
+                account = self.fee_account
+            else:
+                account = self.rounding_account
+            rows += documents.line_rows(line, description or line.kind, article, included, account)
+        return documents.balance(rows, order, included, self.rounding_account), warnings
+
+    def _line_article(self, line, ctx: WriteContext, articles: dict[str, str | None]) -> str | None:
+        """The Fortnox article of an order line: by the shop's id of what was sold (the products flow
+        bound it: a variation without SKU of its own answers its parent's on an order line), else by
+        its SKU in the id map, else by asking Fortnox (once per SKU and write call)."""
+        if line.source_product_id:
+            key = ctx.source_binder.key_for("products", line.source_product_id)
+            number = ctx.binder.external_id("products", key) if key else None
+            if number:
+                return number
+        if not line.sku:
+            return None
+        number = ctx.binder.external_id("products", line.sku)
+        if number is None:
+            if line.sku not in articles:
+                found = None if mapping.article_number_problem(line.sku) else self._get(self._article_path(line.sku))
+                articles[line.sku] = found["Article"]["ArticleNumber"] if found else None
+            number = articles[line.sku]
+        return number
 
     def _find_document(self, collection: str, key: str) -> str | None:
         for item in self._list(collection, externalinvoicereference1=key):
@@ -393,21 +454,8 @@ class FortnoxResource(ConnectorResource):
                 return item["CustomerNumber"]
         return None
 
-    def _line_articles(self, order: Order, ctx: WriteContext, articles: dict[str, str | None]) -> list[str]:
-        numbers = []
-        for i, line in enumerate(order.lines, start=1):
-            if not line.sku:
-                raise Refused(f"line {i}: {line.name!r} has no SKU, so it is not an article in Fortnox")
-            number = ctx.binder.external_id("products", line.sku)
-            if number is None:
-                if line.sku not in articles:
-                    found = None if mapping.article_number_problem(line.sku) else self._get(self._article_path(line.sku))
-                    articles[line.sku] = found["Article"]["ArticleNumber"] if found else None
-                number = articles[line.sku]
-            if number is None:
-                raise Refused(f"line {i}: SKU {shown(line.sku)} is not an article in Fortnox")
-            numbers.append(number)
-        return numbers
+def _found(number: str | None) -> tuple[str, None] | None:
+    return (number, None) if number is not None else None
 
 
 # -- article lookups for product writes ------------------------------------------------------------

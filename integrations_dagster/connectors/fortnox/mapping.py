@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from integrations_dagster.model import Address, Customer, Order, Price, RecordError, StockLevel, to_decimal
 from integrations_dagster.model.money import Money
 from integrations_dagster.model.product import SellableUnit
-from integrations_dagster.model.text import shown
+from integrations_dagster.connectors.fortnox import documents
+from integrations_dagster.model.text import fit, plain_text, shown
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DESCRIPTION_MAX = 200  # fortnox_Article.Description maxLength
@@ -26,7 +27,8 @@ EAN_MAX = 30  # fortnox_Article.EAN maxLength
 ROW_DESCRIPTION_MAX = 255  # fortnox_Invoice_InvoiceRow.Description maxLength
 YOUR_ORDER_NUMBER_MAX = 75  # fortnox_Order / fortnox_InvoicePayload .YourOrderNumber maxLength
 EXTERNAL_REFERENCE_MAX = 80  # fortnox_InvoicePayload.ExternalInvoiceReference1 maxLength
-FREIGHT_VAT = Decimal(25)  # Fortnox books freight at the standard rate
+# Characters Fortnox refuses in any text (see ``text``).
+NOT_ALLOWED = re.compile("[\\x00-\\x09\\x0b\\x0c\\x0e-\\x1f\\x7f|~{}\\[\\]\\U00010000-\\U0010ffff]")
 # The spec gives ArticleNumber maxLength 50. Fortnox's "Formats & Encoding" page lists the valid
 # characters of any text as any letter (\p{L}, so å ä ö), digits and many symbols [doc]; integrators
 # report article numbers take letters, digits and _ - / \ + $ and no spaces [3p]. We allow letters
@@ -71,10 +73,11 @@ def article_number_problem(sku: str) -> str | None:
 def article_payload(unit: SellableUnit) -> tuple[dict[str, Any], list[str]]:
     """Fields of the Fortnox article for one sellable unit, and notes for the sync log."""
     notes = []
-    description = unit.name.strip()
-    if len(description) > DESCRIPTION_MAX:
-        notes.append(f"SKU {shown(unit.sku)}: name cut to Fortnox's {DESCRIPTION_MAX} characters")
-        description = description[:DESCRIPTION_MAX]
+    description, cut = text(unit.name, DESCRIPTION_MAX, f"SKU {shown(unit.sku)}: the name")
+    if cut:
+        notes.append(cut)
+    if not description:
+        raise ValueError(f"SKU {shown(unit.sku)}: the name is empty as plain text, and a Fortnox article needs one")
     payload: dict[str, Any] = {"Description": description, "Type": "STOCK", "StockGoods": True,
                                "Active": unit.active}
     if unit.ean:
@@ -113,12 +116,16 @@ def differs(payload: dict[str, Any], existing: dict[str, Any]) -> bool:
 
 def customer_payload(customer: Customer, billing: Address | None) -> dict[str, Any]:
     address = customer.billing or billing or Address()
+
+    def clean(value: str | None) -> str | None:
+        return text(value, 1024, "")[0] if value else value
+
     fields = {
-        "Name": (customer.company or customer.name or address.name or "").strip(),
+        "Name": clean((customer.company or customer.name or address.name or "").strip()),
         "Type": "COMPANY" if customer.company else "PRIVATE",
         "Email": customer.email or address.email,
-        "Address1": address.line1, "Address2": address.line2, "ZipCode": address.postcode,
-        "City": address.city,
+        "Address1": clean(address.line1), "Address2": clean(address.line2), "ZipCode": clean(address.postcode),
+        "City": clean(address.city),
         "CountryCode": address.country.upper() if address.country and len(address.country) == 2 else None,
         "Phone1": customer.phone or address.phone,
     }
@@ -127,40 +134,44 @@ def customer_payload(customer: Customer, billing: Address | None) -> dict[str, A
     return {k: v for k, v in fields.items() if v not in (None, "")}
 
 
-def document_payload(order: Order, kind: DocumentKind, customer_number: str, articles: list[str],
+def document_payload(order: Order, kind: DocumentKind, customer_number: str, rows: list[documents.Row],
                      vat_included: bool) -> dict[str, Any]:
-    """An order or invoice body; ``articles`` holds the Fortnox article number of each line."""
+    """An order or invoice body from its rows (:mod:`.documents` chose them)."""
     if len(order.key) > EXTERNAL_REFERENCE_MAX:
         raise ValueError(f"order key {order.key!r} is longer than ExternalInvoiceReference1's "
                          f"{EXTERNAL_REFERENCE_MAX} characters")
     if len(order.number) > YOUR_ORDER_NUMBER_MAX:
         raise ValueError(f"order number {order.number!r} is longer than YourOrderNumber's {YOUR_ORDER_NUMBER_MAX}")
-    rows = []
-    for i, (line, article) in enumerate(zip(order.lines, articles, strict=True), start=1):
-        rate = line.unit_price.vat_rate
-        if kind == "invoice" and rate != rate.to_integral_value():
-            raise ValueError(f"line {i}: VAT {rate}% is not a whole percent, which invoice rows require")
-        row: dict[str, Any] = {
-            "ArticleNumber": article, "Description": line.name[:ROW_DESCRIPTION_MAX],
-            "Price": amount(line.unit_price.as_(vat_included)),
-            "VAT": int(rate) if kind == "invoice" else amount(rate),
-            "DeliveredQuantity": quantity(line.quantity),
-        }
+    body_rows = []
+    for row in rows:
+        out: dict[str, Any] = {"Description": row.description, "Price": float(row.price),
+                               "VAT": int(row.vat) if row.vat == row.vat.to_integral_value() else float(row.vat),
+                               "DeliveredQuantity": quantity(row.quantity)}
+        if row.article:
+            out["ArticleNumber"] = row.article
+        if row.account:
+            out["AccountNumber"] = row.account
         if kind == "order":
-            row["OrderedQuantity"] = quantity(line.quantity)
-        rows.append(row)
+            out["OrderedQuantity"] = quantity(row.quantity)
+        body_rows.append(out)
     payload: dict[str, Any] = {
         "CustomerNumber": customer_number,
         ("OrderDate" if kind == "order" else "InvoiceDate"): local_date(order.created_at),
         "Currency": order.currency, "VATIncluded": vat_included, "YourOrderNumber": order.number,
         "ExternalInvoiceReference1": order.key,
-        ("OrderRows" if kind == "order" else "InvoiceRows"): rows,
+        ("OrderRows" if kind == "order" else "InvoiceRows"): body_rows,
     }
-    if order.shipping_total is not None and order.shipping_total.amount:
-        freight = Price(amount=order.shipping_total, vat_rate=FREIGHT_VAT, includes_vat=order.prices_include_vat)
-        payload["Freight"] = amount(freight.as_(vat_included))
     payload.update(_delivery(order.shipping))
     return payload
+
+
+def text(value: str | None, limit: int, what: str) -> tuple[str, str | None]:
+    """``value`` as Fortnox text: plain (no HTML, entities decoded, one line), without the characters
+    Fortnox refuses (2000359: | ~ { } [ ], control characters, emoji; the em dash becomes an en dash
+    [3p: accodeing/fortnox-api allowed_characters_regexp_spec.rb]), cut to ``limit`` with a warning."""
+    plain = plain_text(value, single_line=True).replace("\u2014", "\u2013")
+    plain = re.sub(" {2,}", " ", NOT_ALLOWED.sub("", plain)).strip()
+    return fit(plain, limit, what)
 
 
 def _delivery(address: Address | None) -> dict[str, str]:
@@ -169,7 +180,7 @@ def _delivery(address: Address | None) -> dict[str, str]:
     fields = {"DeliveryName": address.company or address.name, "DeliveryAddress1": address.line1,
               "DeliveryAddress2": address.line2, "DeliveryZipCode": address.postcode,
               "DeliveryCity": address.city}
-    return {k: v for k, v in fields.items() if v}
+    return {k: text(v, 1024, "")[0] for k, v in fields.items() if v}
 
 
 def stock_level(raw: dict[str, Any], location: str, as_of: str | None) -> StockLevel:

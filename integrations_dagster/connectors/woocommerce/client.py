@@ -21,7 +21,7 @@ from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
-from integrations_dagster.connectors.woocommerce import mapping
+from integrations_dagster.connectors.woocommerce import mapping, settings
 from integrations_dagster.model import CanonicalRecord, StockLevel
 
 API = "/wp-json/wc/v3"
@@ -102,9 +102,13 @@ class WooCommerceResource(ConnectorResource):
     # -- reader --------------------------------------------------------------------------------
     def test_connection(self) -> str:
         status = self.http.get("/system_status")
-        env, settings = status.get("environment", {}), status.get("settings", {})
+        env = status.get("environment", {})
         return f"WooCommerce {env.get('version', '?')} at {env.get('site_url', self.base_url)}, " \
-               f"currency {settings.get('currency', '?')}"
+               f"{settings.read(self.http).describe()}"
+
+    def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The shop's currency, VAT convention and tax rates under the YAML's options (:mod:`.settings`)."""
+        return settings.settle(options, settings.read(self.http), options.get("connection", "shop"))
 
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         dates = _window_params(window)

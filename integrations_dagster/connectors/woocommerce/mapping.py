@@ -7,13 +7,14 @@ Every refusal is a :class:`RecordError` whose message names the field and the va
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from integrations_dagster.connectors.base import MapNotes
+from integrations_dagster.connectors.woocommerce import orders
 from integrations_dagster.model import (
-    Address, Customer, Money, Order, OrderLine, OrderStatus, Price, Product, RecordError, Variant, to_decimal,
+    Address, Customer, Money, Order, OrderStatus, Price, Product, RecordError, Variant, to_decimal,
 )
 
 STATUSES = {
@@ -35,7 +36,8 @@ PRODUCT_FIELDS = ("id", "type", "status", "sku", "name", "description", "short_d
 VARIATION_FIELDS = ("id", "status", "sku", "global_unique_id", "meta_data", "weight", "regular_price",
                     "sale_price", "tax_class", "manage_stock", "stock_quantity", "attributes")
 ORDER_FIELDS = ("id", "number", "status", "currency", "prices_include_tax", "customer_id", "billing", "shipping",
-                "line_items", "shipping_total", "total", "total_tax", "date_created_gmt", "date_modified_gmt")
+                "line_items", "shipping_lines", "fee_lines", "tax_lines", "discount_total", "total", "total_tax",
+                "date_created_gmt", "date_modified_gmt")
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -208,6 +210,7 @@ def _stock(raw: dict) -> Decimal | None:
 
 
 def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
+    """An order with its customer and everything it charged (:mod:`.orders`)."""
     status = STATUSES.get(raw.get("status", ""))
     if status is None:
         raise RecordError(f"order status {raw.get('status')!r} is not synced")
@@ -220,12 +223,16 @@ def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
     bill, ship = _address(billing, "billing"), _address(raw.get("shipping") or {}, "shipping")
     name = " ".join(p for p in (billing.get("first_name"), billing.get("last_name")) if p) \
         or billing.get("company") or email or f"customer {customer_id}"
-    default_rate = options.get("default_vat_rate", 25)
-    lines = tuple(_line(n, li, currency, default_rate) for n, li in enumerate(raw.get("line_items") or [], start=1))
 
     def money(field: str) -> Money:
-        return Money(amount=_decimal(raw.get(field), field), currency=currency)
+        return Money(amount=_decimal(raw.get(field) or 0, field), currency=currency)
 
+    rates = orders.Rates(raw, options)
+    lines = orders.lines(raw, rates, _line_source_id)
+    total, total_vat = money("total"), money("total_tax")
+    rates.reconcile(total_vat.amount)
+    if (rounding := orders.rounding_line(lines, total, total_vat.amount)) is not None:
+        lines.append(rounding)
     return Order(
         source=options["connection"], source_id=str(raw["id"]), number=str(raw.get("number") or raw["id"]),
         status=status, created_at=_gmt(raw.get("date_created_gmt")) or "", modified_at=_gmt(raw.get("date_modified_gmt")),
@@ -233,29 +240,16 @@ def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
         customer=Customer(source_id=str(customer_id) if customer_id else None, email=email, name=name,
                           company=billing.get("company") or None, phone=billing.get("phone") or None,
                           billing=bill, shipping=ship),
-        billing=bill, shipping=ship, lines=lines, shipping_total=money("shipping_total"), total=money("total"),
-        total_vat=money("total_tax"),
+        billing=bill, shipping=ship, lines=tuple(lines), total=total, total_vat=total_vat,
+        vat_by_rate=tuple(sorted((rate, vat) for rate, vat in rates.vat.items() if vat)),
+        discount_total=money("discount_total"),
     )
 
 
-def _line(n: int, raw: dict, currency: str, default_rate: Any) -> OrderLine:
-    label = f"line {n} {raw.get('name', '')!r}"
-    sku = (raw.get("sku") or "").strip()
-    if not sku:
-        raise RecordError(f"{label} has no SKU")
-    quantity = _decimal(raw.get("quantity"), f"{label} quantity")
-    if quantity <= 0:
-        raise RecordError(f"{label} has quantity {quantity}")
-    total = _decimal(raw.get("total"), f"{label} total")
-    tax = _decimal(raw.get("total_tax", "0"), f"{label} total_tax")
-    rate = (tax / total * 100).quantize(Decimal(1), ROUND_HALF_UP) if total else _decimal(default_rate, "default_vat_rate")
-    unit = (total / quantity).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-    return OrderLine(
-        sku=sku, name=raw.get("name") or sku, quantity=quantity,
-        unit_price=Price(amount=Money(amount=unit, currency=currency), vat_rate=rate, includes_vat=False),
-        source_product_id=(variation_address(raw.get("product_id"), raw["variation_id"]) if raw.get("variation_id")
-                           else str(raw.get("product_id") or "") or None),
-    )
+def _line_source_id(raw: dict) -> str | None:
+    if raw.get("variation_id"):
+        return variation_address(raw.get("product_id"), raw["variation_id"])
+    return str(raw.get("product_id") or "") or None
 
 
 def _address(raw: dict, what: str) -> Address | None:
