@@ -29,7 +29,7 @@ integrations:
         credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
         settings: {{rate_limit: {rate_limit}, max_attempts: {max_attempts}}}
     flows:
-      products: {{entity: products, source: shop, target: erp, mode: {mode}, op_retries: {op_retries}, op_retry_delay_s: 0.1}}
+      products: {{entity: products, source: shop, target: erp, mode: {mode}, op_retries: {op_retries}, op_retry_delay_s: 0.1{products_extra}}}
       orders:
         entity: orders
         source: shop
@@ -42,15 +42,18 @@ integrations:
 
 def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "both", document: str = "order",
                 vat_included: str = "true", rate_limit: int = 1000, max_attempts: int = 6, op_retries: int = 2,
-                shop_options: dict | None = None):
-    """``shop_options``: more options of the shop connection (e.g. ``{"missing_sku": "generate"}``)."""
+                shop_options: dict | None = None, owns: list[str] | None = None):
+    """``shop_options``: more options of the shop connection (e.g. ``{"missing_sku": "generate"}``);
+    ``owns``: the article fields the products flow owns."""
     path = tmp_path / "integrations.yaml"
     path.write_text(textwrap.dedent(TEMPLATE.format(woo=woo_url, fortnox=fortnox_url, mode=mode,
                                                     document=document, vat_included=vat_included,
                                                     rate_limit=rate_limit, max_attempts=max_attempts,
                                                     op_retries=op_retries,
                                                     shop_options="".join(f", {k}: {v}" for k, v in
-                                                                         (shop_options or {}).items()))))
+                                                                         (shop_options or {}).items()),
+                                                    products_extra=f", owns: [{', '.join(owns)}]" if owns is not None
+                                                    else "")))
     return build_definitions(config.load(path))
 
 

@@ -124,3 +124,48 @@ def test_the_shops_stock_on_the_pool_moves_with_a_sale(tmp_path, shop):
                                               "quantity": 1}]})
     assert woo_get(woo, f"/products/{product['id']}")["stock_quantity"] == 3
     assert {v["stock_quantity"] for v in woo_get(woo, f"/products/{product['id']}/variations")} == {3}
+
+
+def test_linking_an_existing_article_writes_only_the_fields_the_flow_owns(tmp_path, shop, store):
+    """Fortnox already has article MUG, set up by the bookkeeper (a service article, not stock goods,
+    unit and sales account of its own). The shop's product with the same SKU links to it and writes
+    the fields the products flow owns — name, EAN, weight, VAT, active, price by default; only the
+    price with ``owns: [price]`` — and nothing else of the article."""
+    woo, fx_url = shop
+    fx(fx_url, "POST", "/articles", {"Article": {"ArticleNumber": "MUG", "Description": "Mugg (ERP)", "Type": "SERVICE",
+                                                 "StockGoods": False, "Unit": "st", "SalesAccount": 3002,
+                                                 "PurchasePrice": 40}})
+    woo_post(woo, "/products", {"name": "Mug &amp; <b>saucer</b>", "type": "simple", "sku": "MUG",
+                                "regular_price": "125.00", "weight": "0.4", "global_unique_id": "7350000000011"})
+    untouched = {"Type": "SERVICE", "StockGoods": False, "Unit": "st", "SalesAccount": 3002, "PurchasePrice": 40}
+    assert run(definitions(tmp_path, woo, fx_url, owns=["price"]), "demo_products").success
+    article = fx(fx_url, "GET", "/articles/MUG")["Article"]
+    assert article["Description"] == "Mugg (ERP)" and {k: article[k] for k in untouched} == untouched
+    assert fx(fx_url, "GET", "/prices/A/MUG")["Price"]["Price"] == 100  # 125.00 with 25 % VAT, list A without
+    from integrations_dagster.state.tables import id_map, snapshots
+
+    with store.engine.begin() as conn:  # a flow owning the default fields links the article afresh
+        conn.execute(snapshots.delete())
+        conn.execute(id_map.delete())
+    again = tmp_path / "default-owns"
+    again.mkdir()
+    assert run(definitions(again, woo, fx_url), "demo_products").success
+    article = fx(fx_url, "GET", "/articles/MUG")["Article"]
+    assert (article["Description"], article["EAN"], article["Weight"]) == ("Mug & saucer", "7350000000011", 400)
+    assert {k: article[k] for k in untouched} == untouched, "fields the flow does not own are the bookkeeper's"
+
+
+def test_names_reach_fortnox_as_plain_text_cut_with_a_warning(tmp_path, shop, store):
+    """Fortnox's article description is plain text of at most 200 characters (spec) that refuses
+    characters such as the em dash or emoji (error 2000359); the shop's names are HTML with entities."""
+    woo, fx_url = shop
+    long_name = "Te &amp; kaffe — " + " ".join(["ekologisk"] * 25) + " 😀"
+    woo_post(woo, "/products", {"name": long_name, "type": "simple", "sku": "TEA", "regular_price": "50.00"})
+    assert run(definitions(tmp_path, woo, fx_url), "demo_products").success
+    description = fx(fx_url, "GET", "/articles/TEA")["Article"]["Description"]
+    assert description.startswith("Te & kaffe – ekologisk ekologisk") and len(description) <= 200
+    assert "—" not in description and "😀" not in description and not description.endswith(" ")
+    log = store.log(flow="demo.products")
+    warned = log[log["outcome"] == "warning"]
+    assert list(warned["record_key"]) == ["TEA"]
+    assert "the name cut to the target's 200 characters" in warned.iloc[0]["error"]

@@ -84,6 +84,7 @@ class FortnoxResource(ConnectorResource):
     system: ClassVar[str] = "fortnox"
     reads: ClassVar[frozenset[str]] = frozenset({"stock"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
+    ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": tuple(mapping.OWNABLE)}
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
 
     base_url: str = "https://api.fortnox.se"
@@ -220,13 +221,15 @@ class FortnoxResource(ConnectorResource):
         previous = {u.sku: u for u in change.previous.sellable_units()} if isinstance(change.previous, Product) else {}
         bindings: dict[str, tuple[str, str | None]] = {}
         actions: list[str] = []
+        warnings: list[str] = []
         for unit in product.sellable_units():
             bound = ctx.binder.external_id("products", unit.sku)
             try:
                 if bound and previous.get(unit.sku) == unit:
                     action, number = "skipped", bound
                 else:
-                    action, number = self._upsert_article(unit, bound, ctx, mode, index, previous.get(unit.sku))
+                    action, number = self._upsert_article(unit, bound, ctx, mode, index, previous.get(unit.sku),
+                                                          warnings)
             except TransientError:
                 raise  # not the record's fault: the run gives up and the record is read again
             except (Refused, ValueError, ApiError) as exc:
@@ -236,18 +239,20 @@ class FortnoxResource(ConnectorResource):
             actions.append(action)
         action = next((a for a in ("created", "updated", "linked") if a in actions), "skipped")
         target = bindings.get(product.sku or "", (None, None))[0] if product.kind == "simple" else None
-        return Outcome(change.key, ok=True, action=action, target_id=target, bindings=bindings)
+        return Outcome(change.key, ok=True, action=action, target_id=target, bindings=bindings,
+                       warnings=tuple(warnings))
 
     def _upsert_article(self, unit: SellableUnit, bound: str | None, ctx: WriteContext, mode: str,
-                        index: "_ArticleIndex", prev: SellableUnit | None) -> tuple[str, str]:
+                        index: "_ArticleIndex", prev: SellableUnit | None, warnings: list[str]) -> tuple[str, str]:
+        """Create the unit's article, or write the fields the flow owns to the one Fortnox has."""
         problem = mapping.article_number_problem(unit.sku)
         if problem:
             raise Refused(problem)
-        payload, notes = mapping.article_payload(unit)
-        for note in notes:
-            ctx.log(note)
+        full, notes = mapping.article_payload(unit)
+        warnings.extend(notes)
+        payload = mapping.owned(full, ctx.owns)
         includes_vat = bool(ctx.options.get("price_list_includes_vat", False))
-        price = mapping.list_price(unit, includes_vat)
+        price = mapping.list_price(unit, includes_vat) if ctx.owned("price") else None
         number, existing = bound, None
         if number is None:
             found = index.find(unit.sku)
@@ -258,7 +263,7 @@ class FortnoxResource(ConnectorResource):
             return "linked", number
         if number is not None:
             if existing is None:  # bound: write straight away, only the parts that changed since the snapshot
-                same_article, same_price = _unchanged_parts(prev, payload, price, includes_vat)
+                same_article, same_price = _unchanged_parts(prev, payload, price, includes_vat, ctx)
                 if same_article and same_price:
                     return "skipped", number  # e.g. only the shop's stock moved: the ERP owns stock
                 if same_article and price is not None:
@@ -281,13 +286,14 @@ class FortnoxResource(ConnectorResource):
             raise Refused("not in Fortnox and mode is update")
         # A new article starts with the source's stock, so that a stock flow back to the source
         # does not zero it; after that the ERP owns the stock.
+        created = {**mapping.CREATE_ONLY, **full}  # a new article: every mapped field, owned or not
         if unit.stock_quantity is not None:
-            payload["QuantityInStock"] = mapping.amount(unit.stock_quantity)
-        number = self._create("/3/articles", {"Article": {"ArticleNumber": unit.sku, **payload}},
+            created["QuantityInStock"] = mapping.amount(unit.stock_quantity)
+        number = self._create("/3/articles", {"Article": {"ArticleNumber": unit.sku, **created}},
                               lambda body: body["Article"]["ArticleNumber"],
                               lambda: unit.sku if self._get(self._article_path(unit.sku)) else None)
         ctx.binder.bind("products", unit.sku, number)
-        self._set_price(number, price, check_first=False, new_article=True)
+        self._set_price(number, mapping.list_price(unit, includes_vat), check_first=False, new_article=True)
         return "created", number
 
     @staticmethod
@@ -467,16 +473,16 @@ def _unbound_skus(changes: list[Change], ctx: WriteContext) -> int:
 
 
 def _unchanged_parts(prev: SellableUnit | None, payload: dict[str, Any], price: Decimal | None,
-                     includes_vat: bool) -> tuple[bool, bool]:
-    """Whether the article fields and the list price are what the target last accepted (the snapshot)."""
+                     includes_vat: bool, ctx: WriteContext) -> tuple[bool, bool]:
+    """Whether the owned article fields and the list price are what the target last accepted (the snapshot)."""
     if prev is None:
         return False, False
-    same_price = mapping.list_price(prev, includes_vat) == price
+    same_price = price is None or mapping.list_price(prev, includes_vat) == price
     try:
         old_payload, _ = mapping.article_payload(prev)
     except ValueError:
         return False, same_price
-    return old_payload == payload, same_price
+    return mapping.owned(old_payload, ctx.owns) == payload, same_price
 
 
 class _ArticleIndex:

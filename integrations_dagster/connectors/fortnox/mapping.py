@@ -78,8 +78,7 @@ def article_payload(unit: SellableUnit) -> tuple[dict[str, Any], list[str]]:
         notes.append(cut)
     if not description:
         raise ValueError(f"SKU {shown(unit.sku)}: the name is empty as plain text, and a Fortnox article needs one")
-    payload: dict[str, Any] = {"Description": description, "Type": "STOCK", "StockGoods": True,
-                               "Active": unit.active}
+    payload: dict[str, Any] = {"Description": description, "Active": unit.active}
     if unit.ean:
         if len(unit.ean) > EAN_MAX:
             raise ValueError(f"SKU {shown(unit.sku)}: EAN {shown(unit.ean)} is longer than Fortnox's {EAN_MAX} characters")
@@ -92,6 +91,21 @@ def article_payload(unit: SellableUnit) -> tuple[dict[str, Any], list[str]]:
     if rate is not None:
         payload["VAT"] = amount(rate)
     return payload, notes
+
+
+# The article fields a products flow can own (its ``owns``), by canonical name; "price" is the row in
+# the connection's price list. Everything else of an article (Type, StockGoods, Unit, accounts, stock
+# place, purchase price...) is Fortnox's: written only when the flow creates the article.
+OWNABLE = {"name": "Description", "active": "Active", "ean": "EAN", "weight": "Weight", "vat": "VAT", "price": None}
+CREATE_ONLY = {"Type": "STOCK", "StockGoods": True}  # a shop's product is a stock article when it is new
+
+
+def owned(payload: dict[str, Any], owns: frozenset[str] | None) -> dict[str, Any]:
+    """The part of an article payload a flow owning ``owns`` may write to an article it did not create."""
+    if owns is None:
+        return payload
+    fields = {OWNABLE[name] for name in owns if OWNABLE.get(name)}
+    return {k: v for k, v in payload.items() if k in fields}
 
 
 def list_price(unit: SellableUnit, includes_vat: bool) -> Decimal | None:
