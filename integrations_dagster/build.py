@@ -24,16 +24,19 @@ from integrations_dagster.state.resource import StateStoreResource
 def connection_resource(name: str, conn: cfg.Connection) -> ConnectorResource:
     """The connector resource of one connection; secrets stay ``EnvVar`` (names, not values)."""
     cls = resource_class(conn.system)
-    fields = dict(conn.settings)
+    fields = {k: cfg.resolve_setting(f"connections.{name}.settings.{k}", v) for k, v in conn.settings.items()}
     fields["base_url"] = conn.resolved_base_url()
     for field, ref in conn.credentials.items():
         if field not in cls.model_fields:
             raise cfg.ConfigError(f"connections.{name}.credentials.{field}: {conn.system} has no such "
                                   f"credential (it takes {', '.join(cls.secret_fields)})")
         fields[field] = EnvVar(ref.env)
-    missing = [f for f in cls.secret_fields if f not in fields]
-    if missing:
-        raise cfg.ConfigError(f"connections.{name}.credentials: missing {', '.join(missing)}")
+    sets = cls.credential_sets or (cls.secret_fields,)
+    if not any(all(f in fields for f in needed) for needed in sets):
+        given = [f for f in cls.secret_fields if f in fields]
+        options = " or ".join(", ".join(needed) for needed in sets)
+        raise cfg.ConfigError(f"connections.{name}.credentials: {conn.system} needs {options}"
+                              + (f" (given: {', '.join(given)})" if given else ""))
     return cls(**fields)
 
 

@@ -22,7 +22,12 @@ from pathlib import Path
 DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702}
 CREDENTIAL_ENV = {
     "woocommerce": {"consumer_key": "WOO_CONSUMER_KEY", "consumer_secret": "WOO_CONSUMER_SECRET"},
-    "fortnox": {"access_token": "FORTNOX_ACCESS_TOKEN"},
+    "fortnox": {"client_id": "FORTNOX_CLIENT_ID", "client_secret": "FORTNOX_CLIENT_SECRET",
+                "refresh_token": "FORTNOX_REFRESH_TOKEN", "access_token": "FORTNOX_ACCESS_TOKEN"},
+}
+SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
+    "woocommerce": (("consumer_key", "consumer_secret"),),
+    "fortnox": (("client_id", "client_secret", "refresh_token"), ("access_token",)),
 }
 
 
@@ -75,12 +80,13 @@ def _sandbox(args) -> int:
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     running = []
     for system in systems:
-        credentials = {}
-        for field, env in CREDENTIAL_ENV[system].items():
-            if not os.environ.get(env):
-                print(f"error: set {env} (the {system} sandbox accepts that {field})", file=sys.stderr)
-                return 2
-            credentials[field] = os.environ[env]
+        credentials = {field: os.environ[env] for field, env in CREDENTIAL_ENV[system].items() if os.environ.get(env)}
+        complete = [fields for fields in SANDBOX_CREDENTIALS[system] if all(f in credentials for f in fields)]
+        if not complete:
+            names = " or ".join(", ".join(CREDENTIAL_ENV[system][f] for f in fields)
+                                for fields in SANDBOX_CREDENTIALS[system])
+            print(f"error: set {names} (the {system} sandbox accepts those credentials)", file=sys.stderr)
+            return 2
         knobs = Knobs(latency_ms=args.latency_ms, rate_limit=args.rate_limit, rate_window_s=args.rate_window,
                       fault_rate=args.fault_rate)
         port = args.port if args.port and len(systems) == 1 else DEFAULT_PORTS[system]

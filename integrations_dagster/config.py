@@ -42,6 +42,21 @@ class EnvRef(Strict):
         return os.environ.get(self.env, self.default)
 
 
+def resolve_setting(where: str, value: Any) -> Any:
+    """A connection setting, or ``{env: NAME, default: ...}`` read from the environment (for values
+    that differ by deployment but are no secret, such as a sandbox's token URL)."""
+    if isinstance(value, dict) and "env" in value:
+        try:
+            ref = EnvRef.model_validate(value)
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: {exc.errors()[0]['msg']}") from None
+        resolved = ref.resolve()
+        if resolved is None:
+            raise ConfigError(f"{where}: environment variable {ref.env} is not set")
+        return resolved
+    return value
+
+
 class Connection(Strict):
     system: str
     description: str = ""

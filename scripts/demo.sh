@@ -10,7 +10,9 @@ cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 rand() { .venv/bin/python -c 'import secrets; print(secrets.token_hex(16))'; }
 export WOO_CONSUMER_KEY="${WOO_CONSUMER_KEY:-ck_$(rand)}"
 export WOO_CONSUMER_SECRET="${WOO_CONSUMER_SECRET:-cs_$(rand)}"
-export FORTNOX_ACCESS_TOKEN="${FORTNOX_ACCESS_TOKEN:-$(rand)}"
+export FORTNOX_CLIENT_ID="${FORTNOX_CLIENT_ID:-$(rand)}"
+export FORTNOX_CLIENT_SECRET="${FORTNOX_CLIENT_SECRET:-$(rand)}"
+export FORTNOX_REFRESH_TOKEN="${FORTNOX_REFRESH_TOKEN:-$(rand)}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!
 trap 'kill $SANDBOX_PID 2>/dev/null || true' EXIT INT TERM

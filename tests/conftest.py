@@ -17,9 +17,13 @@ API_SPECS = Path(os.environ.get("INTEGRATIONS_SHARED", Path(__file__).resolve().
 WOO_KEY = "ck_test_5ecr3t_k3y_do_not_leak_0001"
 WOO_SECRET = "cs_test_5ecr3t_s3cret_do_not_leak_0002"
 FORTNOX_TOKEN = "fx_test_5ecr3t_t0ken_do_not_leak_0003"
+FORTNOX_CLIENT_ID = "fx_test_client_id_0004"
+FORTNOX_CLIENT_SECRET = "fx_test_5ecr3t_client_do_not_leak_0005"
+FORTNOX_REFRESH = "fx_test_5ecr3t_refresh_do_not_leak_0006"
 
 WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
-FORTNOX_CREDENTIALS = {"access_token": FORTNOX_TOKEN}
+FORTNOX_CREDENTIALS = {"access_token": FORTNOX_TOKEN, "client_id": FORTNOX_CLIENT_ID,
+                       "client_secret": FORTNOX_CLIENT_SECRET, "refresh_token": FORTNOX_REFRESH}
 
 
 @pytest.fixture
@@ -57,6 +61,9 @@ def _fake_secret_env(monkeypatch):
     monkeypatch.setenv("WOO_CONSUMER_KEY", WOO_KEY)
     monkeypatch.setenv("WOO_CONSUMER_SECRET", WOO_SECRET)
     monkeypatch.setenv("FORTNOX_ACCESS_TOKEN", FORTNOX_TOKEN)
+    monkeypatch.setenv("FORTNOX_CLIENT_ID", FORTNOX_CLIENT_ID)
+    monkeypatch.setenv("FORTNOX_CLIENT_SECRET", FORTNOX_CLIENT_SECRET)
+    monkeypatch.setenv("FORTNOX_REFRESH_TOKEN", FORTNOX_REFRESH)
 
 
 def in_ci() -> bool:

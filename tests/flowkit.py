@@ -26,8 +26,8 @@ integrations:
       erp:
         system: fortnox
         base_url: "{fortnox}"
-        credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
-        settings: {{rate_limit: {rate_limit}, max_attempts: {max_attempts}}}
+        credentials: {fortnox_credentials}
+        settings: {{rate_limit: {rate_limit}, max_attempts: {max_attempts}, auth_url: "{fortnox}/oauth-v1"}}
     flows:
       products: {{entity: products, source: shop, target: erp, mode: {mode}, op_retries: {op_retries}, op_retry_delay_s: 0.1{products_extra}}}
       orders:
@@ -40,11 +40,17 @@ integrations:
 """
 
 
+BEARER = "{access_token: {env: FORTNOX_ACCESS_TOKEN}}"
+OAUTH = ("{client_id: {env: FORTNOX_CLIENT_ID}, client_secret: {env: FORTNOX_CLIENT_SECRET}, "
+         "refresh_token: {env: FORTNOX_REFRESH_TOKEN}}")
+
+
 def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "both", document: str = "order",
                 vat_included: str = "true", rate_limit: int = 1000, max_attempts: int = 6, op_retries: int = 2,
-                shop_options: dict | None = None, owns: list[str] | None = None):
+                shop_options: dict | None = None, owns: list[str] | None = None, oauth: bool = False):
     """``shop_options``: more options of the shop connection (e.g. ``{"missing_sku": "generate"}``);
-    ``owns``: the article fields the products flow owns."""
+    ``owns``: the article fields the products flow owns; ``oauth``: Fortnox by OAuth2 (client id, secret,
+    first refresh token) instead of a bare access token."""
     path = tmp_path / "integrations.yaml"
     path.write_text(textwrap.dedent(TEMPLATE.format(woo=woo_url, fortnox=fortnox_url, mode=mode,
                                                     document=document, vat_included=vat_included,
@@ -53,7 +59,7 @@ def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "
                                                     shop_options="".join(f", {k}: {v}" for k, v in
                                                                          (shop_options or {}).items()),
                                                     products_extra=f", owns: [{', '.join(owns)}]" if owns is not None
-                                                    else "")))
+                                                    else "", fortnox_credentials=OAUTH if oauth else BEARER)))
     return build_definitions(config.load(path))
 
 

@@ -168,6 +168,8 @@ class ConnectorResource(ConfigurableResource):
     reads: ClassVar[frozenset[str]] = frozenset()  # entities it can be the source of
     writes: ClassVar[frozenset[str]] = frozenset()  # entities it can be the target of
     secret_fields: ClassVar[tuple[str, ...]] = ()  # field names that hold credentials
+    # The complete sets of credentials a connection may give (one of them); default: all secret fields.
+    credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {}
 

@@ -111,6 +111,9 @@ class HttpClient:
     error_message: Callable[[Any], str] | None = None
     wait_hint: Callable[[Any], float | None] | None = None
     on_retry: Callable[[str], None] | None = None
+    # Called when the API answers 401 with the credentials of ``auth``: True when it got new ones
+    # (an expired access token refreshed), and the request is sent once more.
+    on_unauthorized: Callable[[], bool] | None = None
     session: requests.Session = field(default_factory=requests.Session)
     requests_sent: int = 0
 
@@ -124,6 +127,7 @@ class HttpClient:
         method = method.upper()
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         last: Exception | None = None
+        reauthorized = False
         for attempt in range(self.retry.attempts):
             if self.limiter:
                 self.limiter.acquire()
@@ -147,6 +151,9 @@ class HttpClient:
                 continue
             if resp.status_code < 300 or resp.status_code in expect:
                 return resp
+            if resp.status_code == 401 and self.on_unauthorized and not reauthorized and self.on_unauthorized():
+                reauthorized = True  # the server refused the request: sending it again is safe
+                continue
             error = self._error(resp, method, path)
             if not isinstance(error, TransientError):
                 raise error

@@ -54,6 +54,7 @@ class Knobs:
     # (until the knob changes or ``hold_s`` passes), so a client killed meanwhile never learns it landed.
     hold_write: int = 0  # 0 = off
     hold_s: float = 30.0
+    token_ttl_s: float = 3600.0  # lifetime of access tokens a sandbox issues (OAuth2)
     seed: int | None = None
 
     def update(self, values: dict[str, Any]) -> None:

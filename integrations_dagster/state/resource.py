@@ -14,6 +14,12 @@ def _store(url: str) -> StateStore:
     return StateStore(url)
 
 
+def open_store(url: str = "") -> StateStore:
+    """This process's state store at ``url`` (default: ``INTEGRATIONS_STATE_URL`` or the SQLite file),
+    the same one the ``state`` resource gives the ops (connectors keep rotating credentials there)."""
+    return _store(url or default_url())
+
+
 class StateStoreResource(ConfigurableResource):
     """``url``: a SQLAlchemy URL; empty means ``INTEGRATIONS_STATE_URL`` or a SQLite file."""
 

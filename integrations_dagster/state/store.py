@@ -18,10 +18,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 from sqlalchemy import and_, bindparam, create_engine, delete, event, select
@@ -29,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from integrations_dagster.state.tables import claims, cursors, id_map, metadata, snapshots, sync_log
+from integrations_dagster.state.tables import claims, cursors, id_map, metadata, snapshots, sync_log, tokens
 
 DEFAULT_STATE_DIR = ".state"
 CLAIM_TTL = timedelta(minutes=5)  # a claim not renewed for this long is stale (its run is gone)
@@ -262,6 +265,31 @@ class StateStore:
                 out.update(conn.execute(select(snapshots.c.key, snapshots.c.hash).where(
                     and_(snapshots.c.flow == flow, snapshots.c.key.in_(keys[i:i + 500])))).all())
         return out
+
+    # -- rotating credentials ---------------------------------------------------------------------
+    def token(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(tokens.c.value).where(tokens.c.key == key)).scalar()
+        return json.loads(value) if value else None
+
+    def save_token(self, key: str, value: dict) -> None:
+        with self.engine.begin() as conn:
+            _upsert(conn, tokens, {"key": key, "value": json.dumps(value), "updated_at": now()}, ["key"])
+
+    @contextmanager
+    def lock(self, name: str, *, timeout: float = 60.0, poll: float = 0.05) -> Iterator[None]:
+        """Hold ``name`` exclusively across processes and hosts sharing this store (a claim under the
+        claims table's primary key; a holder that died is taken over as any stale claim)."""
+        owner = claim_owner(f"lock-{uuid.uuid4().hex[:12]}")
+        deadline = time.monotonic() + timeout
+        while not self.claim("lock", "lock", [name], owner):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name!r} is held by another process for more than {timeout:.0f} s")
+            time.sleep(poll)
+        try:
+            yield
+        finally:
+            self.release_claims(owner)
 
     def dispose(self) -> None:
         self.engine.dispose()

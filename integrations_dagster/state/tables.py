@@ -7,6 +7,8 @@
   constraints are the last line of defence against a duplicate binding.
 * ``cursors`` — named watermarks (a flow's last fetched modification time).
 * ``sync_log`` — one row per record per run: what moved, what failed and why.
+* ``tokens`` — rotating credentials of a connection (an OAuth2 refresh token changes on every use,
+  so the current one must outlive the process that got it); never logged anywhere.
 * ``claims`` — which run is writing a record to a target right now: one row per (target
   connection, entity, key), so that of two runs racing on one target (the tag concurrency limit
   bypassed) only one creates the record; the other waits and then finds it landed.
@@ -60,6 +62,13 @@ claims = Table(
     Column("owner", String(300), nullable=False),  # host:pid:run id of the writer
     Column("claimed_at", DateTime(timezone=True), nullable=False),  # renewed while the run writes
     Index("ix_claims_owner", "owner"),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("key", String(100), primary_key=True),  # a hash naming one credential chain (never the secret)
+    Column("value", Text, nullable=False),  # JSON: the current access token, its expiry, the refresh token
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 sync_log = Table(

@@ -28,9 +28,11 @@ from integrations_dagster.connectors.base import (
 )
 from integrations_dagster.connectors.fortnox import documents, mapping
 from integrations_dagster.connectors.http import ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
+from integrations_dagster.connectors.oauth import RotatingToken
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
 from integrations_dagster.model.product import SellableUnit
 from integrations_dagster.model.text import shown
+from integrations_dagster.state.resource import open_store
 
 T = TypeVar("T")
 CREATE_ATTEMPTS = 4  # a POST answered 5xx is looked up, then sent again, at most this often
@@ -59,11 +61,13 @@ class Refused(Exception):
 
 
 class _Bearer(requests.auth.AuthBase):
-    def __init__(self, token: str) -> None:
+    """``Authorization: Bearer`` with the token current when the request is sent."""
+
+    def __init__(self, token: Callable[[], str]) -> None:
         self._token = token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = f"Bearer {self._token()}"
         return request
 
 
@@ -85,10 +89,17 @@ class FortnoxResource(ConnectorResource):
     reads: ClassVar[frozenset[str]] = frozenset({"stock"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": tuple(mapping.OWNABLE)}
-    secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
+    secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token", "access_token")
+    # OAuth2 (Fortnox's only way since 2025-04-30), or an access token obtained elsewhere (expires in an hour)
+    credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("client_id", "client_secret", "refresh_token"),
+                                                              ("access_token",))
 
     base_url: str = "https://api.fortnox.se"
-    access_token: str
+    auth_url: str = "https://apps.fortnox.se/oauth-v1"  # the token endpoint's base (a sandbox serves both)
+    client_id: str | None = None
+    client_secret: str | None = None
+    refresh_token: str | None = None  # the first one; the rotated ones live in the state store
+    access_token: str | None = None
     price_list: str = "A"
     # The company's VAT rates (Fortnox's defaults; add any the company has set up, e.g. OSS rates).
     vat_rates: list[float] = [25, 12, 6, 0]
@@ -100,16 +111,35 @@ class FortnoxResource(ConnectorResource):
     timeout: float = 30
 
     _http: HttpClient | None = PrivateAttr(default=None)
+    _token: RotatingToken | None = PrivateAttr(default=None)
 
     # -- adapter -------------------------------------------------------------------------------
     def http(self) -> HttpClient:
         if self._http is None:
+            token = self.tokens()
             self._http = HttpClient(
-                base_url=self.base_url, auth=_Bearer(self.access_token), timeout=self.timeout,
+                base_url=self.base_url, auth=_Bearer(token.current if token else lambda: self.access_token or ""),
+                timeout=self.timeout,
                 limiter=RateLimiter(self.rate_limit, self.rate_window_s) if self.rate_limit else None,
                 error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts),
+                on_unauthorized=self._renew_token if token else None,
             )
         return self._http
+
+    def tokens(self) -> RotatingToken | None:
+        """The OAuth2 token chain of this connection (None with a bare access token)."""
+        if self._token is None and self.client_id and self.client_secret and self.refresh_token:
+            self._token = RotatingToken(f"{self.auth_url.rstrip('/')}/token", self.client_id, self.client_secret,
+                                        self.refresh_token, open_store(), timeout=self.timeout)
+        return self._token
+
+    def _renew_token(self) -> bool:
+        """The API refused the token: get a new one (unless another process just did) and say so."""
+        token = self.tokens()
+        assert token is not None
+        held = token.store.token(token.key)
+        token.renew(held.get("access_token") if held else None)
+        return True
 
     def _get(self, path: str) -> dict | None:
         """GET one resource; None when Fortnox answers 404."""

@@ -9,11 +9,11 @@ set to Fortnox's 5 s. Fortnox documents no rate-limit headers, so none are sent.
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import Request
 
 from integrations_dagster.sandbox.base import DocumentStore, Knobs, Sandbox, VendorStyle, build_app
 from integrations_dagster.sandbox.fortnox import demo as demo_data
 from integrations_dagster.sandbox.fortnox import documents, registers
+from integrations_dagster.sandbox.fortnox.oauth import TokenIssuer
 from integrations_dagster.sandbox.fortnox.wire import CODE_RATE_LIMIT, CODE_SERVER, error, unauthorized
 
 FORTNOX_WINDOW_S = 5.0
@@ -26,17 +26,15 @@ STYLE = VendorStyle(
 
 
 def create(*, db_path: str, knobs: Knobs, credentials: dict[str, str], demo: bool) -> tuple[Sandbox, Starlette]:
-    expected = f"Bearer {credentials['access_token']}"
-
-    def check_auth(request: Request) -> bool:
-        return request.headers.get("authorization") == expected
-
+    """``credentials``: ``client_id``, ``client_secret`` and a first ``refresh_token`` (OAuth2, see
+    :mod:`.oauth`), and/or a standing ``access_token``."""
+    issuer = TokenIssuer(credentials, knobs)
     if knobs.rate_window_s == Knobs().rate_window_s:
         knobs.rate_window_s = FORTNOX_WINDOW_S
-    sandbox = Sandbox("fortnox", STYLE, DocumentStore(db_path), knobs, check_auth, demo_data.load,
+    sandbox = Sandbox("fortnox", STYLE, DocumentStore(db_path), knobs, issuer.accepts, demo_data.load,
                       load_base=demo_data.load_base)
     reg = registers.Registers(sandbox.store)
-    app = build_app(sandbox, registers.routes(reg) + documents.routes(reg))
+    app = build_app(sandbox, issuer.routes() + registers.routes(reg) + documents.routes(reg))
     sandbox.reset(demo)
     return sandbox, app
 
