@@ -78,6 +78,7 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         batch_size=flow.batch_size, op_retries=flow.op_retries,
         op_retry_delay_s=flow.op_retry_delay_s, max_runtime_s=round(flow.max_runtime_hours * 3600),
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),
+        after=tuple(f"{integration.name}.{other}" for other in flow.after),
         source_options=dict(source.options), target_options=dict(target.options),
         flow_options=dict(flow.options))
 

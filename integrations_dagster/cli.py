@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     lg.add_argument("--limit", type=int, default=50)
 
     args = parser.parse_args(argv)
+    defaulted = _same_state_as_dagster()
     try:
         return {"sandbox": _sandbox, "validate": _validate, "connect": _connect, "log": _log}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
@@ -70,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise
+    finally:
+        if defaulted:
+            os.environ.pop("DAGSTER_HOME", None)
+
+
+def _same_state_as_dagster() -> bool:
+    """Read and write the state store Dagster's runs use: without ``INTEGRATIONS_STATE_URL`` or
+    ``DAGSTER_HOME`` that is ``make demo``'s ``.dagster_home``. (A command that refreshed a rotating
+    token into another store would use up the token the runs hold.) True when it set the default."""
+    if os.environ.get("INTEGRATIONS_STATE_URL") or os.environ.get("DAGSTER_HOME"):
+        return False
+    os.environ["DAGSTER_HOME"] = str(Path(".dagster_home").resolve())
+    return True
 
 
 def _sandbox(args) -> int:
@@ -146,9 +160,11 @@ def _log(args) -> int:
 
     from integrations_dagster.state import StateStore
 
-    frame = StateStore().log(run_id=args.run, flow=args.flow, key=args.key)
+    store = StateStore()
+    frame = store.log(run_id=args.run, flow=args.flow, key=args.key)
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        print(frame.tail(args.limit).to_string(index=False) if len(frame) else "no rows")
+        where = store.engine.url.render_as_string(hide_password=True)
+        print(frame.tail(args.limit).to_string(index=False) if len(frame) else f"no rows in {where}")
     return 0
 
 

@@ -127,6 +127,9 @@ class Flow(Strict):
     # Dagster's run monitoring fails it, the failure alert goes out and its target is free again.
     # Mind a first full sync into a rate-limited target: Fortnox takes ~1 h per 9 000 requests.
     max_runtime_hours: float = Field(default=12, gt=0, le=168)
+    # Flows of this integration whose first sync must have finished before this flow's sensor and
+    # schedules start it (orders after products: an order's lines then find their articles).
+    after: list[str] = Field(default_factory=list)
     triggers: Trigger = Field(default_factory=Trigger)
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -159,6 +162,9 @@ class Integration(Strict):
                     raise ValueError(f"flows.{name}.{side}: no connection named {conn!r}")
             if flow.source == flow.target:
                 raise ValueError(f"flows.{name}: source and target are the same connection")
+            for other in flow.after:
+                if other not in self.flows or other == name:
+                    raise ValueError(f"flows.{name}.after: no other flow named {other!r}")
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dagster import DagsterInstance, DefaultSensorStatus, RunRequest, SkipReason, build_sensor_context
@@ -62,3 +63,36 @@ def test_a_run_that_gives_up_fails_loudly_and_keeps_the_cursor(tmp_path, woo_san
     assert not result.success
     assert store.get_cursor("demo.products") is None
     assert store.snapshot_frame("demo.products").empty
+
+
+def test_a_flow_after_another_waits_for_its_first_sync(tmp_path, woo_sandbox, fortnox_empty, store):
+    """Orders after products: until the products flow has synced once, the orders sensor and
+    schedules start nothing (the lines would not find their articles and be booked without)."""
+    from integrations_dagster import config
+    from integrations_dagster.build import build_definitions
+    from flowkit import definitions as flow_definitions
+
+    flow_definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    path = tmp_path / "integrations.yaml"
+    path.write_text(path.read_text().replace("mode: create\n", "mode: create\n        after: [products]\n", 1))
+    defs = build_definitions(config.load(path))
+    sensor = defs.get_sensor_def("demo_orders_sensor")
+    instance = DagsterInstance.ephemeral()
+    resources = {"demo__shop": defs.resources["demo__shop"]}
+    with build_sensor_context(instance=instance, resources=resources, definitions=defs) as ctx:
+        waiting = sensor(ctx)
+    assert isinstance(waiting, SkipReason) and "waiting for the first sync of flow demo.products" in waiting.skip_message
+    from dagster import build_schedule_context
+
+    reconcile = defs.get_schedule_def("demo_orders_reconcile")
+    with build_schedule_context(instance=instance) as ctx:
+        assert isinstance(reconcile.evaluate_tick(ctx).skip_message, str)
+    store.set_cursor("demo.products", "2026-11-30T00:00:00+00:00")
+    with build_schedule_context(instance=instance) as ctx:
+        assert reconcile.evaluate_tick(ctx).run_requests
+    with build_sensor_context(instance=instance, resources=resources, definitions=defs) as ctx:
+        assert isinstance(sensor(ctx), RunRequest)
+    bad = path.read_text().replace("after: [products]", "after: [nothing]")
+    path.write_text(bad)
+    with pytest.raises(config.ConfigError, match=r"flows.orders.after: no other flow named 'nothing'"):
+        config.load(path)

@@ -25,14 +25,27 @@ from bench.common import Flows, delta, env, start_sandbox, woo_get, woo_put
 JOB = "bench_products"
 
 
+def _product_ids(woo_url: str) -> list[int]:
+    """The shop's product ids in order (products and variations share WooCommerce's id sequence, so
+    product ids are not 1..n)."""
+    ids, page = [], 1
+    while True:
+        batch = woo_get(woo_url, "/products", _fields="id", orderby="id", order="asc", per_page=100, page=page)
+        ids += [p["id"] for p in batch]
+        if len(batch) < 100:
+            return ids
+        page += 1
+
+
 def _mutate(woo_url: str, n_products: int, share: float, round_no: int) -> dict:
     """Change ``share`` of the products, spread over the catalogue, three kinds in turn."""
     count = max(1, round(n_products * share))
     step = max(1, n_products // count)
     kinds = {"price": 0, "stock": 0, "name": 0}
     expected_writes = 0
+    ids = _product_ids(woo_url)
     for i in range(count):
-        pid = 1 + ((i * step + round_no) % n_products)
+        pid = ids[(i * step + round_no) % n_products]
         kind = ("price", "stock", "name")[i % 3]
         if kind == "name":
             woo_put(woo_url, f"/products/{pid}", {"name": f"Bench product {pid} r{round_no}"})

@@ -69,6 +69,7 @@ class FlowSpec:
     op_retry_delay_s: float = 2.0
     max_runtime_s: int = 12 * 3600
     overlap: timedelta = timedelta(minutes=10)
+    after: tuple[str, ...] = ()  # state names of flows whose first sync must come first
     source_options: dict[str, Any] = field(default_factory=dict)
     target_options: dict[str, Any] = field(default_factory=dict)
     flow_options: dict[str, Any] = field(default_factory=dict)

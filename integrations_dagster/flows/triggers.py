@@ -7,6 +7,8 @@
 * A **schedule** runs the flow at an interval; a second, daily **reconcile** schedule does a full
   read, which catches edits that do not bump a modification date (WooCommerce variations).
 * The **failure sensor** alerts (Slack, e-mail, webhook) for any failed run of an integration.
+* A flow with ``after:`` is started by neither until the flows it names finished their first sync
+  (orders after products: an order's lines then find their articles instead of being booked without).
 """
 
 from __future__ import annotations
@@ -28,23 +30,36 @@ from integrations_dagster.config import Alerts, EnvRef, Flow
 from integrations_dagster.connectors.base import Watermark
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.flows.pipeline import FlowSpec
+from integrations_dagster.state.resource import open_store
 
 STUCK_AFTER = timedelta(hours=2)
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
           DagsterRunStatus.STARTED]
 
 
+def waiting_for(spec: FlowSpec) -> str | None:
+    """The first flow of ``spec.after`` that has not finished its first sync (it has no cursor), or None."""
+    if not spec.after:
+        return None
+    store = open_store()
+    return next((name for name in spec.after if store.get_cursor(name) is None), None)
+
+
 def flow_schedules(spec: FlowSpec, flow: Flow, job: JobDefinition) -> list[ScheduleDefinition]:
     schedules = []
+
+    def ready(_context) -> bool:
+        return waiting_for(spec) is None
+
     if cron := flow.triggers.cron("schedule"):
         schedules.append(ScheduleDefinition(
             name=f"{spec.job_name}_schedule", job=job, cron_schedule=cron, execution_timezone="UTC",
-            default_status=DefaultScheduleStatus.RUNNING,
+            default_status=DefaultScheduleStatus.RUNNING, should_execute=ready,
             description=f"{spec.entity} {spec.source} → {spec.target}: changes since the cursor"))
     if cron := flow.triggers.cron("reconcile"):
         schedules.append(ScheduleDefinition(
             name=f"{spec.job_name}_reconcile", job=job, cron_schedule=cron, execution_timezone="UTC",
-            default_status=DefaultScheduleStatus.RUNNING,
+            default_status=DefaultScheduleStatus.RUNNING, should_execute=ready,
             run_config={"ops": {f"{spec.job_name}_fetch": {"config": {"full": True}}}},
             tags={"integrations/reconcile": "true"},
             description="full read: catches edits that did not bump a modification date"))
@@ -61,6 +76,8 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
         recent = datetime.now(UTC) - STUCK_AFTER
         if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE, updated_after=recent)):
             return SkipReason("a run of this flow is already waiting or running")
+        if waiting := waiting_for(spec):
+            return SkipReason(f"waiting for the first sync of flow {waiting} (after: in the YAML)")
         # Direct invocation passes required resources as keyword arguments; the daemon only
         # through the context.
         source = resources.get(spec.source_key) or getattr(context.resources, spec.source_key)
