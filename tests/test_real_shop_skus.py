@@ -169,3 +169,35 @@ def test_names_reach_fortnox_as_plain_text_cut_with_a_warning(tmp_path, shop, st
     warned = log[log["outcome"] == "warning"]
     assert list(warned["record_key"]) == ["TEA"]
     assert "the name cut to the target's 200 characters" in warned.iloc[0]["error"]
+
+
+def test_woocommerces_documented_order_is_read_as_charged_and_refused_only_for_its_rate(fortnox_empty, store):
+    """The order of WooCommerce's own documentation (orders.md, "JSON response example" of order
+    727): a line without SKU, a line taxed 0.90 on 12.00 (7.5 %), untaxed shipping. Read as charged
+    — 7.5 % is 7.5 %, not 8 — and refused by Fortnox's writer naming the rate, which no Swedish
+    company has, instead of reaching the books rounded."""
+    import json
+    import re
+
+    from conftest import API_SPECS, FORTNOX_TOKEN
+    from integrations_dagster.connectors.base import Change, WriteContext
+    from integrations_dagster.connectors.fortnox import FortnoxResource
+    from integrations_dagster.connectors.woocommerce import mapping
+
+    text = (API_SPECS / "woocommerce" / "orders.md").read_text()
+    example = json.loads(re.search(r'> JSON response example:\n\n```json\n(\{\n  "id": 727,.*?\n\})\n```', text,
+                                   re.S).group(1))
+    # The documentation predates rate_percent on tax lines (WooCommerce 3.7): the rate comes from the
+    # shop's /taxes, as prepare() reads it (rate id 75, "State Tax", 7.5 %).
+    order = mapping.order_to_canonical(example, {"connection": "shop", "tax_rate_by_id": {"75": "7.5000"}})
+    items = [(line.sku, line.net, line.vat, line.vat_rate) for line in order.items]
+    assert items == [(None, Decimal("6.00"), Decimal("0.45"), Decimal("7.5")),
+                     ("Bar3", Decimal("12.00"), Decimal("0.90"), Decimal("7.5"))]
+    assert order.total.amount == Decimal("29.35") and order.vat_by_rate == ((Decimal("7.5"), Decimal("1.35")),)
+    assert sum(line.net + line.vat for line in order.lines) == Decimal("29.35")
+    erp = FortnoxResource(base_url=fortnox_empty.url, access_token=FORTNOX_TOKEN, rate_limit=0)
+    ctx = WriteContext(store.binder("erp"), store.binder("shop"), log=lambda _: None)
+    [outcome] = erp.write("orders", [Change("create", order.key, order)], ctx)
+    assert not outcome.ok
+    assert "was charged 7.5 % VAT, which is not one of the company's VAT rates in Fortnox (25, 12, 6, 0 %)" in \
+        outcome.error
