@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from decimal import Decimal
 from functools import lru_cache
 
 import pytest

@@ -190,7 +190,7 @@ def test_woocommerces_documented_order_is_read_as_charged_and_refused_only_for_i
     # The documentation predates rate_percent on tax lines (WooCommerce 3.7): the rate comes from the
     # shop's /taxes, as prepare() reads it (rate id 75, "State Tax", 7.5 %).
     order = mapping.order_to_canonical(example, {"connection": "shop", "tax_rate_by_id": {"75": "7.5000"}})
-    items = [(line.sku, line.net, line.vat, line.vat_rate) for line in order.items]
+    items = [(line.sku, line.net, line.vat, line.vat_rate) for line in order.lines if line.kind == "item"]
     assert items == [(None, Decimal("6.00"), Decimal("0.45"), Decimal("7.5")),
                      ("Bar3", Decimal("12.00"), Decimal("0.90"), Decimal("7.5"))]
     assert order.total.amount == Decimal("29.35") and order.vat_by_rate == ((Decimal("7.5"), Decimal("1.35")),)

@@ -136,8 +136,9 @@ def test_demo_products_and_orders_map(woo_sandbox):
     assert first_order.key == "webshop:1" and first_order.status is OrderStatus.PROCESSING
     assert first_order.customer.email == "anna.andersson@example.se" and first_order.customer.source_id == "1"
     line = first_order.lines[0]
-    assert (line.sku, line.quantity, line.unit_price.amount.amount) == ("TS-BASIC-M", 2, Decimal("159.2000"))
-    assert line.unit_price.vat_rate == 25 and not line.unit_price.includes_vat
+    # 2 x 199.00 with 25 % VAT: 318.40 without, 79.60 VAT
+    assert (line.sku, line.quantity, line.net, line.vat, line.vat_rate) == (
+        "TS-BASIC-M", 2, Decimal("318.40"), Decimal("79.60"), 25)
     assert first_order.total.amount == Decimal("596.00") and first_order.billing.country == "SE"
     guest = next(o for o in orders if o.customer.source_id is None)
     assert guest.customer.email == "gustav.gast@example.se"

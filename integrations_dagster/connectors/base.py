@@ -8,7 +8,7 @@ A connector is a Dagster ``ConfigurableResource`` (one per connection: base URL,
   :class:`Window` (incremental from a cursor, or a date range, or everything);
 * **mapper** — :meth:`ConnectorResource.to_canonical` maps one raw record to a canonical record, or
   raises :class:`~integrations_dagster.model.RecordError` with a reason a person understands; what it
-  maps with a reservation (a variation left out, a text cut to fit) goes to :class:`MapNotes`;
+  leaves out of a record it still maps (a variation without SKU) goes to :class:`MapNotes`;
 * **settings** — :meth:`ConnectorResource.prepare` reads, once per run, what the system itself says
   about how to read it (a shop's currency, whether its prices include VAT, its tax rates), so that
   the YAML only overrides — and a YAML value that contradicts the system is an error;
@@ -94,23 +94,16 @@ class Change:
 
 
 class MapNotes:
-    """What a mapper says about records it still maps, for the sync log.
-
-    ``refuse(key, reason)``: a part of the record is left out (a variation without SKU) and counts
-    as failed; ``warn(key, message)``: the record maps, with a reservation. ``key`` None means the
-    record's own key. The normalize op writes them under the record they came with.
-    """
+    """The parts a mapper left out of records it still maps (a variation without SKU), each with its
+    key and reason: the normalize op writes them to the sync log as failed, the record goes on."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[str | None, str, str]] = []  # (key, "failed" | "warning", text)
+        self.items: list[tuple[str, str]] = []  # (key, reason)
 
-    def refuse(self, key: str | None, reason: str) -> None:
-        self.items.append((key, "failed", reason))
+    def refuse(self, key: str, reason: str) -> None:
+        self.items.append((key, reason))
 
-    def warn(self, key: str | None, message: str) -> None:
-        self.items.append((key, "warning", message))
-
-    def take(self) -> list[tuple[str | None, str, str]]:
+    def take(self) -> list[tuple[str, str]]:
         items, self.items = self.items, []
         return items
 
@@ -200,7 +193,7 @@ class ConnectorResource(ConfigurableResource):
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
         """Map one raw record; raise RecordError with a readable reason when it cannot be. Parts
-        left out and reservations go to ``notes``."""
+        left out go to ``notes``."""
 
     def raw_key(self, entity: str, raw: dict) -> str:
         """How to name a raw record in the sync log when it cannot be mapped."""

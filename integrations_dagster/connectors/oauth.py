@@ -62,6 +62,12 @@ class RotatingToken:
             return held["access_token"]
         return self.renew(held.get("access_token") if held else None)
 
+    def refused(self) -> str:
+        """The API refused the token this process sent: a new one (unless another process already
+        replaced it, then that one)."""
+        sent, self._cached = (self._cached[0] if self._cached else None), None
+        return self.renew(sent)
+
     def renew(self, stale: str | None) -> str:
         """A new access token, unless another process already replaced ``stale`` while we waited."""
         with self.store.lock(self.key):

@@ -7,8 +7,7 @@ Read top-down:
    (run config), or one day (the backfill job's partition). First it asks the source how to read
    it (``prepare``: the shop's own currency, VAT setup...), under the YAML's options.
 2. **normalize** maps each raw record to a canonical record; a record that cannot be mapped goes
-   to the sync log with its reason and the rest go on, and so do the parts a mapper left out and
-   its warnings.
+   to the sync log with its reason and the rest go on, and so do the parts a mapper left out.
 3. **diff** compares content hashes with the snapshot of what the target last accepted (pandas):
    create / update / unchanged / deleted.
 4. **push** hands the changes to the target's writer in batches and records each outcome as it
@@ -180,7 +179,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         store: StateStore = context.resources.state.store()
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         options = fetched.options or _options(spec, "source")
-        records, failures, parts, warnings, notes = [], [], [], [], MapNotes()
+        records, failures, parts, notes = [], [], [], MapNotes()
         for raw in fetched.records():
             try:
                 record = source.to_canonical(spec.entity, raw, options, notes)
@@ -189,18 +188,13 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                 notes.take()
                 failures.append((_safe_raw_key(source, spec.entity, raw), _reason(exc)))
                 continue
-            for key, kind, text in notes.take():
-                (parts if kind == "failed" else warnings).append((key or record.key, text))
+            parts += notes.take()
         store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map")
-        store.record_failures(context.run_id, spec.state_name, warnings, stage="normalize", action="map",
-                              outcome="warning")
         records, skipped = _filter_statuses(spec, records)
         for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
-        for key, message in warnings:
-            context.log.info(f"{key}: {message}")
         context.add_output_metadata({"records": len(records), "failed": len(failures), "parts_failed": len(parts),
-                                     "warnings": len(warnings), "skipped_by_status": skipped,
+                                     "skipped_by_status": skipped,
                                      "failures": MetadataValue.md(_failure_table(failures + parts))})
         return Normalized(records, fetched.without_records(), len(failures), len(parts))
 

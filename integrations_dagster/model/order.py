@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, Literal
 
 from integrations_dagster.model.base import CanonicalRecord, Value
-from integrations_dagster.model.money import Money, Price
+from integrations_dagster.model.money import Money
 
 
 class OrderStatus(StrEnum):
@@ -80,12 +80,6 @@ class OrderLine(Value):
     def gross(self) -> Decimal:
         return self.net + self.vat
 
-    @property
-    def unit_price(self) -> Price:
-        """The unit price without VAT (4 decimals), for targets that think in unit prices."""
-        unit = (self.net / self.quantity).quantize(Decimal("0.0001"), ROUND_HALF_UP) if self.quantity else self.net
-        return Price(amount=Money(amount=unit), vat_rate=self.vat_rate, includes_vat=False)
-
 
 class Order(CanonicalRecord):
     """An order with what was charged: ``lines`` (items, shipping, fees, rounding) add up to ``total``
@@ -114,7 +108,3 @@ class Order(CanonicalRecord):
     @property
     def key(self) -> str:
         return f"{self.source}:{self.source_id}"
-
-    @property
-    def items(self) -> tuple[OrderLine, ...]:
-        return tuple(line for line in self.lines if line.kind == "item")

@@ -156,13 +156,12 @@ class StateStore:
                 run_id, flow, key, stage, action, error, now(), source_id=source_id, target_id=target_id)))
 
     def record_failures(self, run_id: str, flow: str, failures: list[tuple[str, str]], *, stage: str,
-                        action: str, outcome: str = "failed") -> None:
-        """Many ``(key, reason)`` failures (or warnings: ``outcome="warning"``) of one stage in one
-        transaction (a batch of bad records)."""
+                        action: str) -> None:
+        """Many ``(key, reason)`` failures of one stage in one transaction (a batch of bad records)."""
         if not failures:
             return
         at = now()
-        rows = [_failure_row(run_id, flow, key, stage, action, error, at, outcome=outcome) for key, error in failures]
+        rows = [_failure_row(run_id, flow, key, stage, action, error, at) for key, error in failures]
         with self.engine.begin() as conn:
             conn.execute(sync_log.insert(), rows)
 

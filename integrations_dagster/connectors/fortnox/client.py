@@ -137,8 +137,7 @@ class FortnoxResource(ConnectorResource):
         """The API refused the token: get a new one (unless another process just did) and say so."""
         token = self.tokens()
         assert token is not None
-        held = token.store.token(token.key)
-        token.renew(held.get("access_token") if held else None)
+        token.refused()
         return True
 
     def _get(self, path: str) -> dict | None:
@@ -398,7 +397,7 @@ class FortnoxResource(ConnectorResource):
                                        lambda: _found(self._find_document(collection, key)))
         except TransientError:
             raise  # not the order's fault: the run gives up and the order is read again
-        except (Refused, documents.Refused, ValueError, ApiError) as exc:
+        except (Refused, ValueError, ApiError) as exc:  # documents.Refused is a ValueError
             return Outcome(key, ok=False, action="failed", error=str(exc))
         if doc is None:  # the answer was lost and the document found: read what Fortnox computed
             doc = (self._get(f"{STREAMS[collection].path}/{quote(number, safe='')}") or {}).get(wrapper, {})

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from integrations_dagster.model import Address, Customer, Order, Price, RecordError, StockLevel, to_decimal
+from integrations_dagster.model import Address, Customer, Order, RecordError, StockLevel, to_decimal
 from integrations_dagster.model.money import Money
 from integrations_dagster.model.product import SellableUnit
 from integrations_dagster.connectors.fortnox import documents

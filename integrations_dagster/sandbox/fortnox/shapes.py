@@ -115,16 +115,6 @@ COUNTRY_NAMES = {"SE": "Sverige", "NO": "Norge", "DK": "Danmark", "FI": "Finland
                  "GB": "Storbritannien", "US": "USA", "NL": "Nederländerna", "FR": "Frankrike", "ES": "Spanien"}
 
 
-def number(value: Any) -> Any:
-    """A JSON number as Fortnox writes it: ``100`` rather than ``100.0`` (every recording)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    amount = Decimal(str(value))
-    if amount == amount.to_integral_value():
-        return int(amount)
-    return float(amount)
-
-
 def text_number(value: Any) -> str:
     """A number in text, shortest form ("1", "1.12", "0"), as row quantities and list items carry them."""
     text = format(Decimal(str(value)).normalize(), "f")
@@ -132,13 +122,14 @@ def text_number(value: Any) -> str:
 
 
 def whole(shape: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    """Every field of ``shape``, stored values over the unset ones; numbers written as Fortnox does."""
+    """Every field of ``shape``, stored values over the unset ones (``wire.jsonable`` writes the
+    numbers as Fortnox does)."""
     out = {}
     for name, unset in shape.items():
         value = stored.get(name, unset)
         if isinstance(unset, dict) and isinstance(value, dict):
             value = {**unset, **value}
-        out[name] = number(value) if isinstance(value, (int, float, Decimal)) else value
+        out[name] = value
     return out
 
 

@@ -152,11 +152,6 @@ def dec(value: Any, what: str = "value") -> Decimal:
 
 def money(value: Decimal) -> float:
     """An amount rounded half-up to 2 decimals, as stored (a float carries the rounded value exactly
-    enough: ``Decimal(str(x))`` gives it back) and answered (``shapes.number``: ``100``, not ``100.0``)."""
+    enough: ``Decimal(str(x))`` gives it back) and answered (:func:`jsonable`: ``100``, not ``100.0``)."""
     return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
-
-def qty_text(value: Decimal) -> str:
-    """Quantities travel as strings ("2", "1.5")."""
-    text = format(value.normalize(), "f")
-    return text if text != "-0" else "0"

@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from integrations_dagster.sandbox.woocommerce import taxes, views
-from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, VARIATIONS
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
 from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_param
 from integrations_dagster.sandbox.woocommerce.setup import ShopSetup
@@ -144,10 +143,9 @@ def view(doc: dict, dp: int) -> dict:
         out[name] = taxes.money(Decimal(doc[name]), dp)
     for part in ("line_items", "shipping_lines", "fee_lines", "tax_lines", "coupon_lines"):
         out[part] = [_item_view(item, dp) for item in doc.get(part, [])]
-    for line in out["line_items"]:
-        quantity = line["quantity"]
-        price = Decimal(next(li["total"] for li in doc["line_items"] if li["id"] == line["id"])) / quantity
-        line["price"] = int(price) if price == price.to_integral_value() else float(price)
+    for shown, stored in zip(out["line_items"], doc["line_items"]):
+        price = Decimal(stored["total"]) / stored["quantity"]  # from the stored amount, not the dp one
+        shown["price"] = int(price) if price == price.to_integral_value() else float(price)
     return out
 
 
