@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install demo test test-sqlite test-postgres bench clean
+.PHONY: install demo test test-sqlite test-postgres bench mutate clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ test: install
 bench: install
 	$(PY) -m pip install -q -c constraints.txt -e '.[test,bench]'
 	$(PY) -m bench.run
+
+# Mutation check (not part of `make test`: ~15 min): each named mutation must turn its suites red;
+# the table lands in docs/reliability.md. `$(PY) scripts/mutate.py --help` for one mutation at a time.
+mutate: install
+	$(PY) scripts/mutate.py
 
 clean:
 	rm -rf $(VENV) .dagster_home .sandbox .state

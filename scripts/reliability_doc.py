@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "reliability-figures.json"
+MUTATIONS = ROOT / "docs" / "reliability-mutations.json"  # written by scripts/mutate.py (make mutate)
 DOC = ROOT / "docs" / "reliability.md"
 
 SUITES = {
@@ -23,17 +24,23 @@ SUITES = {
                "after the sandbox applied them) and 10 % of writes are applied and then answered 500. "
                "Every flow (products, orders, invoices, stock) runs once per round while the catalogue, the "
                "order book and the ERP stock change between rounds; after each run the snapshot is checked "
-               "against the target, each run that gave up must have failed and fired the failure sensor; "
-               "a final clean run must leave the target equal to the shop field by field."),
+               "against the target (it must never claim more than Fortnox holds), each run that gave up must have "
+               "failed and fired the failure sensor; a final clean run must leave Fortnox equal to what the "
+               "shop's raw data give (tests/reliability/oracle.py: arithmetic written in the test, not the "
+               "mapping) — every SKU an article with its name, weight in grams, VAT and price without VAT, every "
+               "order one document with the shop's total, VAT, shipping, rows and customer. Faults follow a "
+               "per-request schedule (seeded hash of the request and its occurrence), not a shared random "
+               "stream, so a run meets the same faults whatever the thread interleaving."),
     "crash": ("Crash", "tests/reliability/test_crash.py",
               "Each round is an initial sync (empty Fortnox, empty state store) of the products, orders and "
-              "invoices jobs, run in a child process forked from a pre-warmed interpreter and SIGKILLed at "
-              "seeded-random points of push; the next child carries on and is killed again; then the test "
-              "process re-runs the jobs. Kill points: the target applied its Nth write and holds the answer "
-              "(sandbox knob `hold_write`); the run got the answer and is about to write the Nth record to the "
-              "state store; the target's count of applied writes reached N. After each round: no duplicate "
-              "article, order, invoice or customer, Fortnox equals the shop field by field, and one more re-run "
-              "writes nothing. Then a process writing the state store (one-record transactions and 3000-row "
+              "invoices jobs, run in a child process forked from a pre-warmed interpreter and SIGKILLed at its "
+              "Nth create of one entity — articles, prices, customers, orders, invoices in turn, N seeded-random "
+              "among that entity's creates still to come; the next child carries on and is killed at the next "
+              "entity; then the test process re-runs the jobs. Kill points, taking turns: Fortnox applied the "
+              "create and holds its answer (sandbox knobs `hold_write`, `hold_route`); the run got the answer "
+              "and is about to write it to the state store; Fortnox's count of that entity's creates reached N. "
+              "After each round: no duplicate article, order, invoice or customer, Fortnox equals what the "
+              "shop's raw data give (oracle.py), and one more re-run writes nothing. Then a process writing the state store (one-record transactions and 3000-row "
               "batches, once inside a transaction held open) is SIGKILLed: SQLite passes PRAGMA "
               "integrity_check, and every record's snapshot, id-map rows, bindings and sync-log row are all "
               "there or all absent (on PostgreSQL through a fresh connection, after taking every table's "
@@ -48,13 +55,16 @@ SUITES = {
                   "wrong-typed fields, huge strings, unicode, negative/NaN quantities, 5-decimal prices, "
                   "dates in odd time zones, HTML in names); 10 000 products combine them, in batches of 500 "
                   "each with one good product, through the real normalize, diff and push ops against the Fortnox "
-                  "sandbox; bad YAML must name file and field."),
+                  "sandbox; 20 valid products of varied shape (unicode and HTML names, 250-character names, no price, "
+                  "0 kr, weights, drafts, the reduced rate) ride in each batch and every one must land: a valid "
+                  "record refused is a failure too; bad YAML must name file and field."),
     "bad_input_orders": ("Bad input: orders", "tests/reliability/test_bad_input.py",
                          "hypothesis draws hostile WooCommerce orders (unknown or missing SKUs on lines, NaN "
                          "and negative quantities, 5-decimal amounts, odd currencies and time zones, bad e-mails, "
                          "HTML in names, wrong types) in batches of 500, each with one good order, through the "
-                         "real orders ops into the Fortnox sandbox: each bad order is logged with a reason, the "
-                         "good one lands, no order is created twice."),
+                         "real orders ops into the Fortnox sandbox: each bad order is logged with a reason; 20 valid "
+                         "orders per batch (unicode and HTML names, quantities 1-7, four countries, day-edge times) "
+                         "must each be booked for exactly what it charged; no order is created twice."),
     "books": ("Books exact: orders total what the shop charged", "tests/reliability/test_books.py",
               "hypothesis draws orders (500 per pass; `BOOKS_EXAMPLES` raises it) over Swedish rates 25/12/6/0 "
               "mixed in one order, shipping taxed, untaxed and split over the goods' rates, fees, percentage, "
@@ -66,16 +76,19 @@ SUITES = {
               "figures: Total - RoundOff = the order's total, TotalVAT = its total_tax, each rate's VAT "
               "(recomputed from the rows) = its tax_lines."),
     "exposure": ("Secrets and exposure", "tests/reliability/test_exposure.py",
-                 "Distinctive fake secrets; every job runs (also with wrong credentials); run logs, run config, "
-                 "tags, op metadata, the sync log and the sandboxes' request logs are scanned."),
+                 "Distinctive fake secrets; every job runs, and with wrong credentials must fail; run logs, run "
+                 "config, tags, op metadata, the sync log and the sandboxes' request logs are scanned for each "
+                 "secret verbatim, URL-encoded and base64-encoded (also inside Basic auth's `key:secret`). "
+                 "tests/test_secrets_repr.py makes connectors fail inside over HTTP and scans the exception chain, "
+                 "its traceback and the repr of every local of every frame."),
     "postgres": ("PostgreSQL and racing runs", "tests/reliability/test_racing.py (and every suite)",
                  "All suites run a second time with the state store and Dagster's own storage (runs, events) "
                  "on PostgreSQL (the figures above, column postgresql). Two processes run the products, orders "
                  "and invoices jobs at the same instant on one empty Fortnox with an empty id map, the tag "
                  "concurrency limit bypassed (`execute_in_process`), Fortnox answering 10 ms late: the state "
                  "store's claims (one row per target, entity and key under a primary key) let one create each "
-                 "record while the other waits and finds it landed (without the claims this test finds 8 "
-                 "duplicate customers, orders and invoices). The tag limit itself: with the repository's "
+                 "record while the other waits and finds it landed (without them the test goes red: see the "
+                 "mutation table). The tag limit itself: with the repository's "
                  "dagster.yaml, of two queued runs on one target the run queue starts one at a time."),
 }
 
@@ -95,6 +108,7 @@ def render(figures: dict) -> str:
         "and 50 000 hostile records (about 10-20 minutes).",
         "",
     ]
+    lines += _provenance(figures)
     for suite, (title, path, what) in SUITES.items():
         lines += [f"## {title}", "", f"`{path}` — {what}", ""]
         by_backend = {b: f[suite] for b, f in sorted(figures.items()) if suite in f}
@@ -106,6 +120,7 @@ def render(figures: dict) -> str:
         for k in keys:
             lines.append(f"| {k} | " + " | ".join(str(f.get(k, "")) for f in by_backend.values()) + " |")
         lines.append("")
+    lines += _mutations()
     lines += [
         "## Known limits",
         "",
@@ -113,10 +128,11 @@ def render(figures: dict) -> str:
         "as the freshness token, so the newest *read* wins, not the newest edit in Fortnox.",
         "- Orders are written once (mode `create`): an edit of an order already in Fortnox is not synced.",
         "- A SIGKILLed run worker: under the daemon the code server sees its child die and fails the run "
-        "at once (checked by hand: FAILURE within 1 s). If the code server dies with it (a host crash), the "
-        "run stays STARTED until Dagster's run monitoring (dagster.yaml) fails it after the flow's "
-        "`max_runtime_hours` (default 12; checked by hand with 0.01 h: FAILURE 36 s after its start, then "
-        "the failure alert). Until then its flow's change sensor skips (for at most 2 h) and the "
+        "at once (seen by hand under `make demo`, not tested). If the code server dies with it (a host "
+        "crash), the run stays STARTED until Dagster's run monitoring (dagster.yaml) fails it after the "
+        "flow's `max_runtime_hours` (default 12): tests/test_triggers.py runs the monitor's own check on a "
+        "run left STARTED under the repository's dagster.yaml and the engine's tag (FAILURE past the limit, "
+        "a younger run untouched); the daemon's polling loop itself is Dagster's. Until then its flow's change sensor skips (for at most 2 h) and the "
         "per-target limit of 1 holds back queued runs on that target. The crash suite kills processes that "
         "run jobs outside any code server and marks those runs failed itself (figure above).",
         "- A claim left by a killed run on another host (container) is taken over only after 5 minutes "
@@ -126,6 +142,39 @@ def render(figures: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _provenance(figures: dict) -> list[str]:
+    """Where the figures come from: a complete passing run per backend (tests/reliability/conftest.py
+    writes nothing after a failing or partial run)."""
+    lines = ["## Provenance", "", "| backend | commit | date | duration | reliability tests passed | CI |",
+             "|---|---|---|---|---|---|"]
+    for backend, f in sorted(figures.items()):
+        p = f.get("provenance")
+        if not p:
+            lines.append(f"| {backend} | _unknown: figures from before provenance was recorded_ | | | | |")
+            continue
+        lines.append(f"| {backend} | {p['commit']} | {p['date']} | {p['duration_s']} s | "
+                     f"{p['reliability tests passed']} | {'yes' if p.get('CI') else 'no'} |")
+    return lines + [""]
+
+
+def _mutations() -> list[str]:
+    """The mutation table of the last `make mutate` (scripts/mutate.py)."""
+    lines = ["## Mutation check: each suite goes red when its mechanism is broken", "",
+             "`make mutate` (scripts/mutate.py) breaks the code one named mutation at a time in a scratch copy "
+             "and runs the suites named for it; first it runs them all on the unmutated copy, where each must "
+             "be green. \"red\" is failing tests (an import error would count as \"error\").", ""]
+    try:
+        table = json.loads(MUTATIONS.read_text())
+    except (FileNotFoundError, ValueError):
+        return lines + ["_Not run yet._", ""]
+    p = table["provenance"]
+    lines += [f"Run of commit {p['commit']}, {p['date']}, state store on {p['backend']}, {p['duration_s']} s.", "",
+              "| mutation | what it breaks | suite | result | seconds |", "|---|---|---|---|---|"]
+    for r in table["mutations"]:
+        lines.append(f"| `{r['mutation']}` | {r['breaks']} | `{r['suite']}` | **{r['verdict']}** | {r['seconds']} |")
+    return lines + [""]
 
 
 def write(figures: dict) -> None:

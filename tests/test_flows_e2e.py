@@ -103,18 +103,30 @@ def test_bad_record_is_logged_and_the_rest_of_the_batch_lands(env, store):
     assert meta.failed == 1
 
 
-def test_crash_after_write_before_state_rerun_creates_no_duplicate(env, store, tmp_path):
+def test_crash_after_write_before_state_rerun_creates_no_duplicate(env, store):
+    """Every write's bookkeeping lost (snapshot and id map): a full re-read finds each article in
+    Fortnox by its number and links it — no create, no refusal (Fortnox refuses a taken article
+    number, so without the lookup every product of this re-run would fail instead)."""
     defs, woo, fx_url = env
     assert run(defs, "demo_products").success
-    count = len(fx_all(fx_url, "articles", "Articles"))
-    # Forget everything the state store knew, as if every write's bookkeeping had been lost.
+    numbers = sorted(a["ArticleNumber"] for a in fx_all(fx_url, "articles", "Articles"))
     from integrations_dagster.state.tables import id_map, snapshots
 
     with store.engine.begin() as conn:
         conn.execute(snapshots.delete())
         conn.execute(id_map.delete())
-    assert run(defs, "demo_products").success
-    assert len(fx_all(fx_url, "articles", "Articles")) == count
+    creates = stats(fx_url)["requests"].get("POST /{id}/articles", 0)
+    result = run(defs, "demo_products", run_config={"ops": {"demo_products_fetch": {"config": {"full": True}}}})
+    assert result.success
+    assert sorted(a["ArticleNumber"] for a in fx_all(fx_url, "articles", "Articles")) == numbers
+    assert stats(fx_url)["requests"].get("POST /{id}/articles", 0) == creates  # not even tried
+    log = store.log()
+    rerun = log[log["run_id"] == result.run_id]
+    assert not rerun.empty and set(rerun["outcome"]) <= {"linked", "updated", "unchanged"}, \
+        rerun[["record_key", "outcome", "error"]].to_string()
+    pairs = store.id_pairs("shop", "erp", "products")
+    assert sorted(pairs["target_id"]) == numbers  # each SKU bound to its article again
+    assert len(store.snapshot_frame("demo.products")) == len(woo_get(woo, "/products"))
 
 
 def test_orders_land_with_customers_once(env, store):
@@ -193,12 +205,27 @@ def test_stock_flows_back_to_the_product_or_variation(env):
     assert writes(woo) == before
 
 
-def test_backfill_partition_reads_one_day(env):
+def test_backfill_partition_reads_one_day(env, woo_sandbox):
+    """The partition 2026-11-02 books the orders changed that day (UTC) and no other: one order
+    changed at 10:00 that day, one at 23:59:59, one at 00:00:00 the day after, the rest in 2024."""
+    from integrations_dagster.sandbox.woocommerce.sales import ORDERS
+
     defs, woo, fx_url = env
+    assert run(defs, "demo_products").success
+    shop = woo_sandbox.sandbox.store
+    wanted = [o for o in woo_get(woo, "/orders") if o["status"] in ("processing", "completed")]
+    moments = {wanted[0]["id"]: "2026-11-02T10:00:00", wanted[1]["id"]: "2026-11-02T23:59:59",
+               wanted[2]["id"]: "2026-11-03T00:00:00"}
+    for order_id, gmt in moments.items():  # arrange the shop's history: when these orders last changed
+        doc = shop.get(ORDERS, order_id)
+        doc["date_modified_gmt"] = gmt
+        shop.put(ORDERS, order_id, doc, key=doc["number"], modified=gmt)
     job = defs.get_job_def("demo_orders_backfill")
     assert job.partitions_def is not None
     result = run(defs, "demo_orders_backfill", partition_key="2026-11-02")
     assert result.success
+    booked = {d["ExternalInvoiceReference1"] for d in fx_all(fx_url, "orders", "Orders")}
+    assert booked == {f"shop:{wanted[0]['id']}", f"shop:{wanted[1]['id']}"}
 
 
 def test_secrets_never_reach_logs_or_metadata(env):

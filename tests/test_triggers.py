@@ -96,3 +96,42 @@ def test_a_flow_after_another_waits_for_its_first_sync(tmp_path, woo_sandbox, fo
     path.write_text(bad)
     with pytest.raises(config.ConfigError, match=r"flows.orders.after: no other flow named 'nothing'"):
         config.load(path)
+
+
+def test_run_monitoring_fails_a_run_left_started_past_its_max_runtime(tmp_path, woo_sandbox, fortnox_empty,
+                                                                      state_url):
+    """A run whose worker died (SIGKILL, host crash) stays STARTED; Dagster's run monitoring, as the
+    repository's dagster.yaml configures it, must fail it once it is older than the job's
+    ``dagster/max_runtime`` tag — then the failure alert fires and the target's queue moves again.
+    Here the daemon's own check runs once on such a run (the daemon loop itself is Dagster's)."""
+    import logging
+    import shutil
+    import time
+
+    from dagster import DagsterRunStatus
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._daemon.monitoring.run_monitoring import check_run_timeout
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
+    instance = DagsterInstance.from_config(str(home))
+    assert instance.run_monitoring_enabled
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    job = defs.get_job_def("demo_stock")
+    # The tag the engine gives the flow's max_runtime_hours (default 12 h), whatever its name, made 1 s.
+    tags = {k: "1" if v == str(12 * 3600) else v for k, v in job.tags.items()}
+    assert tags != job.tags
+    dead = instance.create_run_for_job(job, tags=tags)
+    # What a worker writes when it starts (then it is SIGKILLed and writes nothing more).
+    instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, job_name=job.name), run_id=dead.run_id)
+    fresh = instance.create_run_for_job(job, tags={**job.tags})  # 12 h allowed: must be left alone
+    instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, job_name=job.name), run_id=fresh.run_id)
+    time.sleep(1.5)
+    for run_id in (dead.run_id, fresh.run_id):
+        record = instance.get_run_record_by_id(run_id)
+        assert record.dagster_run.status == DagsterRunStatus.STARTED
+        check_run_timeout(instance, record, logging.getLogger("test"), instance.run_monitoring_max_runtime_seconds)
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(fresh.run_id).status == DagsterRunStatus.STARTED
+    instance.dispose()

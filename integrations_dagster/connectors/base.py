@@ -34,6 +34,7 @@ from typing import Any, Callable, ClassVar, Iterator, Literal, Protocol
 
 from dagster import ConfigurableResource
 
+from integrations_dagster.connectors.http import MASK
 from integrations_dagster.model import CanonicalRecord
 
 Entity = Literal["products", "orders", "stock"]
@@ -168,6 +169,12 @@ class ConnectorResource(ConfigurableResource):
 
     base_url: str
     max_attempts: int = 6  # per request, for transient errors (see connectors.http)
+
+    def __repr_args__(self) -> Any:
+        """What pydantic's ``repr``/``str`` show: the fields, with each of ``secret_fields`` masked
+        (None stays None, so a repr still says which credentials a connection has)."""
+        for name, value in super().__repr_args__():
+            yield name, (MASK if value is not None and name in self.secret_fields else value)
 
     @abstractmethod
     def test_connection(self) -> str:

@@ -10,11 +10,18 @@ Retry policy, and why:
   duplicates are made.
 * A proactive :class:`RateLimiter` keeps the client under a documented limit (Fortnox: 25 requests
   per 5 s) instead of learning it from 429s.
+
+Credentials never show: :class:`HttpClient`'s repr leaves out its auth, headers and session, a
+``(user, password)`` pair becomes a :class:`BasicAuth` whose repr is masked, and the errors it raises
+carry no frames of ``requests``/``urllib3`` (whose locals hold the auth pair and the
+``Authorization`` header) nor their exception chain. :class:`Secret` holds a credential a local
+variable must keep (the OAuth token chain) with a masked repr.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hmac
 import random
 import threading
 import time
@@ -23,9 +30,42 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import requests
+import requests.auth
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+MASK = "**********"
+
+
+class Secret:
+    """A credential that does not show itself in ``repr``/``str`` (so neither in a traceback's
+    locals nor in a log line); ``value`` is the credential."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})" if self.value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(str(self.value).encode(), str(other.value).encode())
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+class BasicAuth(requests.auth.HTTPBasicAuth):
+    """HTTP Basic auth whose repr names neither the user nor the password."""
+
+    def __repr__(self) -> str:
+        return f"BasicAuth({MASK!r})"
 
 
 class ApiError(Exception):
@@ -97,14 +137,16 @@ def retry_after_seconds(headers: Any) -> float | None:
 class HttpClient:
     """A ``requests`` session bound to one base URL and one auth scheme.
 
-    ``auth`` is applied to every request (a ``requests`` auth object or a callable that takes and
-    returns the ``PreparedRequest``). ``error_message`` turns a vendor error body into one line.
-    ``wait_hint`` reads vendor-specific reset headers (seconds) besides ``Retry-After``.
+    ``auth`` is applied to every request (a ``requests`` auth object, a callable that takes and
+    returns the ``PreparedRequest``, or a ``(user, password)`` pair for HTTP Basic).
+    ``error_message`` turns a vendor error body into one line. ``wait_hint`` reads vendor-specific
+    reset headers (seconds) besides ``Retry-After``. The repr shows neither ``auth``, ``headers``
+    (an ``Authorization`` may be among them) nor ``session`` (it holds those headers).
     """
 
     base_url: str
-    auth: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    auth: Any = field(default=None, repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limiter: RateLimiter | None = None
@@ -114,11 +156,13 @@ class HttpClient:
     # Called when the API answers 401 with the credentials of ``auth``: True when it got new ones
     # (an expired access token refreshed), and the request is sent once more.
     on_unauthorized: Callable[[], bool] | None = None
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=requests.Session, repr=False)
     requests_sent: int = 0
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        if isinstance(self.auth, tuple):  # requests would keep the bare pair in its frames' locals
+            self.auth = BasicAuth(*self.auth)
         self.session.headers.update({"Accept": "application/json", **self.headers})
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
@@ -131,24 +175,18 @@ class HttpClient:
         for attempt in range(self.retry.attempts):
             if self.limiter:
                 self.limiter.acquire()
-            try:
-                self.requests_sent += 1
-                resp = self.session.request(method, url, params=params, json=json, auth=self.auth,
-                                            timeout=self.timeout)
-            except requests.ConnectionError as exc:
-                # A refused connection never reached the server; a reset may have.
-                if method not in IDEMPOTENT and not _never_sent(exc):
-                    raise TransientError(0, f"connection lost: {type(exc).__name__}", method=method,
-                                         path=path) from None
-                last = TransientError(0, f"connection failed: {type(exc).__name__}", method=method, path=path)
+            self.requests_sent += 1
+            resp, failure = self._send(method, url, params, json)
+            # Raised here, outside the ``except`` that caught ``requests``' error: an error raised in
+            # there would carry it as ``__context__``, with the frames whose locals hold the credentials.
+            if failure is not None:
+                maybe_applied, lost, failed = failure
+                if method not in IDEMPOTENT and maybe_applied:
+                    raise TransientError(0, lost, method=method, path=path)
+                last = TransientError(0, failed, method=method, path=path)
                 self._pause(attempt, None, last)
                 continue
-            except requests.Timeout:
-                if method not in IDEMPOTENT:
-                    raise TransientError(0, "timed out", method=method, path=path) from None
-                last = TransientError(0, "timed out", method=method, path=path)
-                self._pause(attempt, None, last)
-                continue
+            assert resp is not None
             if resp.status_code < 300 or resp.status_code in expect:
                 return resp
             if resp.status_code == 401 and self.on_unauthorized and not reauthorized and self.on_unauthorized():
@@ -166,6 +204,23 @@ class HttpClient:
             self._pause(attempt, asked, error)
         assert last is not None
         raise last
+
+    def _send(self, method: str, url: str, params: dict | None,
+              json: Any) -> tuple[requests.Response | None, tuple[bool, str, str] | None]:
+        """One request: ``(response, None)``, or ``(None, (may have been applied, what to say when that
+        ends it, what to say when it is retried))``."""
+        try:
+            return self.session.request(method, url, params=params, json=json, auth=self.auth,
+                                        timeout=self.timeout), None
+        except requests.ConnectionError as exc:
+            # A refused connection never reached the server; a reset may have.
+            name = type(exc).__name__
+            return None, (not _never_sent(exc), f"connection lost: {name}", f"connection failed: {name}")
+        except requests.Timeout:
+            return None, (True, "timed out", "timed out")
+        except requests.RequestException as exc:
+            # Any other failure of ``requests`` goes on as it is, without the frames below this one.
+            raise _detached(exc)
 
     def _pause(self, attempt: int, asked: float | None, error: Exception) -> None:
         if attempt + 1 >= self.retry.attempts:
@@ -189,6 +244,14 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _detached(exc: BaseException) -> BaseException:
+    """``exc`` without its traceback and chain: the frames of ``requests`` and ``urllib3`` below the
+    caller hold the request's headers (``Authorization`` among them) and the auth in their locals."""
+    exc.__cause__ = exc.__context__ = None
+    exc.__suppress_context__ = True
+    return exc.with_traceback(None)
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:

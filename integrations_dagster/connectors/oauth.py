@@ -12,7 +12,7 @@ store's lock: it refreshes a few minutes before expiry and when the API answers 
 the lock it reads the store again — a process that waited finds the token another one just got and
 uses it, sending nothing. A first refresh token given in the configuration is used once; later runs
 use the rotated one from the store, until the configuration names a new first token (a new chain).
-Tokens never reach a log, run config or the sync log.
+Tokens never reach a log, run config or the sync log, nor a repr: see :class:`RotatingToken`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from typing import Any, Callable
 
 import requests
 
-from integrations_dagster.connectors.http import ApiError, RetryPolicy, TransientError, retry_after_seconds
+from integrations_dagster.connectors.http import (
+    ApiError, BasicAuth, RetryPolicy, Secret, TransientError, retry_after_seconds,
+)
 
 MARGIN_S = 300.0  # refresh this long before the access token expires (a quarter of a shorter lifetime)
 
@@ -34,18 +36,53 @@ class ReauthorizationNeeded(ApiError):
     """The vendor refused the refresh token: a person must authorize the integration again."""
 
 
+@dataclass(frozen=True)
+class _Tokens:
+    """An access token with the refresh token that replaces it, as the store keeps them; the repr
+    shows neither (they sit in the locals of the frames a failed refresh passes through)."""
+
+    access: Secret
+    refresh: Secret
+    expires_at: float = 0.0
+    refresh_at: float = 0.0
+
+    @classmethod
+    def held(cls, value: dict | None) -> "_Tokens | None":
+        """What the store holds (``store.token(key)``), or None."""
+        if not value:
+            return None
+        return cls(Secret(value.get("access_token") or ""), Secret(value.get("refresh_token") or ""),
+                   float(value.get("expires_at") or 0), float(value.get("refresh_at") or 0))
+
+    @classmethod
+    def granted(cls, body: dict, now: float) -> "_Tokens":
+        """The token endpoint's answer (``{"access_token", "expires_in", "refresh_token", ...}``)."""
+        access, refresh = Secret(body.pop("access_token")), Secret(body.pop("refresh_token"))
+        lifetime = float(body.get("expires_in") or 3600)
+        return cls(access, refresh, now + lifetime, now + lifetime - min(MARGIN_S, lifetime / 4))
+
+    def stored(self) -> dict:
+        return {"access_token": self.access.value, "refresh_token": self.refresh.value,
+                "expires_at": self.expires_at, "refresh_at": self.refresh_at}
+
+
 @dataclass
 class RotatingToken:
+    """The token chain of one connection. Its repr shows the token URL only: the client's
+    credentials, the tokens and the store (its URL may hold a password) stay out of it, and the
+    tokens it handles are :class:`Secret` s in every local variable (a traceback's locals show)."""
+
     token_url: str
-    client_id: str
-    client_secret: str
-    first_refresh_token: str
-    store: Any  # the state store: token(key), save_token(key, value), lock(name)
+    client_id: str = field(repr=False)
+    client_secret: str = field(repr=False)
+    first_refresh_token: str = field(repr=False)
+    store: Any = field(repr=False)  # the state store: token(key), save_token(key, value), lock(name)
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4))
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = field(default=time.time, repr=False)
     refreshes: int = 0  # done by this process (for tests and metrics)
-    _cached: tuple[str, float] | None = None  # (access token, expiry): no store read per request
+    # (access token, when to refresh it): no store read per request
+    _cached: tuple[Secret, float] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -55,12 +92,12 @@ class RotatingToken:
     def current(self) -> str:
         """A valid access token (refreshing when it expires within a few minutes)."""
         if self._cached and self._cached[1] > self.clock():
-            return self._cached[0]
-        held = self.store.token(self.key)
-        if held and held.get("refresh_at", 0) > self.clock():
-            self._cached = (held["access_token"], held["refresh_at"])
-            return held["access_token"]
-        return self.renew(held.get("access_token") if held else None)
+            return self._cached[0].value
+        held = _Tokens.held(self.store.token(self.key))
+        if held and held.refresh_at > self.clock():
+            self._cached = (held.access, held.refresh_at)
+            return held.access.value
+        return self.renew(held.access if held else None)
 
     def refused(self) -> str:
         """The API refused the token this process sent: a new one (unless another process already
@@ -68,39 +105,37 @@ class RotatingToken:
         sent, self._cached = (self._cached[0] if self._cached else None), None
         return self.renew(sent)
 
-    def renew(self, stale: str | None) -> str:
+    def renew(self, stale: str | Secret | None) -> str:
         """A new access token, unless another process already replaced ``stale`` while we waited."""
+        if isinstance(stale, str):
+            stale = Secret(stale)
         with self.store.lock(self.key):
-            held = self.store.token(self.key)
-            if held and held.get("access_token") != stale and held.get("refresh_at", 0) > self.clock():
-                self._cached = (held["access_token"], held["refresh_at"])
-                return held["access_token"]
-            refresh = held["refresh_token"] if held else self.first_refresh_token
-            body = self._grant(refresh)
-            lifetime = float(body.get("expires_in") or 3600)
-            now = self.clock()
-            value = {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
-                     "expires_at": now + lifetime, "refresh_at": now + lifetime - min(MARGIN_S, lifetime / 4)}
-            self.store.save_token(self.key, value)
+            held = _Tokens.held(self.store.token(self.key))
+            if held and held.access != stale and held.refresh_at > self.clock():
+                self._cached = (held.access, held.refresh_at)
+                return held.access.value
+            tokens = self._grant(held.refresh if held else Secret(self.first_refresh_token))
+            self.store.save_token(self.key, tokens.stored())
             self.refreshes += 1
-            self._cached = (body["access_token"], value["refresh_at"])
-            return body["access_token"]
+            self._cached = (tokens.access, tokens.refresh_at)
+            return tokens.access.value
 
-    def _grant(self, refresh: str) -> dict:
+    def _grant(self, refresh: Secret) -> _Tokens:
         """POST the refresh grant; transient failures are retried (the token was not used: a lost
         answer is the one case that locks an integration out, and no client can prevent it)."""
         last: Exception | None = None
         for attempt in range(self.retry.attempts):
             try:
-                resp = requests.post(self.token_url, auth=(self.client_id, self.client_secret), timeout=self.timeout,
-                                     data={"grant_type": "refresh_token", "refresh_token": refresh})
+                resp = requests.post(self.token_url, auth=BasicAuth(self.client_id, self.client_secret),
+                                     timeout=self.timeout,
+                                     data={"grant_type": "refresh_token", "refresh_token": refresh.value})
             except requests.RequestException as exc:
                 last = TransientError(0, f"token refresh failed: {type(exc).__name__}", method="POST",
                                       path=self.token_url)
                 time.sleep(self.retry.delay(attempt, None))
                 continue
             if resp.status_code == 200:
-                return resp.json()
+                return _Tokens.granted(resp.json(), self.clock())
             error = _oauth_error(resp)
             if resp.status_code == 429 or resp.status_code >= 500:
                 last = TransientError(resp.status_code, error, method="POST", path=self.token_url)

@@ -10,12 +10,14 @@ what every sandbox has in common, so that a vendor module holds only the vendor'
 * injected latency, a sliding-window rate limit answered in the vendor's own 429 shape, and
   injected faults (5xx before the handler, 5xx *after* a write was applied, dropped connections,
   slow answers that make a client time out), and an applied write whose answer is held
-  (``hold_write``) so that a crash test can kill the client between the two.
+  (``hold_write``) so that a crash test can kill the client between the two. Which request meets
+  which fault is fixed per request by a :class:`FaultSchedule`, not drawn from a shared stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import re
@@ -25,6 +27,7 @@ import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -50,9 +53,11 @@ class Knobs:
     timeout_rate: float = 0.0  # share of requests held for ``timeout_hold_s`` (client read timeout)
     timeout_hold_s: float = 3.0
     reset_rate: float = 0.0  # share of requests whose connection is dropped (half of the writes after applying)
+    fault_streak_max: int = 0  # most consecutive faulted occurrences of one request; 0 = unbounded (FaultSchedule)
     # Crash tests: the Nth write accepted after this knob is set is applied, then its answer is held
     # (until the knob changes or ``hold_s`` passes), so a client killed meanwhile never learns it landed.
     hold_write: int = 0  # 0 = off
+    hold_route: str = ""  # count only writes whose "METHOD /path" starts with this ("POST /3/orders")
     hold_s: float = 30.0
     token_ttl_s: float = 3600.0  # lifetime of access tokens a sandbox issues (OAuth2)
     seed: int | None = None
@@ -277,6 +282,87 @@ class _Transaction:
             self.store.lock.release()
 
 
+FAULT_RATES = ("fault_rate", "fault_after_write_rate", "throttle_rate", "timeout_rate", "reset_rate")
+# Knobs that restart the fault schedule when set (its occurrence counts start again from 0).
+SCHEDULE_KNOBS = frozenset({"seed", "fault_streak_max", *FAULT_RATES})
+_CREDENTIAL_PARAMS = frozenset({"consumer_key", "consumer_secret", "access_token", "refresh_token",
+                                "client_id", "client_secret", "api_key", "token"})
+_SCOPE_FAULT = "sandbox.fault"  # ASGI scope key: the fault the schedule chose for this request
+
+
+def schedule_query(query: str) -> str:
+    """The query string as a fault-schedule key: credentials (and OAuth 1.0a's ``oauth_*``, whose nonce
+    and timestamp change on every request) removed, so a retry is recognised as the same request;
+    sorted, so the order a client writes its parameters in does not matter."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode(sorted((k, v) for k, v in pairs if k not in _CREDENTIAL_PARAMS and not k.startswith("oauth_")))
+
+
+def _unit(*parts: object) -> float:
+    """A float in [0, 1) that depends only on ``parts``: the same on every run, thread and machine."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0 ** 64
+
+
+class FaultSchedule:
+    """Which injected fault, if any, each request meets.
+
+    Every decision is a pure function of the seed, the decision's kind, the request key (method,
+    path, :func:`schedule_query`) and the occurrence number of that key since the schedule last
+    restarted (seed, rates or ``fault_streak_max`` set, or sandbox reset). A shared random stream
+    handed faults out in arrival order, so with concurrent requests a seed reproduced nothing; here
+    the same requests meet the same faults whatever the thread interleaving. Only the per-key
+    occurrence counters are shared, under a lock.
+
+    ``fault_streak_max`` (0 = unbounded): no more than that many consecutive occurrences of one key
+    meet a fault of any kind; the next one passes. A client that tries a request more than
+    ``fault_streak_max`` times can then never give up on it — by design, not by luck — while the
+    faults still come at the configured rates otherwise.
+    """
+
+    def __init__(self, seed: int | None) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str, str], list[int]] = {}  # key -> [occurrences, faulted streak]
+        self.restart(seed)
+
+    def restart(self, seed: int | None) -> None:
+        with self._lock:
+            self._seen.clear()
+            # Unseeded: a fresh salt, so an unseeded sandbox still varies from run to run as before.
+            self._salt = seed if seed is not None else f"unseeded-{random.getrandbits(64)}"
+
+    def plan(self, knobs: Knobs, method: str, path: str, query: str) -> tuple[str, int] | None:
+        """(fault kind as counted in stats, HTTP status or 0) for this occurrence, or None."""
+        if not any(getattr(knobs, rate) > 0 for rate in FAULT_RATES):
+            return None  # nothing to inject: keep no counters (benchmarks send millions of requests)
+        key = (method, path, schedule_query(query))
+        with self._lock:
+            seen = self._seen.setdefault(key, [0, 0])
+            n, streak = seen
+            capped = 0 < knobs.fault_streak_max <= streak
+            fault = None if capped else self._decide(knobs, key, n)
+            seen[:] = [n + 1, streak + 1 if fault else 0]
+        return fault
+
+    def _decide(self, knobs: Knobs, key: tuple[str, str, str], n: int) -> tuple[str, int] | None:
+        def hit(kind: str, rate: float) -> bool:
+            return rate > 0 and _unit(self._salt, kind, *key, n) < rate
+
+        write = key[0] in WRITE_METHODS
+        # Same precedence as the request path: a dropped connection, then 429, 504, 5xx, error-after-write.
+        if hit("reset", knobs.reset_rate):
+            return ("reset_after_write", 0) if write and hit("reset_after", 0.5) else ("connection_reset", 0)
+        if hit("throttle", knobs.throttle_rate):
+            return "throttled", 429
+        if hit("timeout", knobs.timeout_rate):
+            return "timeout", 504
+        if hit("fault", knobs.fault_rate):
+            return "server_error", (500, 502, 503)[int(_unit(self._salt, "fault_status", *key, n) * 3)]
+        if write and hit("after_write", knobs.fault_after_write_rate):
+            return "error_after_write", 500
+        return None
+
+
 class Sandbox:
     """State shared by the middleware and the vendor routes of one running emulator."""
 
@@ -293,7 +379,8 @@ class Sandbox:
         self.load_base = load_base  # what every account has, even an empty one (a default price list)
         self.stats = Stats()
         self.window = SlidingWindow()
-        self.rng = random.Random(knobs.seed)
+        self.rng = random.Random(knobs.seed)  # for ``roll``; injected faults follow ``faults``
+        self.faults = FaultSchedule(knobs.seed)
         self.writes_since_hold = 0  # writes applied since ``hold_write`` was last set
         self.log = log or (lambda line: None)
 
@@ -302,6 +389,7 @@ class Sandbox:
             self.store.clear()
             self.stats.clear()
             self.window.clear()
+            self.faults.restart(self.knobs.seed)
             if self.load_base:
                 self.load_base(self)
             if demo and self.load_demo:
@@ -368,21 +456,24 @@ class _SandboxMiddleware(BaseHTTPMiddleware):
                 return sb.style.rate_limited(max(reset, 0.05))
             if sb.style.rate_limit_headers:
                 headers = sb.style.rate_limit_headers(knobs.rate_limit, left, reset)
-        if sb.roll(knobs.throttle_rate):
+        # Chosen by the schedule in _SandboxApp (dropped connections are carried out there).
+        kind, status = request.scope.get(_SCOPE_FAULT) or (None, 0)
+        if kind == "throttled":
             sb.stats.fault("throttled")
             return sb.style.rate_limited(1.0)
-        if sb.roll(knobs.timeout_rate):
+        if kind == "timeout":
             sb.stats.fault("timeout")
             await asyncio.sleep(knobs.timeout_hold_s)
-            return sb.style.server_error(504)
-        if sb.roll(knobs.fault_rate):
+            return sb.style.server_error(status)
+        if kind == "server_error":
             sb.stats.fault("server_error")
-            return sb.style.server_error(sb.rng.choice((500, 502, 503)))
+            return sb.style.server_error(status)
         response = await call_next(request)
-        if request.method in WRITE_METHODS and response.status_code < 300 and sb.roll(knobs.fault_after_write_rate):
+        if kind == "error_after_write" and response.status_code < 300:
             sb.stats.fault("error_after_write")
             return sb.style.server_error(500)
-        if request.method in WRITE_METHODS and response.status_code < 300 and knobs.hold_write:
+        if (request.method in WRITE_METHODS and response.status_code < 300 and knobs.hold_write
+                and f"{request.method} {request.url.path}".startswith(knobs.hold_route)):
             await self._hold(knobs.hold_write)
         for k, v in headers.items():
             response.headers[k] = v
@@ -407,7 +498,9 @@ def _control_routes(sb: Sandbox) -> list[BaseRoute]:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             if "seed" in values:
                 sb.rng.seed(sb.knobs.seed)
-            if "hold_write" in values:
+            if SCHEDULE_KNOBS & set(values):
+                sb.faults.restart(sb.knobs.seed)
+            if "hold_write" in values or "hold_route" in values:
                 sb.writes_since_hold = 0
         return JSONResponse(asdict(sb.knobs))
 
@@ -432,16 +525,24 @@ class _SandboxApp(Starlette):
 
     async def __call__(self, scope, receive, send) -> None:
         sb = self.sandbox
-        if (scope["type"] != "http" or scope["path"].startswith(SANDBOX_PREFIX)
-                or not sb.roll(sb.knobs.reset_rate)):
+        if scope["type"] != "http" or scope["path"].startswith(SANDBOX_PREFIX):
+            await super().__call__(scope, receive, send)
+            return
+        # The one place each request's fault is chosen: the middleware reads it from the scope.
+        fault = sb.faults.plan(sb.knobs, scope["method"], scope["path"],
+                               scope.get("query_string", b"").decode("latin-1"))
+        scope[_SCOPE_FAULT] = fault
+        kind = fault[0] if fault else None
+        if kind not in ("connection_reset", "reset_after_write"):
             await super().__call__(scope, receive, send)
             return
         transport = getattr(getattr(send, "__self__", None), "transport", None)
         if transport is None:  # not served by uvicorn: no socket to drop
+            scope[_SCOPE_FAULT] = None
             await super().__call__(scope, receive, send)
             return
-        after = scope["method"] in WRITE_METHODS and sb.rng.random() < 0.5
-        sb.stats.fault("reset_after_write" if after else "connection_reset")
+        after = kind == "reset_after_write"
+        sb.stats.fault(kind)
         if after:
             async def swallow(_message) -> None:
                 return None

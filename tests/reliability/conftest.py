@@ -5,6 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 from reliability.relkit import BACKEND
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 
 
 def _doc_module():
@@ -21,22 +26,70 @@ def _doc_module():
     return module
 
 
+RECORDED: dict[str, dict] = {}  # figures[suite][name] = value, of this session
+RUN = {"reliability tests": 0, "passed": 0, "partial": [], "started": time.monotonic()}
+
+
 @pytest.fixture(scope="session")
 def figures():
-    """``figures[suite][name] = value``; merged into docs/reliability-figures.json under this backend."""
-    recorded: dict[str, dict] = {}
-    yield recorded
-    if not recorded:
+    """``figures[suite][name] = value``: written to docs/ at the end of the session, and only when the
+    session ran every reliability test and each passed (see :func:`pytest_sessionfinish`)."""
+    return RECORDED
+
+
+def _is_reliability(item) -> bool:
+    return Path(str(item.fspath)).parent == HERE
+
+
+def pytest_deselected(items):
+    if any(_is_reliability(i) for i in items):
+        RUN["partial"].append("some reliability tests were deselected (-k, -m, --deselect, --lf)")
+
+
+def pytest_collection_finish(session):
+    files = {Path(str(i.fspath)).name for i in session.items if _is_reliability(i)}
+    missing = sorted(p.name for p in HERE.glob("test_*.py") if p.name not in files)
+    if files and missing:
+        RUN["partial"].append(f"not collected: {', '.join(missing)}")
+    RUN["reliability tests"] = sum(_is_reliability(i) for i in session.items)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed and Path(report.fspath).parent.name == HERE.name:
+        RUN["passed"] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Figures with provenance: from a complete, passing run only; a failing or partial run writes
+    nothing (the last complete run's figures stay, with their own stamp)."""
+    if not RECORDED or exitstatus != 0 or RUN["partial"] or RUN["passed"] != RUN["reliability tests"]:
+        if RECORDED:
+            why = RUN["partial"] or [f"exit status {exitstatus}, {RUN['passed']} of "
+                                     f"{RUN['reliability tests']} reliability tests passed"]
+            sys.stderr.write(f"\nreliability figures NOT written: {'; '.join(why)}\n"
+                             f"{json.dumps(RECORDED, indent=1, default=str)}\n")
         return
     doc = _doc_module()
     try:
         existing = json.loads(doc.FIGURES.read_text())
     except (FileNotFoundError, ValueError):
         existing = {}
-    mine = existing.setdefault(BACKEND, {})
-    for suite, values in recorded.items():
-        mine.setdefault(suite, {}).update(values)
+    existing[BACKEND] = {"provenance": _provenance(), **RECORDED}  # this backend's figures, whole
     doc.write(existing)
+
+
+def _provenance() -> dict:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "integrations_dagster", "tests"))
+    return {"commit": (git("rev-parse", "--short", "HEAD") or "unknown") + (" + local changes" if dirty else ""),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "backend": BACKEND,
+            "duration_s": round(time.monotonic() - RUN["started"]),
+            "reliability tests passed": RUN["passed"], "CI": bool(os.environ.get("CI"))}
 
 
 @pytest.fixture(scope="session")

@@ -263,9 +263,10 @@ def fail_dead_runs(instance, reason: str) -> int:
 def run_jobs(args: dict) -> None:
     """Run flow jobs one after the other (as a scheduler would), optionally stopping at a probe.
 
-    ``probe``: ``{"state_writes": M, "marker": path}`` — at the M-th state-store write of a landed
-    record (the writer binding a new id, or the engine recording the record), *before* it is
-    written, create ``marker`` and wait to be killed: the target has answered, the store does not
+    ``probe``: ``{"answers": M, "route": "POST /3/orders", "marker": path}`` — after the M-th
+    successful answer to a request on ``route``, at the next state-store write (the writer binding
+    the new id, or the engine recording the landed record), *before* it is written, create
+    ``marker`` and wait to be killed: the target has the record and has answered, the store does not
     know yet.
     """
     from integrations_dagster import config
@@ -296,13 +297,23 @@ def run_jobs(args: dict) -> None:
 
 
 def _install_probe(probe: dict) -> None:
+    import requests
+    from urllib.parse import urlsplit
+
     from integrations_dagster.state.store import StateStore, TableBinder
 
-    seen = {"n": 0}
+    method, route = probe["route"].split(" ", 1)
+    seen = {"answers": 0}
+    send = requests.Session.request
+
+    def counted(self, verb, url, *a, **kw):
+        resp = send(self, verb, url, *a, **kw)
+        if verb.upper() == method and urlsplit(url).path.endswith(route) and resp.status_code < 300:
+            seen["answers"] += 1
+        return resp
 
     def stop_here() -> None:
-        seen["n"] += 1
-        if seen["n"] == probe["state_writes"]:
+        if seen["answers"] >= probe["answers"]:
             Path(probe["marker"]).write_text(str(os.getpid()))
             time.sleep(120)  # the test kills us here
 
@@ -315,6 +326,7 @@ def _install_probe(probe: dict) -> None:
 
         setattr(cls, name, probed)
 
+    requests.Session.request = counted
     wrap(StateStore, "record_landed")
     wrap(TableBinder, "bind")
 

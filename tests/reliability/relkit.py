@@ -1,12 +1,10 @@
 """Shared helpers of the reliability suites: an integrations file with fault-tolerant settings,
-knob switches, and oracles that compare the target with the source of truth over real HTTP."""
+knob switches, and the checks of the target (the oracles themselves are in ``oracle.py``, independent of the code under test)."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import requests
@@ -14,8 +12,7 @@ import requests
 from flowkit import fx, fx_all, woo_get
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
-from integrations_dagster.connectors.fortnox import mapping as fx_mapping
-from integrations_dagster.connectors.woocommerce import mapping as woo_mapping
+from reliability.oracle import article_problems, duplicates, order_problems, shop_units  # noqa: F401 (re-exported)
 
 SOAK = os.environ.get("RELIABILITY_SOAK", "").lower() in ("1", "true", "yes")
 BACKEND = "postgresql" if os.environ.get("INTEGRATIONS_TEST_PG_URL") else "sqlite"
@@ -93,10 +90,6 @@ def faults_injected(url: str) -> int:
 
 # -- oracles ---------------------------------------------------------------------------------------
 
-def duplicates(values) -> dict:
-    return {k: n for k, n in Counter(values).items() if n > 1}
-
-
 def woo_products(woo: str) -> list[dict]:
     out = []
     for raw in woo_get(woo, "/products"):
@@ -106,41 +99,6 @@ def woo_products(woo: str) -> list[dict]:
     return out
 
 
-def expected_units(woo: str) -> dict:
-    """SKU -> SellableUnit for every product the shop has (the source of truth of the products flow)."""
-    units = {}
-    for raw in woo_products(woo):
-        try:
-            product = woo_mapping.product_to_canonical(raw, SHOP_OPTIONS)
-        except ValueError:
-            continue
-        for unit in product.sellable_units():
-            if unit.sku and not fx_mapping.article_number_problem(unit.sku):
-                units[unit.sku] = unit
-    return units
-
-
-def article_mismatches(fortnox: str, units: dict) -> list[str]:
-    """Field-by-field differences between the shop's sellable units and Fortnox articles + prices."""
-    problems = []
-    articles = {a["ArticleNumber"]: a for a in fx_all(fortnox, "articles", "Articles")}
-    for sku, unit in units.items():
-        if sku not in articles:
-            problems.append(f"{sku}: missing in Fortnox")
-            continue
-        full = fx(fortnox, "GET", f"/articles/{sku}")["Article"]
-        payload, _ = fx_mapping.article_payload(unit)
-        for name, value in payload.items():
-            if fx_mapping.differs({name: value}, full):
-                problems.append(f"{sku}.{name}: shop {value!r} != Fortnox {full.get(name)!r}")
-        price = fx_mapping.list_price(unit, False)
-        if price is not None:
-            got = Decimal(str(fx(fortnox, "GET", f"/prices/A/{sku}")["Price"]["Price"]))
-            if got != price:
-                problems.append(f"{sku}.price: shop {price} != Fortnox {got}")
-    return problems
-
-
 def woo_stock(woo: str) -> dict[str, int | None]:
     out = {}
     for raw in woo_products(woo):
@@ -148,39 +106,6 @@ def woo_stock(woo: str) -> dict[str, int | None]:
             if item.get("sku"):
                 out[item["sku"]] = item.get("stock_quantity")
     return out
-
-
-def order_problems(woo: str, fortnox: str, resource: str, statuses: tuple[str, ...]) -> tuple[list[str], int]:
-    """Every shop order in ``statuses`` is exactly one Fortnox document with its rows; (problems, dupes)."""
-    wrapper = "Orders" if resource == "orders" else "Invoices"
-    docs = fx_all(fortnox, resource, wrapper)
-    refs = [d.get("ExternalInvoiceReference1") for d in docs]
-    dupes = duplicates(refs)
-    problems = [f"{ref}: {n} documents" for ref, n in dupes.items()]
-    by_ref = {d.get("ExternalInvoiceReference1"): d for d in docs}
-    for order in woo_get(woo, "/orders"):
-        if order["status"] not in statuses:
-            continue
-        ref = f"shop:{order['id']}"
-        if ref not in by_ref:
-            problems.append(f"{ref}: missing in Fortnox {resource}")
-            continue
-        doc = fx(fortnox, "GET", f"/{resource}/{by_ref[ref]['DocumentNumber']}")[wrapper[:-1]]
-        rows = doc.get("OrderRows" if resource == "orders" else "InvoiceRows") or []
-        want: Counter = Counter()
-        for li in order["line_items"]:
-            want[li["sku"]] += Decimal(str(li["quantity"]))
-        got: Counter = Counter()
-        for r in rows:
-            if r.get("ArticleNumber"):  # shipping, fees and öre rows carry no article
-                got[r["ArticleNumber"]] += Decimal(str(r.get("DeliveredQuantity")))
-        if dict(want) != dict(got):
-            problems.append(f"{ref}: rows {dict(got)} != shop {dict(want)}")
-        charged = Decimal(str(doc["Total"])) - Decimal(str(doc["RoundOff"]))
-        if (charged, Decimal(str(doc["TotalVAT"]))) != (Decimal(order["total"]), Decimal(order["total_tax"])):
-            problems.append(f"{ref}: Fortnox {charged} (VAT {doc['TotalVAT']}) != shop {order['total']} "
-                            f"(VAT {order['total_tax']})")
-    return problems, sum(n - 1 for n in dupes.values())
 
 
 def fortnox_duplicates(woo: str, fortnox: str) -> tuple[int, list[str]]:

@@ -2,18 +2,20 @@
 
 Each round starts from an empty Fortnox and an empty state store (an initial sync: every write is a
 create, where a crash can duplicate). A child process, forked from a pre-warmed interpreter, runs the
-products, orders and invoices jobs one after the other and is SIGKILLed at a point chosen by a
-seeded random generator; the next child picks up what is left and is killed again; then the test
-process re-runs the jobs. Kill points, in three kinds:
+products, orders and invoices jobs one after the other and is SIGKILLed at its Nth create of one
+entity — articles, prices, customers, orders, invoices in turn, N drawn by a seeded generator among
+the creates of that entity still to come; the next child picks up what is left and is killed at the
+next entity; then the test process re-runs the jobs. Kill points, in three kinds (taking turns):
 
-* ``applied`` — the target applied its Nth write and holds the answer (sandbox knob ``hold_write``):
-  the target has the record, the run never learns it;
-* ``answered`` — the run got the target's answer and is about to write the Nth record to the state
-  store (the writer's id-map binding or the engine's landed record): neither is written;
-* ``writes`` — the target's count of applied writes reached N (polled): anywhere, mid-request too.
+* ``applied`` — the target applied the Nth create of the entity and holds the answer (sandbox knobs
+  ``hold_write`` and ``hold_route``): the target has the record, the run never learns it;
+* ``answered`` — the run got the answer of that create and is about to write it to the state store
+  (the writer's id-map binding or the engine's landed record): neither is written;
+* ``writes`` — the target's count of creates of the entity reached N (polled): anywhere, mid-request too.
 
 After each round: no duplicate (article numbers, order and invoice ExternalInvoiceReference1,
-customer e-mails), the target equals the shop field by field, and one more re-run writes nothing.
+customer e-mails), Fortnox equals what the shop's raw data give (``oracle.py``: articles, prices,
+documents' totals, VAT, shipping, rows and customers), and one more re-run writes nothing.
 
 Then the state store itself is killed mid-transaction (a large batch, and a transaction held open):
 SQLite must pass ``PRAGMA integrity_check`` and on both backends every record is whole: its
@@ -33,24 +35,26 @@ from collections import Counter
 import pytest
 from sqlalchemy import and_, func, select, text
 
-from flowkit import run, stats
+from flowkit import fx_all, run, stats, woo_get
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 from integrations_dagster.state import StateStore
 from integrations_dagster.state.tables import claims, id_map, snapshots, sync_log
-from reliability.relkit import (
-    BACKEND, article_mismatches, expected_units, fortnox_duplicates, knobs, write_config,
-)
+from reliability.oracle import article_problems, shop_units
+from reliability.relkit import BACKEND, fortnox_duplicates, knobs, write_config
 from reliability.crashkit import child_env, child_home, fail_dead_runs, forget_state, reset_sandbox
 
 pytestmark = pytest.mark.reliability
 
 SEED = 20261126
-ROUNDS = 4
-KILLS_PER_ROUND = 6  # 24 kill points
 JOBS = ["demo_products", "demo_orders", "demo_invoices"]
-WRITES_PER_ROUND = 60  # about what an initial sync of the demo shop writes to Fortnox
+# What an initial sync of the demo shop creates in Fortnox, entity by entity, in the jobs' order: the
+# route of its create and how many the shop's data make (counted from the shop in the test).
+ENTITIES = {"articles": "/3/articles", "prices": "/3/prices", "customers": "/3/customers",
+            "orders": "/3/orders", "invoices": "/3/invoices"}
 KINDS = ("applied", "answered", "writes")
+ROUNDS = 6  # each round kills once per entity, the kinds taking turns: 6 kills per entity, 2 of each kind
+MIN_KILLS_PER_ENTITY = 5
 CHILD_TIMEOUT_S = 30
 
 
@@ -58,17 +62,24 @@ def _faults(url: str) -> dict:
     return stats(url)["faults"]
 
 
-def _kill_once(zygote, tmp_path, cfg, fortnox: str, dagster_home, kind: str, n: int, tag: str) -> dict:
-    """Fork a child that runs JOBS; SIGKILL it at kill point (kind, n). Returns what happened."""
+def _creates(url: str, entity: str) -> int:
+    """How many create requests of ``entity`` the Fortnox sandbox has served since its reset."""
+    return stats(url)["requests"].get(f"POST /{{id}}/{entity}", 0)
+
+
+def _kill_once(zygote, tmp_path, cfg, fortnox: str, dagster_home, kind: str, entity: str, n: int,
+               tag: str) -> dict:
+    """Fork a child that runs JOBS; SIGKILL it at its ``n``-th create of ``entity`` (the kind says
+    where in that create). Returns what happened."""
     done = tmp_path / f"{tag}.done"
     marker = tmp_path / f"{tag}.marker"
     args = {"config": str(cfg), "jobs": JOBS, "dagster_home": child_home(dagster_home), "done": str(done)}
-    writes_before = stats(fortnox)["writes"]
+    creates_before = _creates(fortnox, entity)
     held_before = _faults(fortnox).get("held_after_write", 0)
     if kind == "applied":
-        knobs(fortnox, hold_write=n)
+        knobs(fortnox, hold_write=n, hold_route=f"POST {ENTITIES[entity]}")
     elif kind == "answered":
-        args["probe"] = {"state_writes": n, "marker": str(marker)}
+        args["probe"] = {"answers": n, "route": f"POST {ENTITIES[entity]}", "marker": str(marker)}
     pid = zygote.fork("reliability.crashkit:run_jobs", args, env=child_env(), log=str(tmp_path / f"{tag}.log"))
     deadline = time.monotonic() + CHILD_TIMEOUT_S
     reached = False
@@ -78,7 +89,7 @@ def _kill_once(zygote, tmp_path, cfg, fortnox: str, dagster_home, kind: str, n: 
         elif kind == "applied":
             reached = _faults(fortnox).get("held_after_write", 0) > held_before
         else:
-            reached = stats(fortnox)["writes"] >= writes_before + n
+            reached = _creates(fortnox, entity) >= creates_before + n
         if reached:
             break
         time.sleep(0.003)
@@ -86,74 +97,85 @@ def _kill_once(zygote, tmp_path, cfg, fortnox: str, dagster_home, kind: str, n: 
         os.kill(pid, signal.SIGKILL)
     exit_state = zygote.wait(pid)
     if kind == "applied":
-        knobs(fortnox, hold_write=0)  # let the held answer go (to a closed socket)
+        knobs(fortnox, hold_write=0, hold_route="")  # let the held answer go (to a closed socket)
     if not reached:
         assert done.exists(), f"child {tag} neither reached its kill point nor finished: {exit_state}"
         failed = json.loads(done.read_text())["failed"]
         assert not failed, f"child {tag} runs failed: {failed}; see {tag}.log"
     else:
         assert exit_state["signal"] == signal.SIGKILL, exit_state
-    return {"killed": reached, "writes_at_kill": stats(fortnox)["writes"] - writes_before}
+    return {"killed": reached, "held": {e: len(fx_all(fortnox, e, e.capitalize())) for e in
+                                        ("articles", "customers", "orders", "invoices")}}
 
 
-def _target_problems(woo: str, fortnox: str, units: dict) -> tuple[int, list[str]]:
-    """(duplicates, other differences between the shop and Fortnox)."""
-    dupes, issues = fortnox_duplicates(woo, fortnox)
-    return dupes, article_mismatches(fortnox, units) + issues
+def _shop_counts(woo: str) -> dict[str, int]:
+    """What an initial sync must create, counted from the shop's raw data (not from the code)."""
+    units = shop_units(woo)
+    orders = [o for o in woo_get(woo, "/orders") if o["status"] in ("processing", "completed")]
+    return {"articles": len(units), "prices": sum("price" in u for u in units.values()),
+            "customers": len({o["billing"]["email"].lower() for o in orders}), "orders": len(orders),
+            "invoices": sum(o["status"] == "completed" for o in orders)}
 
 
-def test_sigkill_during_push_then_rerun_converges(tmp_path, woo_sandbox, fortnox_empty, state_url, alert_env,
-                                                  zygote, dagster_home, dagster_instance, figures):
+def test_sigkill_at_each_entitys_creates_then_rerun_converges(tmp_path, woo_sandbox, fortnox_empty, state_url,
+                                                              alert_env, zygote, dagster_home, dagster_instance,
+                                                              figures, store):
     woo, fortnox = woo_sandbox.url, fortnox_empty.url
     cfg = write_config(tmp_path, woo, fortnox)
     defs = build_definitions(config.load(cfg))
     zygote.preload(cfg, child_home(dagster_home), child_env())
-    units = expected_units(woo)
+    units = shop_units(woo)
+    counts = _shop_counts(woo)
     rng = random.Random(SEED)
-    kinds: Counter = Counter()
-    missed = dupes_found = rewrites = left_started = 0
+    kills: Counter = Counter()  # (entity, kind) -> kills
+    missed: Counter = Counter()
+    held_at_kill: dict[str, Counter] = {e: Counter() for e in ENTITIES}
+    dupes_found = rewrites = left_started = 0
     problems: list[str] = []
-    points: list[tuple] = []
     for round_no in range(ROUNDS):
         reset_sandbox(fortnox)
         forget_state(state_url)
-        for k in range(KILLS_PER_ROUND):
-            left = max(1, WRITES_PER_ROUND - stats(fortnox)["writes"])
-            n = rng.randint(1, max(1, left // (KILLS_PER_ROUND - k)))
-            kind = rng.choice(KINDS)
-            got = _kill_once(zygote, tmp_path, cfg, fortnox, dagster_home, kind, n, f"r{round_no}k{k}")
+        for k, entity in enumerate(ENTITIES):
+            kind = KINDS[(round_no + k) % len(KINDS)]
+            left = counts[entity] - _creates(fortnox, entity)  # creates of this entity still to come
+            n = rng.randint(1, max(1, left))
+            got = _kill_once(zygote, tmp_path, cfg, fortnox, dagster_home, kind, entity, n, f"r{round_no}-{entity}")
             if got["killed"]:
-                kinds[kind] += 1
-                points.append((round_no, kind, n))
+                kills[entity, kind] += 1
+                held_at_kill[entity].update({e: int(c > 0) for e, c in got["held"].items()})
             else:
-                missed += 1
+                missed[entity] += 1
         # Runs on PostgreSQL storage: the killed ones are still STARTED there (see fail_dead_runs).
         left_started += fail_dead_runs(dagster_instance, "its process was SIGKILLed by the crash suite")
         for job in JOBS:  # the re-run, in the test process
             assert run(defs, job, instance=dagster_instance).success, f"round {round_no}: re-run of {job} failed"
-        dupes, issues = _target_problems(woo, fortnox, units)
+        dupes, issues = fortnox_duplicates(woo, fortnox)
         dupes_found += dupes
-        problems += [f"round {round_no}: {p}" for p in issues]
+        problems += [f"round {round_no}: {p}" for p in issues + article_problems(fortnox, units, store.log())]
         before = stats(fortnox)["writes"]
         for job in JOBS:
             assert run(defs, job, instance=dagster_instance).success
         rewrites += stats(fortnox)["writes"] - before
         with StateStore(state_url).engine.connect() as conn:  # no claim outlives its run
             assert conn.execute(select(func.count()).select_from(claims)).scalar() == 0
-    kills = sum(kinds.values())
-    figures.setdefault("crash", {}).update({
-        "kill points (SIGKILL)": kills,
-        "killed after the target applied a write, before its answer": kinds["applied"],
-        "killed after the answer, before the state store recorded it": kinds["answered"],
-        "killed at a count of applied writes": kinds["writes"],
-        "runs that finished before their kill point": missed,
-        f"rounds (initial sync, killed {KILLS_PER_ROUND} times, then re-run)": ROUNDS,
+    by_entity = {e: sum(n for (ent, _), n in kills.items() if ent == e) for e in ENTITIES}
+    crash = figures.setdefault("crash", {})
+    crash.update({
+        f"rounds (initial sync killed once per entity, then re-run)": ROUNDS,
+        "kill points (SIGKILL)": sum(kills.values()),
         "duplicates found": dupes_found, "differences from the shop after re-run": len(problems),
         "writes by a re-run after convergence": rewrites,
         "killed runs left STARTED in Dagster's storage (then marked failed)": (
             left_started if BACKEND == "postgresql" else "n/a (in memory)"),
     })
-    assert kills >= 20, (kinds, missed)
+    for entity in ENTITIES:
+        crash[f"{entity}: creates in an initial sync"] = counts[entity]
+        crash[f"{entity}: kills at its Nth create (applied / answered / writes)"] = " / ".join(
+            str(kills[entity, kind]) for kind in KINDS)
+        crash[f"{entity}: runs that finished before their kill point"] = missed[entity]
+    crash["kills while Fortnox held orders / invoices"] = (
+        f"{sum(c['orders'] for c in held_at_kill.values())} / {sum(c['invoices'] for c in held_at_kill.values())}")
+    assert all(n >= MIN_KILLS_PER_ENTITY for n in by_entity.values()), (by_entity, dict(missed))
     assert dupes_found == 0
     assert not problems, problems[:10]
     assert rewrites == 0
@@ -206,7 +228,9 @@ def _no_stuck_locks(url: str) -> None:
 
 def test_sigkill_mid_transaction_leaves_state_store_whole(tmp_path, state_url, zygote, figures):
     rng = random.Random(SEED + 1)
-    records = batches = 0
+    records = batches = torn = 0
+    checks: list[bool] = []
+    examples: list = []
     for i in range(CHURN_KILLS):
         marker = tmp_path / f"churn-{i}.marker"
         hold_open = i == 0  # the first child is killed inside a transaction for sure
@@ -227,18 +251,22 @@ def test_sigkill_mid_transaction_leaves_state_store_whole(tmp_path, state_url, z
         if BACKEND == "sqlite":
             path = state_url.split("///", 1)[1]
             with sqlite3.connect(path) as db:
-                assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+                checks.append(db.execute("PRAGMA integrity_check").fetchall() == [("ok",)])
         else:
-            _no_stuck_locks(state_url)
+            _no_stuck_locks(state_url)  # raises when a killed client's lock outlived it
+            checks.append(True)
         state = _whole(state_url)
-        assert not state["half"], state["half"][:10]
-        assert not state["torn_batches"], state["torn_batches"]
-        assert state["open_rows"] == 0
+        torn += len(state["half"]) + len(state["torn_batches"]) + state["open_rows"]
+        examples += state["half"][:3] + state["torn_batches"][:3]
         records, batches = state["records"], state["batches"]
     figures.setdefault("crash", {}).update({
         "state store kills mid-write (1 inside an open 3000-row transaction)": CHURN_KILLS,
         "records whole after them (snapshot + id map + bindings + log)": records,
         "3000-row failure batches whole after them": batches,
-        "half-written records or batches": 0,
-        "integrity": "PRAGMA integrity_check ok" if BACKEND == "sqlite" else "tables lockable, rows whole",
+        "half-written records, batches or rows of the open transaction": torn,
+        "integrity checks passed after a kill": (f"{sum(checks)} of {len(checks)} "
+                                                 + ("(PRAGMA integrity_check)" if BACKEND == "sqlite"
+                                                    else "(every table lockable)")),
     })
+    assert all(checks) and len(checks) == CHURN_KILLS
+    assert torn == 0, examples

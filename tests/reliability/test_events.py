@@ -11,7 +11,8 @@ import pytest
 from dagster import RunRequest, build_op_context, build_sensor_context
 
 from flowkit import fx, fx_all, run, woo_get, woo_post
-from reliability.relkit import duplicates, definitions, woo_stock
+from reliability.oracle import duplicates, order_problems
+from reliability.relkit import definitions, woo_stock
 
 pytestmark = pytest.mark.reliability
 
@@ -25,13 +26,14 @@ def test_duplicated_and_shuffled_events(tmp_path, woo_sandbox, fortnox_empty, st
     sensor = defs.get_sensor_def("demo_orders_sensor")
     resources = {"demo__shop": defs.resources["demo__shop"]}
     simple = [p for p in woo_get(woo, "/products") if p["type"] == "simple" and p["sku"]]
-    requests_seen, runs = [], 0
+    requests_seen, runs, posted = [], 0, []
     cursor = None
     for i in range(6):
         order = woo_post(woo, "/orders", {"status": "processing",
                                           "line_items": [{"product_id": rng.choice(simple)["id"], "quantity": 1}],
                                           "billing": {"first_name": "E", "last_name": str(i),
                                                       "email": f"ev{i % 2}@example.se"}})
+        posted.append(order["id"])
         # Each change is delivered two or three times: as a re-read of the window it happened in ...
         since = (datetime.fromisoformat(order["date_modified_gmt"]) - timedelta(seconds=1)).isoformat()
         requests_seen += [("window", since)] * rng.choice([2, 3])
@@ -68,12 +70,14 @@ def test_duplicated_and_shuffled_events(tmp_path, woo_sandbox, fortnox_empty, st
             stale += len([c for c in normalized.records if c.key == sku]) - len([c for c in diff.changes if c.key == sku])
             job.graph.node_named("demo_stock_push").definition(ctx, diff)
     final = woo_stock(woo)[sku]
-    figures["events"] = {"changes": 6, "deliveries (duplicated, shuffled)": len(requests_seen), "runs": runs,
+    problems, _ = order_problems(woo, fortnox, "orders", ("processing", "completed"))
+    figures["events"] = {"changes": len(posted), "differences from the shop's orders": len(problems), "deliveries (duplicated, shuffled)": len(requests_seen), "runs": runs,
                          "stock versions replayed out of order": len(replay), "stale versions refused": stale,
                          "duplicates found": sum(n - 1 for n in duplicates(refs).values())
                          + sum(n - 1 for n in duplicates(emails).values()),
                          "records lost": len(wanted - set(refs))}
     assert not duplicates(refs) and not duplicates(emails)
+    assert not problems, problems[:5]
     assert wanted <= set(refs)
     assert final == 14, f"an older stock level overwrote the newest: {final}"
     assert stale == len(replay)

@@ -1,6 +1,7 @@
 """Suite 5 — secrets and exposure: distinctive fake secrets never appear in run logs, run config, tags,
-op metadata, the sync log or the sandboxes' request logs; sandboxes bind to loopback; wrong
-credentials get the vendor's own 401 body."""
+op metadata, the sync log or the sandboxes' request logs — verbatim, base64 (HTTP Basic's
+``base64(key:secret)`` too, at any alignment inside a longer encoding) or URL-encoded; sandboxes bind
+to loopback; wrong credentials fail the runs, with the vendor's own 401 body."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from conftest import FORTNOX_TOKEN, WOO_KEY, WOO_SECRET
 from flowkit import run
 from integrations_dagster.sandbox import runner
 from reliability.relkit import FLOWS, definitions
+from test_secrets_repr import forms
 
 pytestmark = pytest.mark.reliability
 SECRETS = (WOO_KEY, WOO_SECRET, FORTNOX_TOKEN)
+# Each secret's forms: verbatim, base64 and URL-encoded, of every fake secret and Basic-auth pair.
+FORMS = forms()
 
 
 def test_no_secret_anywhere(tmp_path, woo_sandbox, fortnox_empty, store, figures, monkeypatch, dagster_instance):
@@ -30,8 +34,12 @@ def test_no_secret_anywhere(tmp_path, woo_sandbox, fortnox_empty, store, figures
     # Wrong credentials: the runs fail, and their errors must not echo what was sent either.
     monkeypatch.setenv("FORTNOX_ACCESS_TOKEN", FORTNOX_TOKEN + "_wrong")
     monkeypatch.setenv("WOO_CONSUMER_SECRET", WOO_SECRET + "_wrong")
+    refused = {}
     for name in ("demo_products", "demo_check_connections"):
-        run(defs, name, instance=instance, raise_on_error=False)
+        result = run(defs, name, instance=instance, raise_on_error=False)
+        refused[name] = [e.step_failure_data.error.to_string() for e in result.get_step_failure_events()]
+        assert not result.success, f"{name} ran with wrong credentials"
+        assert any("401" in m for m in refused[name]), refused[name]  # failed for the credentials
     text = []
     for record in instance.get_run_records():
         text += [repr(record.dagster_run.run_config), repr(record.dagster_run.tags)]
@@ -39,11 +47,16 @@ def test_no_secret_anywhere(tmp_path, woo_sandbox, fortnox_empty, store, figures
     text.append(store.log().to_csv())
     text += sandbox_log
     blob = "\n".join(text)
-    found = sum(blob.count(s) for s in SECRETS)
+    assert all(s in FORMS for s in SECRETS)
+    found: dict[str, int] = {}
+    for form, name in FORMS.items():
+        if form in blob:
+            found[name] = found.get(name, 0) + blob.count(form)
     figures["exposure"] = {"runs scanned": len(instance.get_run_records()), "characters scanned": len(blob),
-                           "sandbox log lines": len(sandbox_log), "secret occurrences": found}
+                           "sandbox log lines": len(sandbox_log), "secret occurrences": sum(found.values()),
+                           "secret forms scanned": len(FORMS), "wrong-credential runs failed": len(refused)}
     assert len(blob) > 10_000 and sandbox_log
-    assert found == 0
+    assert not found, found
 
 
 def test_sandboxes_bind_to_loopback_and_answer_401_like_the_vendor(woo_sandbox, fortnox_sandbox):

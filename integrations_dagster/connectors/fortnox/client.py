@@ -27,7 +27,7 @@ from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.fortnox import documents, mapping
-from integrations_dagster.connectors.http import ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
+from integrations_dagster.connectors.http import MASK, ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
 from integrations_dagster.connectors.oauth import RotatingToken
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
 from integrations_dagster.model.product import SellableUnit
@@ -69,6 +69,9 @@ class _Bearer(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._token()}"
         return request
+
+    def __repr__(self) -> str:
+        return f"_Bearer({MASK!r})"
 
 
 def error_message(body: Any) -> str:
