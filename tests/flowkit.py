@@ -127,3 +127,22 @@ def woo_skus(url: str) -> set[str]:
         elif p["sku"]:
             skus.add(p["sku"])
     return skus
+
+
+class MemoryBinder:
+    """An id map in memory, for connector tests that write without a state store."""
+
+    def __init__(self, ids: dict[str, str] | None = None) -> None:
+        self.ids = dict(ids or {})
+
+    def external_id(self, entity: str, key: str) -> str | None:
+        return self.ids.get(key)
+
+    def key_for(self, entity: str, external_id: str) -> str | None:
+        return next((k for k, v in self.ids.items() if v == external_id), None)
+
+    def bind(self, entity: str, key: str, external_id: str, parent_id: str | None = None) -> None:
+        self.ids[key] = external_id
+
+    def all(self, entity: str) -> dict[str, str]:
+        return dict(self.ids)

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from conftest import FORTNOX_CLIENT_ID, FORTNOX_CLIENT_SECRET, FORTNOX_REFRESH, FORTNOX_TOKEN, WOO_KEY, WOO_SECRET
+from flowkit import MemoryBinder
 from integrations_dagster.connectors.base import Change, Window, WriteContext
 from integrations_dagster.connectors.fortnox import FortnoxResource
 from integrations_dagster.connectors.http import ApiError, RetryPolicy, TransientError
@@ -150,23 +151,6 @@ def assert_nothing_exposed(scan: Scan, min_frames: int, min_characters: int) -> 
     assert not found, f"{len(found)} exposures:\n" + "\n".join(found[:25])
     assert scan.frames >= min_frames, scan.frames  # the scan saw the failure's path, not a stub
     assert scan.characters >= min_characters, scan.characters
-
-
-class MemoryBinder:
-    def __init__(self, ids: dict[str, str] | None = None) -> None:
-        self.ids = dict(ids or {})
-
-    def external_id(self, entity: str, key: str) -> str | None:
-        return self.ids.get(key)
-
-    def key_for(self, entity: str, external_id: str) -> str | None:
-        return next((k for k, v in self.ids.items() if v == external_id), None)
-
-    def bind(self, entity: str, key: str, external_id: str, parent_id: str | None = None) -> None:
-        self.ids[key] = external_id
-
-    def all(self, entity: str) -> dict[str, str]:
-        return dict(self.ids)
 
 
 def woo(running, **extra) -> WooCommerceResource:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from conftest import WOO_KEY, WOO_SECRET
+from flowkit import MemoryBinder
 from integrations_dagster.connectors.base import Change, Watermark, Window, WriteContext
 from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.woocommerce import WooCommerceResource
@@ -18,23 +19,6 @@ from integrations_dagster.model import OrderStatus, RecordError, StockLevel
 from integrations_dagster.sandbox.woocommerce.demo import load_catalogue
 
 API = "/wp-json/wc/v3"
-
-
-class MemoryBinder:
-    def __init__(self) -> None:
-        self.ids: dict[str, str] = {}
-
-    def external_id(self, entity: str, key: str) -> str | None:
-        return self.ids.get(key)
-
-    def key_for(self, entity: str, external_id: str) -> str | None:
-        return next((k for k, v in self.ids.items() if v == external_id), None)
-
-    def bind(self, entity: str, key: str, external_id: str, parent_id: str | None = None) -> None:
-        self.ids[key] = external_id
-
-    def all(self, entity: str) -> dict[str, str]:
-        return dict(self.ids)
 
 
 def shop(running) -> WooCommerceResource:

@@ -25,6 +25,9 @@ import re
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 
+import requests
+
+from conftest import FORTNOX_TOKEN
 from flowkit import fx, fx_all, woo_get
 
 CENT = Decimal("0.01")
@@ -106,10 +109,19 @@ def article_problems(fortnox: str, units: dict[str, dict], log=None) -> list[str
             if not same:
                 problems.append(f"{sku}.{name}: shop gives {want[name]!r}, Fortnox has {have!r}")
         if "price" in want:
-            have = Decimal(str(fx(fortnox, "GET", f"/prices/A/{sku}")["Price"]["Price"]))
+            have = _price_a(fortnox, sku)
             if have != want["price"]:
                 problems.append(f"{sku}.price A: shop gives {want['price']} without VAT, Fortnox has {have}")
     return problems
+
+
+def _price_a(fortnox: str, sku: str) -> Decimal | None:
+    """The article's price in price list A, or None when Fortnox has none (404)."""
+    resp = requests.get(f"{fortnox}/3/prices/A/{sku}", headers={"Authorization": f"Bearer {FORTNOX_TOKEN}"}, timeout=10)
+    if resp.status_code == 404:
+        return None
+    resp.raise_for_status()
+    return Decimal(str(resp.json()["Price"]["Price"]))
 
 
 # -- orders ------------------------------------------------------------------------------------------
