@@ -126,6 +126,16 @@ def run_suite(tree: Path, suite: str, log: Path) -> tuple[str, float]:
     return {0: "green", 1: "red"}.get(code, "error"), time.monotonic() - started
 
 
+def first_failure(log: Path) -> str:
+    """The suite's own words for why it went red (pytest's first ``E`` line), so the table shows that
+    it failed for the mutation's reason and not for another."""
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("E "):
+            text = " ".join(line[1:].split())
+            return text if len(text) <= 160 else text[:157] + "..."
+    return ""
+
+
 def imports_the_copy(tree: Path) -> bool:
     """The copy's package is what the tests import (not the editable install of the repository)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -171,9 +181,10 @@ def main() -> int:
         if not imports_the_copy(tree):
             raise SystemExit("the scratch copy's package is not the one imported: check the editable install")
         for suite in m.suites:
-            verdict, seconds = run_suite(tree, suite, base / f"{m.name}--{Path(suite.split('::')[0]).stem}.log")
+            log = base / f"{m.name}--{Path(suite.split('::')[0]).stem}.log"
+            verdict, seconds = run_suite(tree, suite, log)
             rows.append({"mutation": m.name, "breaks": m.why, "suite": suite, "verdict": verdict,
-                         "seconds": round(seconds)})
+                         "seconds": round(seconds), "first failure": first_failure(log)})
             print(f"{m.name:32} {suite:90} {verdict:5} {seconds:5.0f} s", flush=True)
     survived = [r for r in rows if r["verdict"] != "red"]
     if not args.only:  # the table is of the whole list only

@@ -171,9 +171,12 @@ def _mutations() -> list[str]:
         return lines + ["_Not run yet._", ""]
     p = table["provenance"]
     lines += [f"Run of commit {p['commit']}, {p['date']}, state store on {p['backend']}, {p['duration_s']} s.", "",
-              "| mutation | what it breaks | suite | result | seconds |", "|---|---|---|---|---|"]
+              "| mutation | what it breaks | suite | result | seconds | the suite's first failure |",
+              "|---|---|---|---|---|---|"]
     for r in table["mutations"]:
-        lines.append(f"| `{r['mutation']}` | {r['breaks']} | `{r['suite']}` | **{r['verdict']}** | {r['seconds']} |")
+        why = r.get("first failure", "").replace("|", "\\|")
+        lines.append(f"| `{r['mutation']}` | {r['breaks']} | `{r['suite']}` | **{r['verdict']}** | {r['seconds']} "
+                     f"| {why} |")
     return lines + [""]
 
 
