@@ -70,7 +70,7 @@ def shop_units(woo: str) -> dict[str, dict]:
             continue
         for raw, name, active, cls in items:
             rate = rates[cls]
-            unit = {"Description": plain(name)[:200], "Active": active, "VAT": rate,
+            unit = {"Description": plain(name)[:200], "Active": active, "VAT": rate, "product": product["id"],
                     "source": f"product {product['id']}" + (f" variation {raw['id']}" if raw is not product else "")}
             if raw.get("weight"):
                 unit["Weight"] = (Decimal(raw["weight"]) * 1000).quantize(Decimal(1), ROUND_HALF_UP)
@@ -95,7 +95,10 @@ def article_problems(fortnox: str, units: dict[str, dict], log=None) -> list[str
     refused = refusals(log)
     for sku, want in units.items():
         if sku not in numbers:
-            why = next((r for k, r in refused.items() if sku in k or sku in r or want["source"] in r), None)
+            # The sync log names a record by its SKU, a product without one by its id ("product 12",
+            # "parent:12"), or says which it refused in the reason.
+            keys = {sku, f"product {want['product']}", f"parent:{want['product']}"}
+            why = next((r for k, r in refused.items() if k in keys or sku in r or want["source"] in r), None)
             problems.append(f"{sku} ({want['source']}): " + (f"refused: {why}" if why else "lost (missing in "
                                                                                             "Fortnox, no reason logged)"))
             continue
