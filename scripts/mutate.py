@@ -24,8 +24,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+
+import reliability_doc  # scripts/, beside this file
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "reliability-mutations.json"
@@ -144,16 +145,6 @@ def imports_the_copy(tree: Path) -> bool:
     return out.startswith(str(tree))
 
 
-def provenance(started: float) -> dict:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "integrations_dagster", "tests"))
-    return {"commit": git("rev-parse", "--short", "HEAD") + (" + local changes" if dirty else ""),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "duration_s": round(time.monotonic() - started),
-            "backend": "postgresql" if os.environ.get("INTEGRATIONS_TEST_PG_URL") else "sqlite"}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", help="run only this mutation (repeatable)")
@@ -188,8 +179,9 @@ def main() -> int:
             print(f"{m.name:32} {suite:90} {verdict:5} {seconds:5.0f} s", flush=True)
     survived = [r for r in rows if r["verdict"] != "red"]
     if not args.only:  # the table is of the whole list only
-        OUT.write_text(json.dumps({"provenance": provenance(started), "mutations": rows}, indent=2) + "\n")
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "reliability_doc.py")], check=True)
+        stamp = reliability_doc.stamp(time.monotonic() - started)
+        OUT.write_text(json.dumps({"provenance": stamp, "mutations": rows}, indent=2) + "\n")
+        reliability_doc.write(json.loads(reliability_doc.FIGURES.read_text()))
     if args.keep or survived:
         print(f"scratch copies and logs: {base}")
     else:

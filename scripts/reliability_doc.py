@@ -9,7 +9,10 @@ run and calls :func:`render` at the end of the session.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +94,22 @@ SUITES = {
                  "mutation table). The tag limit itself: with the repository's "
                  "dagster.yaml, of two queued runs on one target the run queue starts one at a time."),
 }
+
+
+def stamp(duration_s: float) -> dict:
+    """Where figures come from: the commit (and whether the code or tests differ from it), when, on
+    which state-store backend, how long it took. Used by the reliability suites and make mutate."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "integrations_dagster", "tests"))
+    return {"commit": (git("rev-parse", "--short", "HEAD") or "unknown") + (" + local changes" if dirty else ""),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "backend": "postgresql" if os.environ.get("INTEGRATIONS_TEST_PG_URL") else "sqlite",
+            "duration_s": round(duration_s)}
 
 
 def render(figures: dict) -> str:

@@ -105,10 +105,8 @@ class RotatingToken:
         sent, self._cached = (self._cached[0] if self._cached else None), None
         return self.renew(sent)
 
-    def renew(self, stale: str | Secret | None) -> str:
+    def renew(self, stale: Secret | None) -> str:
         """A new access token, unless another process already replaced ``stale`` while we waited."""
-        if isinstance(stale, str):
-            stale = Secret(stale)
         with self.store.lock(self.key):
             held = _Tokens.held(self.store.token(self.key))
             if held and held.access != stale and held.refresh_at > self.clock():

@@ -12,6 +12,10 @@ what every sandbox has in common, so that a vendor module holds only the vendor'
   slow answers that make a client time out), and an applied write whose answer is held
   (``hold_write``) so that a crash test can kill the client between the two. Which request meets
   which fault is fixed per request by a :class:`FaultSchedule`, not drawn from a shared stream.
+
+These knobs are test instruments, not vendor behaviour, and need no evidence; what the vendor
+answers when one fires (its 401/429/5xx bodies and headers) is its :class:`VendorStyle`,
+cited where each vendor module builds it.
 """
 
 from __future__ import annotations
@@ -379,7 +383,6 @@ class Sandbox:
         self.load_base = load_base  # what every account has, even an empty one (a default price list)
         self.stats = Stats()
         self.window = SlidingWindow()
-        self.rng = random.Random(knobs.seed)  # for ``roll``; injected faults follow ``faults``
         self.faults = FaultSchedule(knobs.seed)
         self.writes_since_hold = 0  # writes applied since ``hold_write`` was last set
         self.log = log or (lambda line: None)
@@ -394,10 +397,6 @@ class Sandbox:
                 self.load_base(self)
             if demo and self.load_demo:
                 self.load_demo(self)
-
-    def roll(self, rate: float) -> bool:
-        return rate > 0 and self.rng.random() < rate
-
 
 def int_param(request: Request, name: str, default: int, low: int, high: int | None,
               refuse: Callable[[str, str], Exception]) -> int:
@@ -496,8 +495,6 @@ def _control_routes(sb: Sandbox) -> list[BaseRoute]:
                 sb.knobs.update(values)
             except (ValueError, TypeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
-            if "seed" in values:
-                sb.rng.seed(sb.knobs.seed)
             if SCHEDULE_KNOBS & set(values):
                 sb.faults.restart(sb.knobs.seed)
             if "hold_write" in values or "hold_route" in values:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -74,22 +72,10 @@ def pytest_sessionfinish(session, exitstatus):
         existing = json.loads(doc.FIGURES.read_text())
     except (FileNotFoundError, ValueError):
         existing = {}
-    existing[BACKEND] = {"provenance": _provenance(), **RECORDED}  # this backend's figures, whole
+    provenance = {**doc.stamp(time.monotonic() - RUN["started"]), "reliability tests passed": RUN["passed"],
+                  "CI": bool(os.environ.get("CI"))}
+    existing[BACKEND] = {"provenance": provenance, **RECORDED}  # this backend's figures, whole
     doc.write(existing)
-
-
-def _provenance() -> dict:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "integrations_dagster", "tests"))
-    return {"commit": (git("rev-parse", "--short", "HEAD") or "unknown") + (" + local changes" if dirty else ""),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "backend": BACKEND,
-            "duration_s": round(time.monotonic() - RUN["started"]),
-            "reliability tests passed": RUN["passed"], "CI": bool(os.environ.get("CI"))}
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,11 @@ def cents(value) -> Decimal:
     return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
 
 
+def without_vat(gross: Decimal, rate: Decimal) -> Decimal:
+    """A price with VAT at ``rate`` % as the price without: gross ÷ (1 + rate), to the öre, half up."""
+    return cents(gross / (1 + rate / 100))
+
+
 def plain(name: str) -> str:
     """A shop name as the text a bookkeeper reads: no tags, entities decoded, spaces collapsed."""
     return " ".join(html.unescape(TAG.sub(" ", name or "")).split())
@@ -75,7 +80,7 @@ def shop_units(woo: str) -> dict[str, dict]:
             if raw.get("weight"):
                 unit["Weight"] = (Decimal(raw["weight"]) * 1000).quantize(Decimal(1), ROUND_HALF_UP)
             if raw.get("regular_price"):
-                unit["price"] = cents(Decimal(raw["regular_price"]) / (1 + rate / 100))
+                unit["price"] = without_vat(Decimal(raw["regular_price"]), rate)
             units[raw["sku"]] = unit
     return units
 

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import requests
 
-from flowkit import fx, fx_all, woo_get
+from flowkit import fx_all, woo_get
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
-from reliability.oracle import article_problems, duplicates, order_problems, shop_units  # noqa: F401 (re-exported)
+from reliability.oracle import duplicates, order_problems
 
 SOAK = os.environ.get("RELIABILITY_SOAK", "").lower() in ("1", "true", "yes")
 BACKEND = "postgresql" if os.environ.get("INTEGRATIONS_TEST_PG_URL") else "sqlite"
-SHOP_OPTIONS = {"currency": "SEK", "prices_include_tax": True, "tax_rates": {"": 25, "reduced-rate": 12},
-                "connection": "shop"}
 
 TEMPLATE = """
 integrations:

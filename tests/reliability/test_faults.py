@@ -12,7 +12,9 @@ from dagster import build_run_status_sensor_context
 
 from flowkit import fx, fx_all, run, stats, woo_get, woo_post, woo_put
 from integrations_dagster.model import Product
-from reliability.oracle import article_problems, cents, duplicates, order_problems, plain, shop_units
+from reliability.oracle import (
+    article_problems, cents, duplicates, order_problems, plain, shop_units, without_vat,
+)
 from reliability.relkit import CLEAN, FAULTS, FLOWS, SOAK, definitions, faults_injected, knobs, woo_stock
 
 pytestmark = pytest.mark.reliability
@@ -79,7 +81,7 @@ def _snapshot_problems(store, woo: str, fortnox: str) -> list[str]:
                 problems.append(f"snapshot of {unit.sku} {claims} is ahead of Fortnox")
             if unit.price is not None:
                 gross, rate = unit.price.amount.amount, unit.price.vat_rate
-                net = cents(gross / (1 + rate / 100) if unit.price.includes_vat else gross)
+                net = without_vat(gross, rate) if unit.price.includes_vat else cents(gross)
                 have = Decimal(str(fx(fortnox, "GET", f"/prices/A/{unit.sku}")["Price"]["Price"]))
                 if have != net:
                     problems.append(f"snapshot price of {unit.sku} ({net}) is ahead of Fortnox ({have})")
