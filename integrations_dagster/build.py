@@ -17,7 +17,8 @@ from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.base import ConnectorResource
 from integrations_dagster.flows.checks import connection_check_job
 from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resource_key
-from integrations_dagster.flows.triggers import change_sensor, failure_sensor, flow_schedules
+from integrations_dagster.flows.alerts import failure_sensor
+from integrations_dagster.flows.triggers import change_sensor, flow_schedules
 from integrations_dagster.state.resource import StateStoreResource
 
 

@@ -11,7 +11,7 @@ from dagster import DagsterInstance, DefaultSensorStatus, RunRequest, SkipReason
 
 from flowkit import definitions, run, woo_get, woo_put
 from integrations_dagster.config import Alerts, EnvRef
-from integrations_dagster.flows.triggers import send_alerts
+from integrations_dagster.flows.alerts import send_alerts
 
 
 def test_demo_definitions_have_every_trigger(tmp_path, woo_sandbox, fortnox_empty, state_url):

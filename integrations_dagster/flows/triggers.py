@@ -1,4 +1,4 @@
-"""When flows run: schedules (intervals, any cron), change sensors (realtime) and the failure alert.
+"""When flows run: schedules (intervals, any cron) and change sensors (realtime); alerts are in ``alerts``.
 
 * A **change sensor** asks the source one cheap question per tick — "what is the newest change
   after my watermark?" — and requests one run for everything that changed (the run reads from the
@@ -6,27 +6,21 @@
   list of ids. It skips a tick while a run of the same job is still waiting or running.
 * A **schedule** runs the flow at an interval; a second, daily **reconcile** schedule does a full
   read, which catches edits that do not bump a modification date (WooCommerce variations).
-* The **failure sensor** alerts (Slack, e-mail, webhook) for any failed run of an integration.
 * A flow with ``after:`` is started by neither until the flows it names finished their first sync
   (orders after products: an order's lines then find their articles instead of being booked without).
 """
 
 from __future__ import annotations
 
-import json
-import smtplib
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
-import requests
 from dagster import (
-    DefaultScheduleStatus, DefaultSensorStatus, DagsterRunStatus, RunFailureSensorContext, RunRequest,
-    RunsFilter, ScheduleDefinition, SensorDefinition, SensorEvaluationContext, SkipReason,
-    run_failure_sensor, sensor,
+    DefaultScheduleStatus, DefaultSensorStatus, DagsterRunStatus, RunRequest, RunsFilter,
+    ScheduleDefinition, SensorDefinition, SensorEvaluationContext, SkipReason, sensor,
 )
 from dagster import JobDefinition
 
-from integrations_dagster.config import Alerts, EnvRef, Flow
+from integrations_dagster.config import Flow
 from integrations_dagster.connectors.base import Watermark
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.flows.pipeline import FlowSpec
@@ -95,44 +89,3 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
         return RunRequest(run_key=f"{spec.state_name}@{mark.encode()}", tags={"integrations/trigger": "sensor"})
 
     return _sensor
-
-
-def failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDefinition:
-    @run_failure_sensor(name="integrations_failure_alert", default_status=DefaultSensorStatus.RUNNING,
-                        monitor_all_code_locations=False,
-                        description="alerts the team (Slack, e-mail, webhook) when a flow's run fails")
-    def _alert(context: RunFailureSensorContext) -> None:
-        run = context.dagster_run
-        integration = run.tags.get("integrations/integration", "")
-        alerts = alerts_by_integration.get(integration)
-        message = (f"integrations_dagster: run {run.run_id[:8]} of {run.job_name} failed: "
-                   f"{context.failure_event.message or 'see the run in Dagster'}")
-        channels = send_alerts(alerts, message) if alerts else []
-        context.log.info(f"{message} (alerted: {', '.join(channels) or 'no channel configured'})")
-
-    return _alert
-
-
-def send_alerts(alerts: Alerts, message: str) -> list[str]:
-    """Deliver ``message`` on every channel configured; return the channels that took it."""
-    sent = []
-    if url := _env(alerts.slack_webhook):
-        requests.post(url, json={"text": message}, timeout=10).raise_for_status()
-        sent.append("slack")
-    if url := _env(alerts.webhook):
-        requests.post(url, data=json.dumps({"text": message}), timeout=10,
-                      headers={"Content-Type": "application/json"}).raise_for_status()
-        sent.append("webhook")
-    host = alerts.smtp_host.resolve() if isinstance(alerts.smtp_host, EnvRef) else alerts.smtp_host
-    if alerts.email_to and host:
-        mail = EmailMessage()
-        mail["Subject"], mail["From"], mail["To"] = message[:120], alerts.email_from, ", ".join(alerts.email_to)
-        mail.set_content(message)
-        with smtplib.SMTP(host, alerts.smtp_port, timeout=10) as smtp:
-            smtp.send_message(mail)
-        sent.append("email")
-    return sent
-
-
-def _env(ref: EnvRef | None) -> str | None:
-    return ref.resolve() if ref else None
