@@ -44,7 +44,10 @@ from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordErro
 from integrations_dagster.state import DuplicateBinding, FlowRef, StateStore
 from integrations_dagster.state.store import claim_owner
 
-TARGET_TAG = "integrations/target"
+TARGET_TAG = "integrations/target"  # realtime runs: one at a time per target (dagster.yaml)
+BACKFILL_TARGET_TAG = "integrations/backfill_target"  # backfill runs: their own slot per target
+PRIORITY_TAG = "dagster/priority"  # the run queue dequeues higher first
+BACKFILL_PRIORITY = "-10"
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
 MAX_FAILURES_SHOWN = 50
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
@@ -241,8 +244,11 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             context.log.warning(f"{tally.failed} of {len(diff.changes)} records failed; see the sync log")
         return Output(None, metadata=tally.metadata(diff.unchanged))
 
-    tags = {TARGET_TAG: f"{spec.integration}.{spec.target}", "integrations/integration": spec.integration,
-            MAX_RUNTIME_TAG: str(spec.max_runtime_s)}
+    # A backfill takes its own concurrency slot per target and a lower priority, so a long one never
+    # holds realtime runs back; the state store's claims keep the two from creating one record twice.
+    slot = {BACKFILL_TARGET_TAG: f"{spec.integration}.{spec.target}", PRIORITY_TAG: BACKFILL_PRIORITY} \
+        if partitions else {TARGET_TAG: f"{spec.integration}.{spec.target}"}
+    tags = {**slot, "integrations/integration": spec.integration, MAX_RUNTIME_TAG: str(spec.max_runtime_s)}
 
     @job(name=prefix, tags=tags, executor_def=in_process_executor, partitions_def=partitions,
          op_retry_policy=RetryPolicy(max_retries=spec.op_retries, delay=spec.op_retry_delay_s,
