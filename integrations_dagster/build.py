@@ -2,7 +2,8 @@
 
 Per integration: one resource per connection (credentials as ``EnvVar``), a connection-check job
 (F1), and per flow a job, its daily-partitioned backfill sibling from ``start_date``, its
-schedules and its change sensor; one failure sensor alerts for all.
+schedules and its change sensor, and the assets it reads and writes with their checks; the alert
+sensors serve all.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.base import ConnectorResource
 from integrations_dagster.flows.checks import connection_check_job
 from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resource_key
-from integrations_dagster.flows.alerts import failure_sensor
+from integrations_dagster.flows.alerts import alert_sensors
+from integrations_dagster.flows.assets import integration_assets, name_checks
 from integrations_dagster.flows.triggers import change_sensor, flow_schedules
 from integrations_dagster.state.resource import StateStoreResource
 
@@ -43,22 +45,27 @@ def connection_resource(name: str, conn: cfg.Connection) -> ConnectorResource:
 
 def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
     jobs, schedules, sensors, resources = [], [], [], {"state": StateStoreResource()}
+    assets, checks = [], []
     for integration in file.integrations:
         for name, conn in integration.connections.items():
             resources[resource_key(integration.name, name)] = connection_resource(name, conn)
         jobs.append(connection_check_job(integration.name, list(integration.connections)))
         partitions = DailyPartitionsDefinition(start_date=integration.start_date.isoformat())
-        for flow_name, flow in integration.flows.items():
-            if not flow.enabled:
-                continue
-            spec = flow_spec(integration, flow_name, flow)
+        enabled = [(name, flow) for name, flow in integration.flows.items() if flow.enabled]
+        specs = name_checks([flow_spec(integration, name, flow) for name, flow in enabled])
+        flows = [(spec, flow) for spec, (_, flow) in zip(specs, enabled)]
+        for spec, flow in flows:
             job = build_flow_job(spec)
             jobs += [job, build_flow_job(spec, partitions=partitions)]
             schedules += flow_schedules(spec, flow, job)
             if flow.triggers.sensor:
                 sensors.append(change_sensor(spec, flow, job))
-    sensors.append(failure_sensor({i.name: i.alerts for i in file.integrations}))
-    return Definitions(jobs=jobs, schedules=schedules, sensors=sensors, resources=resources)
+        integration_specs, integration_checks = integration_assets(integration, flows)
+        assets += integration_specs
+        checks += integration_checks
+    sensors += alert_sensors({i.name: i.alerts for i in file.integrations})
+    return Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, sensors=sensors,
+                       resources=resources)
 
 
 def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> FlowSpec:
@@ -81,11 +88,19 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),
         after=tuple(f"{integration.name}.{other}" for other in flow.after),
         source_options=dict(source.options), target_options=dict(target.options),
-        flow_options=dict(flow.options))
+        flow_options=dict(flow.options), warn_at=flow.failed_records.warn_at,
+        error_at=flow.failed_records.error_at)
 
 
 def load_definitions(path: str | Path | None = None) -> Definitions:
+    """The definitions of an integrations file; a setting or option no connector knows (a typo that
+    would silently change what lands) stops the load with every such line, as ``validate`` prints it."""
+    from integrations_dagster import config_check
+
     file = cfg.load(path)
+    errors = [f for f in config_check.check(file) if f.level == "error"]
+    if errors:
+        raise cfg.ConfigError("; ".join(f.line(path or cfg.config_path()) for f in errors))
     try:
         return build_definitions(file)
     except cfg.ConfigError as exc:

@@ -4,7 +4,11 @@
     integrations-dagster sandbox fortnox --port 9000 --rate-limit 25 --rate-window 5
     integrations-dagster validate [--config FILE]
     integrations-dagster connect demo shop            # F1: do the credentials work?
-    integrations-dagster log --run RUN_ID | --flow demo.orders [--key KEY]
+    integrations-dagster log [--run ID] [--flow demo.orders] [--key KEY] [--failed] [--since 2h]
+                             [--limit N] [--format table|json|csv]
+    integrations-dagster dry-run demo products        # what would change, field by field; no write
+    integrations-dagster resend demo orders 1234      # one order again (never a duplicate)
+    integrations-dagster retry-failed demo products   # every record that failed and has not landed
 
 Sandbox credentials come from the same environment variables the demo integration names, so the
 sandbox and the connectors agree without a secret ever being written down.
@@ -53,21 +57,40 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("integration")
             p.add_argument("connection")
 
-    lg = sub.add_parser("log", help="show the sync log")
-    lg.add_argument("--run")
-    lg.add_argument("--flow")
-    lg.add_argument("--key")
-    lg.add_argument("--limit", type=int, default=50)
+    lg = sub.add_parser("log", help="show the sync log (oldest first)")
+    lg.add_argument("--run", help="one run's rows (its Dagster run id)")
+    lg.add_argument("--flow", help="one flow's rows, e.g. demo.orders")
+    lg.add_argument("--key", help="one record's rows (SKU, order key)")
+    lg.add_argument("--failed", action="store_true", help="failed records only")
+    lg.add_argument("--since", help="rows from then on: 2026-11-01, 2026-11-01T08:00 (UTC unless a zone "
+                                    "is given), or 30m, 2h, 1d ago")
+    lg.add_argument("--limit", type=int, default=50, help="the last N rows (0: all; default 50)")
+    lg.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    for name, help_ in (("resend", "re-send records of a flow by key (SKU, order number); never a duplicate"),
+                        ("retry-failed", "re-send every record of a flow that failed and has not landed since"),
+                        ("dry-run", "what a flow's run would create or update, field by field; writes nothing")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("integration")
+        p.add_argument("flow")
+        if name == "resend":
+            p.add_argument("keys", nargs="+", metavar="KEY")
+        if name == "dry-run":
+            p.add_argument("--full", action="store_true", help="against everything, not just since the cursor")
+        p.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
+        p.add_argument("--format", choices=("table", "json"), default="table")
 
     args = parser.parse_args(argv)
     defaulted = _same_state_as_dagster()
     try:
-        return {"sandbox": _sandbox, "validate": _validate, "connect": _connect, "log": _log}[args.command](args)
+        return {"sandbox": _sandbox, "validate": _validate, "connect": _connect, "log": _log, "resend": _act,
+                "retry-failed": _act, "dry-run": _act}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
         from integrations_dagster.config import ConfigError
         from integrations_dagster.connectors.http import ApiError
+        from integrations_dagster.synclog import LogError
 
-        if isinstance(exc, (ConfigError, ApiError, OSError)):
+        if isinstance(exc, (ConfigError, ApiError, OSError, LogError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise
@@ -123,11 +146,22 @@ def _sandbox(args) -> int:
 
 
 def _validate(args) -> int:
-    from integrations_dagster import config
+    """The schema, then each system's settings and options (errors: exit 2), then the build as it
+    would be once every named environment variable is set; unset ones are warnings (exit 0)."""
+    from integrations_dagster import config, config_check
     from integrations_dagster.build import build_definitions
 
-    file = config.load(args.config)
-    build_definitions(file)
+    path = args.config or config.config_path()
+    file = config.load(path)
+    findings = config_check.check(file)
+    for finding in findings:
+        print(finding.line(path), file=sys.stderr)
+    if any(f.level == "error" for f in findings):
+        return 2
+    try:
+        build_definitions(config_check.as_if_set(file))
+    except config.ConfigError as exc:
+        raise config.ConfigError(f"{path}: {exc}") from None
     for integration in file.integrations:
         flows = ", ".join(f"{n} ({f.entity}: {f.source} → {f.target})" for n, f in integration.flows.items())
         print(f"{integration.name}: {len(integration.connections)} connections; flows {flows}")
@@ -156,16 +190,46 @@ def _connect(args) -> int:
 
 
 def _log(args) -> int:
+    """Rows of the sync log, read without ever creating a state store (see :mod:`.synclog`)."""
+    from integrations_dagster import synclog
+
+    since = synclog.parse_since(args.since) if args.since else None
+    if args.limit < 0:
+        raise synclog.LogError(f"--limit {args.limit}: give a number of rows, 0 for all")
+    query = synclog.Query(run_id=args.run, flow=args.flow, key=args.key, failed=args.failed, since=since,
+                          limit=args.limit)
+    result = synclog.read(query)
+    synclog.write(result, args.format, sys.stdout)
+    if not result.rows:  # a note, not data: on stdout only where no program reads it
+        print(f"no rows in {result.where}" + (" match" if query.filtered else ""),
+              file=sys.stdout if args.format == "table" else sys.stderr)
+    elif result.total > len(result.rows):
+        print(f"(the last {len(result.rows)} of {result.total} rows; --limit 0 shows all)", file=sys.stderr)
+    return 0
+
+
+def _act(args) -> int:
+    """resend / retry-failed / dry-run: the flow's job, run here with that config (see :mod:`.actions`)."""
+    import json
+
     import pandas as pd
 
-    from integrations_dagster.state import StateStore
+    from integrations_dagster.actions import run_flow
 
-    store = StateStore()
-    frame = store.log(run_id=args.run, flow=args.flow, key=args.key)
-    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        where = store.engine.url.render_as_string(hide_password=True)
-        print(frame.tail(args.limit).to_string(index=False) if len(frame) else f"no rows in {where}")
-    return 0
+    result = run_flow(args.integration, args.flow, keys=getattr(args, "keys", None),
+                      retry_failed=args.command == "retry-failed", dry_run=args.command == "dry-run",
+                      full=getattr(args, "full", False), config=args.config)
+    if args.format == "json":
+        print(json.dumps({"run_id": result.run_id, "success": result.success, "error": result.error,
+                          "summary": result.summary, "records": result.rows}, indent=2))
+    else:
+        if result.rows:
+            with pd.option_context("display.max_colwidth", 80, "display.width", 220):
+                print(pd.DataFrame(result.rows).fillna("").to_string(index=False))
+        counts = ", ".join(f"{k} {v}" for k, v in result.summary.items() if v)
+        print(f"run {result.run_id}: {'done' if result.success else 'FAILED'}"
+              + (f" ({counts})" if counts else "") + (f": {result.error}" if result.error else ""))
+    return 0 if result.success else 1
 
 
 if __name__ == "__main__":

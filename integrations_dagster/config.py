@@ -7,8 +7,11 @@ in the file: a credential is ``{env: NAME}`` and reaches the connector as a Dags
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +29,16 @@ SCHEDULE_PRESETS = {"15min": "*/15 * * * *", "30min": "*/30 * * * *", "1h": "0 *
 
 class ConfigError(ValueError):
     """A bad integrations file; the message names the file and the field."""
+
+
+def did_you_mean(name: Any, choices: Any) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` to a misspelt ``name``, else the
+    choices themselves (a person fixing a typo should not have to look the names up)."""
+    choices = sorted(str(c) for c in choices)
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; known: {', '.join(choices)}" if choices else ""
 
 
 class Strict(BaseModel):
@@ -111,6 +124,20 @@ class Trigger(Strict):
         return SCHEDULE_PRESETS.get(v, v) if v else None
 
 
+class RecordChecks(Strict):
+    """When a run's failed records turn the flow's ``failed_records`` asset check (and its alert) red:
+    a warning from ``warn_at`` failed records, an error from ``error_at``."""
+
+    warn_at: int = Field(default=1, ge=1)
+    error_at: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RecordChecks":
+        if self.error_at < self.warn_at:
+            raise ValueError(f"error_at ({self.error_at}) must not be below warn_at ({self.warn_at})")
+        return self
+
+
 class Flow(Strict):
     entity: Literal["products", "orders", "stock"]
     source: str
@@ -131,6 +158,7 @@ class Flow(Strict):
     # schedules start it (orders after products: an order's lines then find their articles).
     after: list[str] = Field(default_factory=list)
     triggers: Trigger = Field(default_factory=Trigger)
+    failed_records: RecordChecks = Field(default_factory=RecordChecks)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -141,6 +169,12 @@ class Alerts(Strict):
     smtp_host: str | EnvRef | None = None
     smtp_port: int = 25
     webhook: EnvRef | None = None
+    # Where the Dagster UI is, for the run link in an alert (default: DAGSTER_UI_URL, else the demo's).
+    ui_url: str | EnvRef = EnvRef(env="DAGSTER_UI_URL", default="http://127.0.0.1:3000")
+
+    def resolved_ui_url(self) -> str:
+        url = self.ui_url.resolve() if isinstance(self.ui_url, EnvRef) else self.ui_url
+        return (url or "http://127.0.0.1:3000").rstrip("/")
 
 
 class Integration(Strict):
@@ -159,12 +193,14 @@ class Integration(Strict):
             for side in ("source", "target"):
                 conn = getattr(flow, side)
                 if conn not in self.connections:
-                    raise ValueError(f"flows.{name}.{side}: no connection named {conn!r}")
+                    raise ValueError(f"flows.{name}.{side}: no connection named {conn!r}"
+                                     + did_you_mean(conn, self.connections))
             if flow.source == flow.target:
                 raise ValueError(f"flows.{name}: source and target are the same connection")
             for other in flow.after:
                 if other not in self.flows or other == name:
-                    raise ValueError(f"flows.{name}.after: no other flow named {other!r}")
+                    raise ValueError(f"flows.{name}.after: no other flow named {other!r}"
+                                     + did_you_mean(other, set(self.flows) - {name}))
         return self
 
 
@@ -188,18 +224,57 @@ def load(path: str | Path | None = None) -> IntegrationsFile:
     """Read and validate an integrations file; raise ConfigError naming file and field."""
     path = Path(path) if path else config_path()
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found (set INTEGRATIONS_CONFIG)") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(_yaml_error(path, exc)) from None
     try:
         return IntegrationsFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: " + "; ".join(_describe(e, data) for e in exc.errors())) from None
+        errors = [e for e in exc.errors() if not _other_branch_fits(e, exc.errors())]
+        raise ConfigError(f"{path}: " + "; ".join(_describe(e, data) for e in errors)) from None
+
+
+def _other_branch_fits(error: dict, errors: list[dict]) -> bool:
+    """Whether ``error`` says a value is not of one type of a union (``base_url: str | EnvRef``)
+    while another type took it and found a problem inside: only that problem is worth reading."""
+    loc = error["loc"]
+    if not loc or not error["type"].endswith("_type"):
+        return False
+    branch = len(loc) - 1
+    return any(len(o["loc"]) > branch + 1 and o["loc"][:branch] == loc[:branch] and o["loc"][branch] != loc[branch]
+               for o in errors)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, but a date that does not exist (``2026-02-30``) is a YAML error with its
+    line, not a bare ``ValueError`` out of the date constructor."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a date ({exc}); write it as YYYY-MM-DD",
+                node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """``file, line L, column C: not valid YAML: what`` (the parser's own text repeats the input)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
 def _describe(error: dict, data: Any) -> str:
+    if not error["loc"]:
+        return f"the file must be a mapping with a list of integrations ({error['msg']})"
     parts, node = [], data
     for loc in error["loc"]:
         if isinstance(loc, int) and isinstance(node, list) and loc < len(node):
@@ -211,4 +286,32 @@ def _describe(error: dict, data: Any) -> str:
             node = node.get(loc)
         parts.append(f".{loc}" if parts else str(loc))
     where = "".join(parts).replace(".[", "[")
-    return f"{where}: {error['msg']}"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        fields = _fields_at(error["loc"][:-1])
+        message = "unknown field" + (did_you_mean(error["loc"][-1], fields) if fields else "")
+    elif error["type"].startswith(("date_", "datetime_")):
+        message += f" (got {error['input']!r}; write a date as YYYY-MM-DD)"
+    return f"{where}: {message}"
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """The field names of the model at ``loc`` of an :class:`IntegrationsFile` (empty if unknown):
+    what a misspelt key there could have meant."""
+    node: Any = IntegrationsFile
+    for part in loc:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            if part not in node.model_fields:
+                return []
+            node = node.model_fields[part].annotation
+            continue
+        args = typing.get_args(node)
+        if typing.get_origin(node) in (typing.Union, types.UnionType):  # pydantic names the member
+            node = next((a for a in args if getattr(a, "__name__", None) == part), None)
+        elif typing.get_origin(node) in (list, dict) and args:  # an index or key: the item type
+            node = args[-1]
+        else:
+            return []
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []

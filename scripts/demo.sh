@@ -6,17 +6,28 @@ cd "$(dirname "$0")/.."
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
 mkdir -p "$DAGSTER_HOME"
 cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
-# Fresh random sandbox credentials for this session, unless the user set real ones: nothing written.
+# Fresh random sandbox credentials for this session, unless the user set real ones. Only the ones
+# made here go to .demo.env (private, git-ignored, removed when the demo stops): a real credential
+# the user set is never written down.
 rand() { .venv/bin/python -c 'import secrets; print(secrets.token_hex(16))'; }
-export WOO_CONSUMER_KEY="${WOO_CONSUMER_KEY:-ck_$(rand)}"
-export WOO_CONSUMER_SECRET="${WOO_CONSUMER_SECRET:-cs_$(rand)}"
-export FORTNOX_CLIENT_ID="${FORTNOX_CLIENT_ID:-$(rand)}"
-export FORTNOX_CLIENT_SECRET="${FORTNOX_CLIENT_SECRET:-$(rand)}"
-export FORTNOX_REFRESH_TOKEN="${FORTNOX_REFRESH_TOKEN:-$(rand)}"
+session=(DAGSTER_HOME)
+generate() {  # generate NAME PREFIX: a random value for NAME unless it is set
+  if [ -z "${!1:-}" ]; then
+    export "$1=$2$(rand)"
+    session+=("$1")
+  fi
+}
+generate WOO_CONSUMER_KEY ck_
+generate WOO_CONSUMER_SECRET cs_
+generate FORTNOX_CLIENT_ID ""
+generate FORTNOX_CLIENT_SECRET ""
+generate FORTNOX_REFRESH_TOKEN ""
+./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!
-trap 'kill $SANDBOX_PID 2>/dev/null || true' EXIT INT TERM
+trap 'kill $SANDBOX_PID 2>/dev/null || true; rm -f .demo.env' EXIT INT TERM
 sleep 2
 .venv/bin/integrations-dagster validate
+echo "Second terminal: \`source .demo.env\` in $PWD gives it this demo's sandbox credentials and DAGSTER_HOME."
 echo "Dagster UI: http://127.0.0.1:3000  (Ctrl-C stops the demo)"
 .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${DAGSTER_PORT:-3000}"

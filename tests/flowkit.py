@@ -37,6 +37,7 @@ integrations:
         mode: create
         options: {{document: {document}, vat_included: {vat_included}, statuses: [processing, completed]}}
       stock: {{entity: stock, source: erp, target: shop}}
+    alerts: {{slack_webhook: {{env: TEST_SLACK_URL, default: ""}}, ui_url: "http://dagster.example:3000/"}}
 """
 
 

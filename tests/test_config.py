@@ -1,11 +1,17 @@
-"""The integrations YAML: the demo validates; bad files get errors naming file and field."""
+"""The integrations YAML: the demo validates; bad files get errors naming file and field; ``validate``
+knows each system's settings and options (did you mean...) and reports unset environment variables."""
 
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from integrations_dagster import config
+from flowkit import definitions
+from integrations_dagster import config, config_check
 from integrations_dagster.cli import main
+from integrations_dagster.connectors import SYSTEMS, resource_class
+from integrations_dagster.connectors.options import options_model
 
 GOOD = """
 integrations:
@@ -61,3 +67,134 @@ def test_cli_validate_prints_one_line_error_not_a_traceback(tmp_path, capsys):
     assert main(["validate", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(path) in err and "Traceback" not in err
+
+
+# -- validate: each system's settings and options, YAML and date errors, unset variables ----------
+
+CONNECTORS = Path(config.__file__).parent / "connectors"
+
+
+def validate(capsys, path, *more) -> tuple[int, str, str]:
+    code = main(["validate", "--config", str(path), *more])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+@pytest.mark.parametrize("old, new, where, message", [
+    ("credentials: {access_token: {env: T}}", "credentials: {access_token: {env: T}}, settings: {price_lst: B}",
+     "integrations[shop1].connections.erp.settings.price_lst", "unknown setting of fortnox; did you mean 'price_list'?"),
+    ("credentials: {access_token: {env: T}}", "credentials: {access_token: {env: T}}, settings: {rate_limit: lots}",
+     "integrations[shop1].connections.erp.settings.rate_limit", "'lots': Input should be a valid integer"),
+    ("credentials: {access_token: {env: T}}", "credentials: {acces_token: {env: T}}",
+     "integrations[shop1].connections.erp.credentials.acces_token", "did you mean 'access_token'?"),
+    ("credentials: {access_token: {env: T}}", "credentials: {}, settings: {access_token: {env: T}}",
+     "integrations[shop1].connections.erp.settings.access_token", "a credential: give it under credentials"),
+    ("consumer_secret: {env: S}}", "consumer_secret: {env: S}}, options: {prices_include_taxes: true}",
+     "integrations[shop1].connections.shop.options.prices_include_taxes", "did you mean 'prices_include_tax'?"),
+    ("consumer_secret: {env: S}}", "consumer_secret: {env: S}}, options: {missing_sku: invent}",
+     "integrations[shop1].connections.shop.options.missing_sku", "'invent': Input should be 'refuse' or 'generate'"),
+    ("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {documnet: invoice}",
+     "integrations[shop1].flows.orders.options.documnet", "did you mean 'document'?"),
+    ("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {document: receipt}",
+     "integrations[shop1].flows.orders.options.document", "'receipt': Input should be 'order' or 'invoice'"),
+    ("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {vat_included: 'false'}",
+     "integrations[shop1].flows.orders.options.vat_included", "Input should be a valid boolean"),
+    ("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {statuses: [processing, shipped]}",
+     "integrations[shop1].flows.orders.options.statuses.1", "'shipped': Input should be"),
+    ("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {price_list_includes_vat: true}",
+     "integrations[shop1].flows.orders.options.price_list_includes_vat", "fortnox reads it only as the target of products"),
+    ("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {mode: update}",
+     "integrations[shop1].flows.orders.options.mode", "set by the engine"),
+    ("triggers: {schedule: 2h}", "trigers: {schedule: 2h}",
+     "integrations[shop1].flows.orders.trigers", "unknown field; did you mean 'triggers'?"),
+    ("target: erp", "target: erpp", "integrations[shop1]", "no connection named 'erpp'; did you mean 'erp'?"),
+])
+def test_validate_says_did_you_mean_naming_file_and_yaml_path(tmp_path, capsys, monkeypatch, old, new, where,
+                                                              message):
+    monkeypatch.setenv("K", "k"), monkeypatch.setenv("S", "s"), monkeypatch.setenv("T", "t")
+    assert GOOD.count(old) == 1
+    path = write(tmp_path, GOOD.replace(old, new))
+    code, out, err = validate(capsys, path)
+    assert code == 2 and out == ""
+    line = next(line for line in err.splitlines() if where in line)
+    assert line.startswith("error: ") and str(path) in line and message in line
+
+
+def test_validate_accepts_every_option_each_system_reads(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("K", "k"), monkeypatch.setenv("S", "s"), monkeypatch.setenv("T", "t")
+    text = GOOD.replace("consumer_secret: {env: S}}", "consumer_secret: {env: S}}, options: {currency: SEK, "
+                        "prices_include_tax: true, tax_rates: {'': 25, reduced-rate: '12.0'}, missing_sku: generate, "
+                        "generated_sku_prefix: 'W-'}, settings: {read_concurrency: 4}")
+    text = text.replace("{access_token: {env: T}}", "{access_token: {env: T}}, settings: {price_list: B, "
+                        "rate_limit: {env: FX_RATE, default: '20'}}, options: {price_list_includes_vat: false}")
+    text = text.replace("triggers: {schedule: 2h}", "triggers: {schedule: 2h}, options: {document: invoice, "
+                        "vat_included: false, lines_without_article: refuse, statuses: [completed]}}\n"
+                        "      stock: {entity: stock, source: erp, target: shop, options: {location: main}")
+    code, out, err = validate(capsys, write(tmp_path, text))
+    assert (code, err) == (0, "") and "shop1: 2 connections" in out
+
+
+def test_validate_reports_unset_environment_variables_as_warnings(tmp_path, capsys, monkeypatch):
+    for name in ("K", "S", "T", "SHOP_URL", "FX_AUTH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("S", "s")
+    text = GOOD.replace('base_url: "http://127.0.0.1:1"', "base_url: {env: SHOP_URL}")
+    text = text.replace("{access_token: {env: T}}", "{access_token: {env: T}}, settings: {auth_url: {env: FX_AUTH}}")
+    path = write(tmp_path, text)
+    code, out, err = validate(capsys, path)
+    assert code == 0 and "shop1: 2 connections" in out
+    warnings = sorted(err.splitlines())
+    assert warnings == sorted(f"warning: {path}: integrations[shop1].connections.{where}: environment variable "
+                              f"{name} is not set" for where, name in (
+                                  ("shop.base_url", "SHOP_URL"), ("shop.credentials.consumer_key", "K"),
+                                  ("erp.credentials.access_token", "T"), ("erp.settings.auth_url", "FX_AUTH")))
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path, capsys):
+    lines = GOOD.splitlines()
+    broken = next(i for i, line in enumerate(lines) if "orders: {" in line)
+    lines[broken] = lines[broken].replace("{entity: orders,", "{entity: orders")  # a comma short
+    path = write(tmp_path, "\n".join(lines))
+    code, _, err = validate(capsys, path)
+    assert code == 2 and err.startswith(f"error: {path}, line {broken + 1}, column ") and "not valid YAML" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("start_date, expected", [
+    ("2026-02-30", "line 4, column 17: not valid YAML: '2026-02-30' is not a date (day is out of range for month)"),
+    ("2026-13-01", "line 4, column 17: not valid YAML: '2026-13-01' is not a date (month must be in 1..12)"),
+    ("next monday", "integrations[shop1].start_date: Input should be a valid date"),
+    ("01/02/2026", "(got '01/02/2026'; write a date as YYYY-MM-DD)"),
+])
+def test_a_bad_start_date_is_a_message(tmp_path, capsys, start_date, expected):
+    path = write(tmp_path, GOOD.replace("start_date: 2026-01-01", f"start_date: {start_date}"))
+    with pytest.raises(config.ConfigError) as err:
+        config.load(path)
+    assert str(path) in str(err.value) and expected in str(err.value)
+    code, _, out_err = validate(capsys, path)
+    assert code == 2 and out_err.startswith("error: ") and expected in out_err
+
+
+def test_the_demo_and_the_test_files_validate_without_a_finding(tmp_path, capsys):
+    """The env of the test session (conftest) sets every credential the demo names."""
+    code, out, err = validate(capsys, config.DEFAULT_CONFIG)
+    assert (code, err) == (0, "") and out.startswith("demo: 2 connections")
+    definitions(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:2", shop_options={"missing_sku": "generate"})
+    assert config_check.check(config.load(tmp_path / "integrations.yaml")) == []
+
+
+def test_every_option_a_connector_reads_is_declared():
+    """The names read in the connectors' code (``options.get("x")``, ``options["x"]``) are the ones
+    ``validate`` accepts: an option added to the code without its declaration fails here."""
+    derived = {"tax_rate_by_id"}  # WooCommerce's prepare() computes it from /taxes; never from the YAML
+    for system in SYSTEMS:
+        cls = resource_class(system)
+        package = CONNECTORS / cls.__module__.split(".")[-2]
+        read = set()
+        for source in package.glob("*.py"):
+            read |= set(re.findall(r"options(?:\.get\(|\[)[\"'](\w+)[\"']", source.read_text()))
+        declared = set(options_model(cls).model_fields)
+        assert read, system
+        assert read - declared - set(config_check.ENGINE_SET) - derived == set(), system
+        assert declared - read == set(), f"{system} declares options it never reads"

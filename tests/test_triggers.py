@@ -135,3 +135,86 @@ def test_run_monitoring_fails_a_run_left_started_past_its_max_runtime(tmp_path, 
     assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
     assert instance.get_run_by_id(fresh.run_id).status == DagsterRunStatus.STARTED
     instance.dispose()
+
+
+def test_sensor_retries_a_failed_run_with_backoff_and_the_change_lands(tmp_path, woo_sandbox, fortnox_empty, store):
+    """After a Fortnox outage fails a run, the change it carried does not wait for the next
+    schedule: the sensor requests a retry once interval × 2^(failed runs in a row − 1) has passed
+    since the failure (here 2 s, then 4 s), one per failed run, and the retry lands the change."""
+    import time
+    from decimal import ROUND_HALF_UP, Decimal
+
+    import requests
+
+    from integrations_dagster import config
+    from integrations_dagster.build import build_definitions
+    from flowkit import definitions as flow_definitions, fx
+
+    flow_definitions(tmp_path, woo_sandbox.url, fortnox_empty.url, max_attempts=1, op_retries=0)
+    path = tmp_path / "integrations.yaml"
+    path.write_text(path.read_text().replace("op_retry_delay_s: 0.1", "op_retry_delay_s: 0.1, "
+                                             "triggers: {sensor_interval_s: 2}", 1))
+    defs = build_definitions(config.load(path))
+    job = defs.get_job_def("demo_products")
+    sensor = defs.get_sensor_def("demo_products_sensor")
+    instance = DagsterInstance.ephemeral()
+    resources = {"demo__shop": defs.resources["demo__shop"]}
+
+    def tick(cursor):
+        with build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs) as ctx:
+            return sensor(ctx), ctx.cursor
+
+    first, cursor = tick(None)
+    assert isinstance(first, RunRequest)
+    assert job.execute_in_process(instance=instance, tags=first.tags).success
+    simple = next(p for p in woo_get(woo_sandbox.url, "/products")
+                  if p["type"] == "simple" and p["sku"] and p["tax_class"] == "" and p["status"] == "publish")
+    woo_put(woo_sandbox.url, f"/products/{simple['id']}", {"regular_price": "1000.01"})
+    knobs = f"{fortnox_empty.url}/__sandbox__/knobs"
+    requests.post(knobs, json={"fault_rate": 1.0}, timeout=5)  # Fortnox answers 503 to everything
+
+    change, cursor = tick(cursor)
+    assert isinstance(change, RunRequest) and change.tags["integrations/trigger"] == "sensor"
+    failed = job.execute_in_process(instance=instance, tags=change.tags, raise_on_error=False)
+    assert not failed.success
+    waiting, cursor = tick(cursor)
+    assert isinstance(waiting, SkipReason) and f"run {failed.run_id} failed" in waiting.skip_message
+    time.sleep(2.2)  # the sensor interval: the backoff after one failed run
+    retry, cursor = tick(cursor)
+    assert isinstance(retry, RunRequest)
+    assert retry.run_key == f"retry:{failed.run_id}" and retry.tags["integrations/trigger"] == "retry"
+
+    # Fortnox still down: the retry fails too, and the next one waits twice as long (4 s).
+    again = job.execute_in_process(instance=instance, tags=retry.tags, raise_on_error=False)
+    assert not again.success
+    time.sleep(2.2)
+    waiting, cursor = tick(cursor)
+    assert isinstance(waiting, SkipReason) and "2 failed in a row" in waiting.skip_message
+    time.sleep(2.2)
+    retry, cursor = tick(cursor)
+    assert isinstance(retry, RunRequest) and retry.run_key == f"retry:{again.run_id}"
+
+    requests.post(knobs, json={"fault_rate": 0.0}, timeout=5)  # Fortnox is back
+    assert job.execute_in_process(instance=instance, tags=retry.tags).success
+    price = Decimal(str(fx(fortnox_empty.url, "GET", f"/prices/A/{simple['sku']}")["Price"]["Price"]))
+    assert price == (Decimal("1000.01") / Decimal("1.25")).quantize(Decimal("0.01"), ROUND_HALF_UP)  # 800.01
+    done, cursor = tick(cursor)
+    assert isinstance(done, SkipReason) and "no products changed" in done.skip_message
+
+
+def test_a_cancelled_run_or_another_jobs_failure_asks_no_retry(tmp_path, woo_sandbox, fortnox_empty, state_url):
+    """Only this job's latest finished run counts (not its backfill job's), and a run cancelled
+    after a failure was stopped on purpose: the sensor goes back to asking for changes."""
+    from dagster import DagsterRunStatus
+
+    defs = definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
+    sensor = defs.get_sensor_def("demo_products_sensor")
+    instance = DagsterInstance.ephemeral()
+    resources = {"demo__shop": defs.resources["demo__shop"]}
+    job = defs.get_job_def("demo_products")
+    instance.report_run_failed(instance.create_run_for_job(job))
+    instance.create_run_for_job(job, status=DagsterRunStatus.CANCELED)
+    instance.report_run_failed(instance.create_run_for_job(defs.get_job_def("demo_products_backfill")))
+    with build_sensor_context(instance=instance, resources=resources, definitions=defs) as ctx:
+        request = sensor(ctx)
+    assert isinstance(request, RunRequest) and request.tags["integrations/trigger"] == "sensor"

@@ -2,8 +2,10 @@
 
 1. Our initial sync of ``--products`` products (``--variations`` each) fills the Fortnox sandbox.
 2. ``incremental``: 1 % of the products change (price of a variation, stock of a variation, or the
-   product's name, in turn); our sync runs as a reconcile (a full read: WooCommerce does not bump
-   a parent's ``date_modified`` when a variation changes, so only a full read sees such edits).
+   product's name, in turn); our sync runs as a reconcile (a full read, like for like with the naive
+   script and dlt, which read everything; a variation's save does move its parent's
+   ``date_modified`` [source: WC_Product_Variable::sync via wc_deferred_product_sync], so the
+   sensor's cursor run sees such edits too).
    The expected writes are what changed at Fortnox: a name is on every variation's article
    (one PUT per variation), a price is one price row (one PUT); stock is owned by Fortnox after
    the first sync, so a shop stock change writes nothing.

@@ -166,6 +166,7 @@ class ConnectorResource(ConfigurableResource):
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {}
+    options_model: ClassVar[str] = ""  # "module:Class" of the YAML options it reads (connectors/options.py)
 
     base_url: str
     max_attempts: int = 6  # per request, for transient errors (see connectors.http)
@@ -183,6 +184,23 @@ class ConnectorResource(ConfigurableResource):
     @abstractmethod
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         """Yield raw vendor records of ``entity`` modified in ``window`` (paging handled inside)."""
+
+    def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
+        """The raw records of ``entity`` that hold ``keys``, and why each key no record holds was not
+        found (key -> a sentence for the sync log: "no product with SKU 'X' in the shop").
+
+        What re-sending named records and retrying a flow's failed records read instead of a window.
+        The records come in the shape :meth:`read` yields (the flow maps them with
+        :meth:`to_canonical` as any other), each once however many keys name it. ``keys`` are the
+        canonical keys the sync log shows; a connector may accept what people type as well (an order
+        number as the shop shows it) and says so in its docstring. ``options`` are those of
+        :meth:`prepare`. A key this returns neither a record nor a reason for is one a returned
+        record holds under another spelling (a variation's SKU answering its product).
+
+        A system that cannot look records up by key says so for every key (the default).
+        """
+        return [], {key: f"{self.system} cannot look {entity} up by key; run the flow over a window or in full"
+                    for key in keys}
 
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         """Cheap check for sensors: a watermark past ``since`` (``new`` when a run is due), or None
@@ -205,6 +223,12 @@ class ConnectorResource(ConfigurableResource):
     def raw_key(self, entity: str, raw: dict) -> str:
         """How to name a raw record in the sync log when it cannot be mapped."""
         return str(raw.get("id", "?"))
+
+    def raw_id(self, entity: str, raw: dict) -> str | None:
+        """The source's id of a raw record (what its canonical record's ``source_id`` will be), so that
+        a failure logged before the record had a key is resolved when the record lands under one."""
+        value = raw.get("id")
+        return None if value is None else str(value)
 
     @abstractmethod
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:

@@ -1,4 +1,10 @@
-"""The failure alert: a sensor that tells the team (Slack, e-mail, webhook) when a flow's run failed."""
+"""Alerts that say why: a sensor for failed runs and one for runs whose records failed.
+
+Each message names the flow and its job, the root cause (the innermost error a step failed with —
+``HTTP 503 … code 2000001`` — not Dagster's "Steps failed: [...]"), the first records' reasons
+from the sync log, and a link to the run in the UI (``alerts.ui_url``). Sent to Slack, e-mail and
+a webhook, as configured per integration.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,97 @@ import smtplib
 from email.message import EmailMessage
 
 import requests
-from dagster import DefaultSensorStatus, RunFailureSensorContext, SensorDefinition, run_failure_sensor
+from dagster import (
+    DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunStatusSensorContext, SensorDefinition,
+    run_failure_sensor, run_status_sensor,
+)
 
 from integrations_dagster.config import Alerts, EnvRef
+from integrations_dagster.flows.pipeline import FAILED_RECORDS_TAG, FLOW_TAG
+from integrations_dagster.state.resource import open_store
+
+REASONS_IN_ALERT = 5
+
+
+def alert_sensors(alerts_by_integration: dict[str, Alerts]) -> list[SensorDefinition]:
+    return [failure_sensor(alerts_by_integration), record_failure_sensor(alerts_by_integration)]
 
 
 def failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDefinition:
     @run_failure_sensor(name="integrations_failure_alert", default_status=DefaultSensorStatus.RUNNING,
                         monitor_all_code_locations=False,
-                        description="alerts the team (Slack, e-mail, webhook) when a flow's run fails")
+                        description="alerts the team (Slack, e-mail, webhook) when a flow's run fails, with the cause")
     def _alert(context: RunFailureSensorContext) -> None:
         run = context.dagster_run
-        integration = run.tags.get("integrations/integration", "")
-        alerts = alerts_by_integration.get(integration)
-        message = (f"integrations_dagster: run {run.run_id[:8]} of {run.job_name} failed: "
-                   f"{context.failure_event.message or 'see the run in Dagster'}")
+        alerts = alerts_by_integration.get(run.tags.get("integrations/integration", ""))
+        cause = root_cause(context) or context.failure_event.message or "see the run in Dagster"
+        message = _message(run, alerts, f"failed: {cause}")
         channels = send_alerts(alerts, message) if alerts else []
         context.log.info(f"{message} (alerted: {', '.join(channels) or 'no channel configured'})")
 
     return _alert
+
+
+def record_failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDefinition:
+    @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="integrations_record_failure_alert",
+                       default_status=DefaultSensorStatus.RUNNING, monitor_all_code_locations=False,
+                       description="alerts the team when a flow's run succeeded but some of its records failed")
+    def _alert(context: RunStatusSensorContext) -> None:
+        run = context.dagster_run
+        failed = int(run.tags.get(FAILED_RECORDS_TAG) or 0)
+        if not failed:
+            return
+        alerts = alerts_by_integration.get(run.tags.get("integrations/integration", ""))
+        message = _message(run, alerts, f"finished, but {failed} records failed")
+        channels = send_alerts(alerts, message) if alerts else []
+        context.log.info(f"{message} (alerted: {', '.join(channels) or 'no channel configured'})")
+
+    return _alert
+
+
+def root_cause(context: RunFailureSensorContext) -> str | None:
+    """The innermost error of each failed step (what a ``Failure`` says, else the deepest cause)."""
+    causes = []
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            causes.append(data.user_failure_data.description)
+            continue
+        error = data.error
+        while error is not None and (error.cause or error.context):
+            error = error.cause or error.context
+        if error is not None:
+            causes.append(_without_class(error.message))
+    unique = list(dict.fromkeys(c.strip() for c in causes if c and c.strip()))
+    return "; ".join(unique)[:1500] or None
+
+
+def _without_class(message: str) -> str:
+    """``requests.exceptions.HTTPError: 503 …`` → ``503 …`` (the class name says little to a reader)."""
+    head, sep, rest = message.partition(": ")
+    return rest.strip() if sep and "." in head and " " not in head else message.strip()
+
+
+def _message(run, alerts: Alerts | None, what: str) -> str:
+    flow = run.tags.get(FLOW_TAG)
+    lines = [f"integrations_dagster: {'flow ' + flow + ' ' if flow else ''}(job {run.job_name}, "
+             f"run {run.run_id[:8]}) {what}"]
+    reasons = _record_reasons(run.run_id) if flow else []
+    if reasons:
+        lines.append("first failed records:")
+        lines += [f"  {key}: {reason}" for key, reason in reasons]
+    base = alerts.resolved_ui_url() if alerts else Alerts().resolved_ui_url()
+    lines.append(f"{base}/runs/{run.run_id}")
+    return "\n".join(lines)
+
+
+def _record_reasons(run_id: str) -> list[tuple[str, str]]:
+    try:
+        log = open_store().log(run_id=run_id)
+    except Exception:  # noqa: BLE001 - an alert goes out even when the state store does not answer
+        return []
+    failed = log[log["outcome"] == "failed"].head(REASONS_IN_ALERT)
+    return [(str(k), str(e)[:300]) for k, e in zip(failed["record_key"], failed["error"])]
 
 
 def send_alerts(alerts: Alerts, message: str) -> list[str]:

@@ -30,10 +30,10 @@ from typing import Any
 
 import pandas as pd
 from dagster import (
-    Config, DailyPartitionsDefinition, Failure, In, JobDefinition, MetadataValue, OpExecutionContext,
+    AssetMaterialization, Config, DailyPartitionsDefinition, Failure, In, JobDefinition, MetadataValue, OpExecutionContext,
     Out, Output, RetryPolicy, Backoff, in_process_executor, job, op,
 )
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.base import (
@@ -41,72 +41,40 @@ from integrations_dagster.connectors.base import (
 )
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
-from integrations_dagster.state import DuplicateBinding, FlowRef, StateStore
+from integrations_dagster.flows.assets import failed_records_result, record_table, target_key
+from integrations_dagster.flows.changes import describe, record_changes
+from integrations_dagster.flows.spec import FlowSpec, resource_key
+from integrations_dagster.state import DuplicateBinding, StateStore
 from integrations_dagster.state.store import claim_owner
 
 TARGET_TAG = "integrations/target"  # realtime runs: one at a time per target (dagster.yaml)
 BACKFILL_TARGET_TAG = "integrations/backfill_target"  # backfill runs: their own slot per target
 PRIORITY_TAG = "dagster/priority"  # the run queue dequeues higher first
 BACKFILL_PRIORITY = "-10"
+FLOW_TAG = "integrations/flow"
+FAILED_RECORDS_TAG = "integrations/failed_records"  # set on every flow run: how many records failed
+DRY_RUN_TAG = "integrations/dry_run"
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
 MAX_FAILURES_SHOWN = 50
+MAX_RECORDS_SHOWN = 200  # rows of a run's record table; the sync log has every record
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
 CLAIM_POLL_S = 0.1
 CLAIM_RENEW_S = 60.0  # well within state.store.CLAIM_TTL
 
 
-@dataclass(frozen=True)
-class FlowSpec:
-    """Everything a flow's ops need to know, from the YAML."""
-
-    integration: str
-    name: str  # flow name in the YAML: products, orders, stock...
-    entity: str
-    source: str  # connection names
-    target: str
-    mode: str = "both"
-    owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)
-    batch_size: int = 500
-    op_retries: int = 2
-    op_retry_delay_s: float = 2.0
-    max_runtime_s: int = 12 * 3600
-    overlap: timedelta = timedelta(minutes=10)
-    after: tuple[str, ...] = ()  # state names of flows whose first sync must come first
-    source_options: dict[str, Any] = field(default_factory=dict)
-    target_options: dict[str, Any] = field(default_factory=dict)
-    flow_options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def job_name(self) -> str:
-        return f"{self.integration}_{self.name}"
-
-    @property
-    def state_name(self) -> str:
-        return f"{self.integration}.{self.name}"
-
-    @property
-    def ref(self) -> FlowRef:
-        return FlowRef(self.state_name, self.source, self.target, self.entity)
-
-    @property
-    def source_key(self) -> str:
-        return resource_key(self.integration, self.source)
-
-    @property
-    def target_key(self) -> str:
-        return resource_key(self.integration, self.target)
-
-
-def resource_key(integration: str, connection: str) -> str:
-    return f"{integration}__{connection}"
-
-
 class FetchConfig(Config):
     """Run config of the fetch op (all optional: the default is "since the cursor")."""
 
-    full: bool = False  # read everything: initial sync or reconcile
-    since: str | None = None  # ISO date or date-time (UTC): read from here
-    until: str | None = None
+    full: bool = Field(default=False, description="read everything: initial sync or reconcile")
+    since: str | None = Field(default=None, description="ISO date or date-time (UTC): read from here")
+    until: str | None = Field(default=None, description="ISO date or date-time (UTC): read until here")
+    keys: list[str] = Field(default_factory=list, description=(
+        "re-send these records (keys as the sync log shows them: a SKU, an order number): read from the "
+        "source by key and pushed even when unchanged; never a duplicate"))
+    retry_failed: bool = Field(default=False, description=(
+        "re-send every record of this flow that failed and has not landed since"))
+    dry_run: bool = Field(default=False, description=(
+        "say what would be created or updated, field by field, and write nothing"))
 
 
 @dataclass
@@ -119,6 +87,9 @@ class Fetched:
     started: datetime
     moves_cursor: bool
     options: dict[str, Any] = field(default_factory=dict)  # the source's options as ``prepare`` settled them
+    by_key: bool = False  # read by key (re-send): every record is pushed even when unchanged, none is "deleted"
+    dry_run: bool = False
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (key, why the source has no such record)
 
     @classmethod
     def of(cls, records: Iterable[dict], window: Window, started: datetime, moves_cursor: bool,
@@ -140,6 +111,7 @@ class Normalized:
     fetched: Fetched
     failed: int  # records that could not be mapped
     parts_failed: int = 0  # parts of mapped records left out (a variation without SKU)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (key, reason) of both, for the record table
 
 
 @dataclass
@@ -148,13 +120,14 @@ class Diff:
     unchanged: int
     deleted: list[str]
     fetched: Fetched
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (key, stage, reason) before the push
 
 
 def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | None = None) -> JobDefinition:
     """The four ops of one flow wired as a job (a daily-partitioned sibling when ``partitions``)."""
     suffix = "_backfill" if partitions else ""
     prefix = f"{spec.job_name}{suffix}"
-    flow_tag = {"integrations/flow": spec.state_name}
+    flow_tag = {FLOW_TAG: spec.state_name}
 
     @op(name=f"{prefix}_fetch", required_resource_keys={spec.source_key, "state"}, out=Out(Fetched),
         tags=flow_tag)
@@ -164,15 +137,31 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         window, moves_cursor = _window(context, spec, config, store, partitioned=partitions is not None)
         started = datetime.now(UTC)
+        keys = _keys_to_send(spec, config, store)
         try:
             options = source.prepare(spec.entity, _options(spec, "source"))
-            fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor, options)
+            if keys is not None:
+                records, missing = source.read_keys(spec.entity, keys, options) if keys else ([], {})
+                fetched = Fetched.of(records, window, started, False, options)
+                fetched.by_key, fetched.missing = True, list(missing.items())
+            else:
+                fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor,
+                                     options)
+            fetched.dry_run = config.dry_run
         except ConfigError as exc:  # a retry would not change the YAML
             raise Failure(f"{spec.state_name}: connection {spec.source}: {exc}", allow_retries=False) from None
         except ApiError as exc:
             raise Failure(f"{spec.state_name}: reading {spec.entity} from {spec.source} failed: {exc}") from None
-        context.log.info(f"fetched {len(fetched.raw)} {spec.entity} from {spec.source} ({_describe(window)})")
-        context.add_output_metadata({"records": len(fetched.raw), "window": _describe(window)})
+        what = f"{len(keys)} records by key" if keys is not None else _describe(window)
+        context.log.info(f"fetched {len(fetched.raw)} {spec.entity} from {spec.source} ({what})"
+                         + (" — dry run: nothing will be written" if config.dry_run else ""))
+        for key, reason in fetched.missing:
+            context.log.warning(f"{key}: {reason}")
+        if keys is not None and not fetched.dry_run:
+            _close_gone_failures(context, spec, store, fetched.missing)
+        if config.dry_run and _in_run(context):
+            context.instance.add_run_tags(context.run_id, {DRY_RUN_TAG: "true"})
+        context.add_output_metadata({"records": len(fetched.raw), "window": what, "not found": len(fetched.missing)})
         return fetched
 
     @op(name=f"{prefix}_normalize", required_resource_keys={spec.source_key, "state"},
@@ -182,35 +171,42 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         store: StateStore = context.resources.state.store()
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         options = fetched.options or _options(spec, "source")
-        records, failures, parts, notes = [], [], [], MapNotes()
+        records, failures, parts, notes, ids = [], [], [], MapNotes(), {}
         for raw in fetched.records():
             try:
                 record = source.to_canonical(spec.entity, raw, options, notes)
                 records.append(record)
             except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
                 notes.take()
-                failures.append((_safe_raw_key(source, spec.entity, raw), _reason(exc)))
+                key = _safe_raw_key(source, spec.entity, raw)
+                failures.append((key, _reason(exc)))
+                ids[key] = _safe_raw_id(source, spec.entity, raw)
                 continue
             parts += notes.take()
-        store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map")
+        if not fetched.dry_run:
+            store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map",
+                                  source_ids=ids)
         records, skipped = _filter_statuses(spec, records)
         for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
         context.add_output_metadata({"records": len(records), "failed": len(failures), "parts_failed": len(parts),
                                      "skipped_by_status": skipped,
                                      "failures": MetadataValue.md(_failure_table(failures + parts))})
-        return Normalized(records, fetched.without_records(), len(failures), len(parts))
+        return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts)
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
         ins={"normalized": In(Normalized)}, out=Out(Diff), tags=flow_tag)
     def diff(context: OpExecutionContext, normalized: Normalized) -> Diff:
         """Compare with the snapshot of what the target accepted: create / update / unchanged."""
         store: StateStore = context.resources.state.store()
+        fetched = normalized.fetched
         records, dupes = _dedupe(normalized.records)
         for key, reason in dupes:
-            store.record_failed(context.run_id, spec.state_name, key=key, stage="diff", action="map", error=reason)
+            if not fetched.dry_run:
+                store.record_failed(context.run_id, spec.state_name, key=key, stage="diff", action="map", error=reason)
             context.log.warning(f"{key}: {reason}")
-        result = compute_diff(spec, store, records, full=normalized.fetched.window.full)
+        result = compute_diff(spec, store, records, full=fetched.window.full and not fetched.by_key,
+                              resend=fetched.by_key, dry_run=fetched.dry_run)
         if result.stale:
             context.log.info(f"{len(result.stale)} records are older than what {spec.target} already has; "
                              "not pushed")
@@ -220,7 +216,9 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             "unchanged": result.unchanged, "deleted_in_source": len(result.deleted),
             "duplicates": len(dupes), "stale_skipped": len(result.stale),
         })
-        return Diff(result.changes, result.unchanged, result.deleted, normalized.fetched)
+        earlier = ([(k, "fetch", r) for k, r in fetched.missing] + [(k, "normalize", r) for k, r in normalized.failures]
+                   + [(k, "diff", r) for k, r in dupes])
+        return Diff(result.changes, result.unchanged, result.deleted, normalized.fetched, earlier)
 
     @op(name=f"{prefix}_push", required_resource_keys={spec.target_key, spec.source_key, "state"},
         ins={"diff": In(Diff)}, tags=flow_tag)
@@ -233,22 +231,35 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                            options=_options(spec, "target"), log=context.log.info, owns=spec.owns,
                            accepted=lambda keys: {k: r for k, p in store.snapshot_payloads(spec.state_name, keys).items()
                                                   if (r := _revive(record_type, p)) is not None})
-        tally = _push_changes(context, spec, store, target, ctx, diff.changes)
+        tally = Tally()
+        for key, stage, reason in diff.failures:
+            tally.note_failure(key, "map", reason, stage=stage)
+        if diff.fetched.dry_run:
+            return _dry_run(context, spec, diff, tally)
+        _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key)
+        report = RunReport(spec, tally, diff.unchanged)
+        if _in_run(context):  # (an op invoked outside a run, as tests do, has no run to tag or check)
+            context.instance.add_run_tags(context.run_id, {FAILED_RECORDS_TAG: str(tally.all_failed)})
+            context.log_event(failed_records_result(spec, store, failed_in_run=tally.all_failed))
         if tally.error:
+            context.log_event(report.materialization(context.run_id, succeeded=False))
             raise Failure(
                 description=f"{spec.state_name}: gave up after {tally.landed} records landed: {tally.error}",
-                metadata=tally.metadata(diff.unchanged))
+                metadata=report.metadata(context.run_id))
         if diff.fetched.moves_cursor:
             store.set_cursor(spec.state_name, diff.fetched.started.isoformat())
-        if tally.failed:
-            context.log.warning(f"{tally.failed} of {len(diff.changes)} records failed; see the sync log")
-        return Output(None, metadata=tally.metadata(diff.unchanged))
+        if tally.all_failed:
+            context.log.warning(f"{tally.all_failed} records failed; see the record table or "
+                                f"`integrations-dagster log --run {context.run_id} --failed`")
+        context.log_event(report.materialization(context.run_id, succeeded=True))
+        return Output(None, metadata=report.metadata(context.run_id))
 
     # A backfill takes its own concurrency slot per target and a lower priority, so a long one never
     # holds realtime runs back; the state store's claims keep the two from creating one record twice.
     slot = {BACKFILL_TARGET_TAG: f"{spec.integration}.{spec.target}", PRIORITY_TAG: BACKFILL_PRIORITY} \
         if partitions else {TARGET_TAG: f"{spec.integration}.{spec.target}"}
-    tags = {**slot, "integrations/integration": spec.integration, MAX_RUNTIME_TAG: str(spec.max_runtime_s)}
+    tags = {**slot, "integrations/integration": spec.integration, FLOW_TAG: spec.state_name,
+            MAX_RUNTIME_TAG: str(spec.max_runtime_s)}
 
     @job(name=prefix, tags=tags, executor_def=in_process_executor, partitions_def=partitions,
          op_retry_policy=RetryPolicy(max_retries=spec.op_retries, delay=spec.op_retry_delay_s,
@@ -262,6 +273,30 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
 
 
 # -- the pieces, in the order the ops use them -----------------------------------------------------
+
+def _keys_to_send(spec: FlowSpec, config: FetchConfig, store: StateStore) -> list[str] | None:
+    """The keys a re-send reads (those named, and with ``retry_failed`` every record of the flow
+    that failed and has not landed since), or None for a read over a window."""
+    if not config.keys and not config.retry_failed:
+        return None
+    if config.keys and (config.full or config.since or config.until):
+        raise Failure("run config: keys re-sends named records; it cannot be combined with full, since or until",
+                      allow_retries=False)
+    keys = [k.strip() for k in config.keys if k.strip()]
+    if config.retry_failed:
+        keys += [k for k in store.unresolved_failures(spec.state_name)["record_key"] if k not in keys]
+    return list(dict.fromkeys(keys))
+
+
+def _close_gone_failures(context: OpExecutionContext, spec: FlowSpec, store: StateStore,
+                         missing: list[tuple[str, str]]) -> None:
+    """A failed record the source no longer has will never land: its failure is closed ("gone")."""
+    failed = set(store.unresolved_failures(spec.state_name, [k for k, _ in missing])["record_key"])
+    for key, reason in missing:
+        if key in failed:
+            store.record_outcome(context.run_id, spec.state_name, key=key, stage="fetch", action="resend",
+                                 outcome="gone", note=reason)
+
 
 def _window(context: OpExecutionContext, spec: FlowSpec, config: FetchConfig, store: StateStore,
             *, partitioned: bool) -> tuple[Window, bool]:
@@ -301,11 +336,22 @@ def _options(spec: FlowSpec, side: str) -> dict[str, Any]:
     return {**conn, **spec.flow_options, "connection": name, "mode": spec.mode}
 
 
+def _in_run(context: OpExecutionContext) -> bool:
+    return context.instance.get_run_by_id(context.run_id) is not None
+
+
 def _safe_raw_key(source: ConnectorResource, entity: str, raw: Any) -> str:
     try:
         return source.raw_key(entity, raw)
     except Exception:  # a hostile record may break even its own name
         return f"{entity} record"
+
+
+def _safe_raw_id(source: ConnectorResource, entity: str, raw: Any) -> str | None:
+    try:
+        return source.raw_id(entity, raw)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _reason(exc: Exception) -> str:
@@ -347,8 +393,11 @@ class DiffResult:
     stale: list[str] = field(default_factory=list)  # older than what the target accepted: not pushed
 
 
-def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool) -> DiffResult:
-    """Hashes of the fetched records against the snapshot, joined in pandas."""
+def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool,
+                 resend: bool = False, dry_run: bool = False) -> DiffResult:
+    """Hashes of the fetched records against the snapshot, joined in pandas. ``resend``: records
+    read by key go out even when unchanged (as wholly changed, so the writer sends every field it
+    owns); ``dry_run``: the snapshot is only read."""
     hashes = {r.key: r.content_hash() for r in records}
     fetched = pd.DataFrame({"key": list(hashes), "hash": list(hashes.values())}, dtype="string")
     snap = store.snapshot_frame(spec.state_name).astype("string")
@@ -363,15 +412,20 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
     accepted = {k: _revive(record_type, p) for k, p in store.snapshot_payloads(spec.state_name, updated).items()}
     # Same content hashed by an older release: no write, the snapshot takes the current hash.
     if rehashed := {k: hashes[k] for k, a in accepted.items() if a is not None and a.content_hash() == hashes[k]}:
-        store.rehash(spec.state_name, rehashed)
+        if not dry_run:
+            store.rehash(spec.state_name, rehashed)
         updated = [k for k in updated if k not in rehashed]
         same += list(rehashed)
     stale = _stale(by_key, accepted, updated)
-    _refresh_unchanged(spec, store, record_type, by_key, same)
+    if not dry_run:
+        _refresh_unchanged(spec, store, record_type, by_key, same)
     binder = store.binder(spec.target)
     changes = [Change("create", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in created]
     changes += [Change("update", k, by_key[k], previous=accepted.get(k),
                        target_id=binder.external_id(spec.entity, k)) for k in updated if k not in stale]
+    if resend:
+        changes += [Change("update", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in same]
+        same = []
     return DiffResult(changes, len(same), deleted, sorted(stale))
 
 
@@ -415,33 +469,97 @@ def _revive(record_type: type[CanonicalRecord], payload: dict | None) -> Canonic
 
 @dataclass
 class Tally:
+    """What a run's push did: counts per outcome, and the first rows of the record table."""
+
     counts: dict[str, int] = field(default_factory=dict)
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (key, reason) of records the target refused
+    earlier_failed: int = 0  # records that failed before the push (could not be mapped, a key used twice)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # failures first, then the others
     error: str | None = None
+    _other_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def landed(self) -> int:
-        return sum(n for k, n in self.counts.items() if k != "failed")
+        return sum(n for k, n in self.counts.items() if k not in ("failed", "warnings", "landed by another run"))
 
     @property
     def failed(self) -> int:
         return self.counts.get("failed", 0)
 
+    @property
+    def all_failed(self) -> int:
+        return self.failed + self.earlier_failed
+
     def add(self, outcome: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
 
-    def metadata(self, unchanged: int) -> dict[str, Any]:
-        return {**{k: self.counts.get(k, 0) for k in ("created", "updated", "linked", "failed")},
-                **{k: v for k, v in self.counts.items() if k not in ("created", "updated", "linked", "failed")},
-                "unchanged": unchanged, "failures": MetadataValue.md(_failure_table(self.failures))}
+    def note_failure(self, key: str, action: str, reason: str, *, stage: str, **ids: str | None) -> None:
+        if stage == "push":
+            self.add("failed")
+            self.failures.append((key, reason))
+        else:
+            self.earlier_failed += 1
+        if len(self.rows) < MAX_RECORDS_SHOWN:
+            self.rows.append({"key": key, "action": action, "outcome": f"failed ({stage})", "reason": reason, **ids})
+
+    def note_landed(self, row: dict[str, Any]) -> None:
+        if len(self._other_rows) < MAX_RECORDS_SHOWN:
+            self._other_rows.append(row)
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        return (self.rows + self._other_rows)[:MAX_RECORDS_SHOWN]
+
+
+@dataclass
+class RunReport:
+    """The push's report: the output's metadata, the target asset's materialization."""
+
+    spec: FlowSpec
+    tally: Tally
+    unchanged: int
+
+    def metadata(self, run_id: str) -> dict[str, Any]:
+        tally = self.tally
+        counts = {k: tally.counts.get(k, 0) for k in ("created", "updated", "linked")}
+        return {**counts, "failed": tally.all_failed,
+                **{k: v for k, v in tally.counts.items() if k not in ("created", "updated", "linked", "failed")},
+                "unchanged": self.unchanged,
+                "records": record_table(tally.table_rows()),
+                "all records": MetadataValue.text(f"integrations-dagster log --run {run_id}"),
+                "failures": MetadataValue.md(_failure_table(tally.failures))}
+
+    def materialization(self, run_id: str, *, succeeded: bool) -> AssetMaterialization:
+        meta = self.metadata(run_id)
+        meta.pop("failures")
+        if succeeded:
+            meta["last successful sync"] = MetadataValue.timestamp(datetime.now(UTC))
+        else:
+            meta["gave up"] = MetadataValue.text(self.tally.error or "")
+        return AssetMaterialization(asset_key=target_key(self.spec), metadata=meta,
+                                    description=f"flow {self.spec.state_name}, run {run_id[:8]}"
+                                                + ("" if succeeded else " (gave up; what landed is counted)"))
+
+
+def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally) -> Output[None]:
+    """What the push would do, record by record, without a write to the target or the state store."""
+    for change in diff.changes:
+        tally.add(f"would {change.action}")
+        tally.note_landed({"key": change.key, "action": change.action, "outcome": f"would {change.action}",
+                           "source_id": getattr(change.record, "source_id", None), "target_id": change.target_id,
+                           "changes": describe(record_changes(change.previous, change.record))
+                           or ("every field it owns (re-send)" if change.previous is None and change.target_id
+                               else None)})
+    context.log.info(f"dry run: {tally.counts.get('would create', 0)} would be created, "
+                     f"{tally.counts.get('would update', 0)} updated, {diff.unchanged} left alone; nothing written")
+    return Output(None, metadata={**RunReport(spec, tally, diff.unchanged).metadata(context.run_id),
+                                  "dry run": MetadataValue.text("nothing was written")})
 
 
 def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore, target: ConnectorResource,
-                  ctx: WriteContext, changes: list[Change]) -> Tally:
+                  ctx: WriteContext, changes: list[Change], tally: Tally, *, resend: bool = False) -> Tally:
     """Per batch: claim its records, write the claimed ones, then wait for the ones another run holds."""
-    tally = Tally()
     pending = {c.key: c for c in changes}
-    claims = _Claims(spec, store, ctx, claim_owner(context.run_id))
+    claims = _Claims(spec, store, ctx, claim_owner(context.run_id), resend=resend)
     try:
         for start in range(0, len(changes), spec.batch_size):
             waiting = changes[start:start + spec.batch_size]
@@ -476,8 +594,9 @@ def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore
 class _Claims:
     """The state-store claims of one push: at most one run writes a (target, entity, key) at a time."""
 
-    def __init__(self, spec: FlowSpec, store: StateStore, ctx: WriteContext, owner: str) -> None:
+    def __init__(self, spec: FlowSpec, store: StateStore, ctx: WriteContext, owner: str, *, resend: bool = False) -> None:
         self.spec, self.store, self.ctx, self.owner = spec, store, ctx, owner
+        self.resend = resend  # re-sent records go out though the snapshot holds them as they are
         self.waited = False  # some record was held by another run: check what it landed before writing
         self.renewed = time.monotonic()
         store.expire_claims(spec.target, spec.entity, owner)  # left by killed runs, on records now unchanged
@@ -499,7 +618,7 @@ class _Claims:
         out, done, stale = [], [], set()
         for c in changes:
             known = hashes.get(c.key)
-            if c.record is not None and known is not None and known == c.record.content_hash():
+            if not self.resend and c.record is not None and known is not None and known == c.record.content_hash():
                 tally.add("landed by another run")
                 pending.pop(c.key, None)
                 done.append(c.key)
@@ -540,8 +659,8 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
     source_id = getattr(change.record, "source_id", None)
 
     def failed(reason: str) -> None:
-        tally.add("failed")
-        tally.failures.append((outcome.key, reason))
+        tally.note_failure(outcome.key, change.action, reason, stage="push", source_id=source_id,
+                           target_id=outcome.target_id)
         store.record_failed(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
                             error=reason, source_id=source_id, target_id=outcome.target_id)
 
@@ -549,19 +668,23 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
         failed(outcome.error or "refused")
         return
     record = change.record
+    changes = record_changes(change.previous, record)
     try:
         store.record_landed(
             context.run_id, spec.ref, key=outcome.key, action=change.action, outcome=outcome.action,
             record_hash=record.content_hash() if record else None,
             payload=record.model_dump(mode="json") if record else None,
             target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
-            binding_entity=outcome.binding_entity, changed=_changed_fields(change),
+            binding_entity=outcome.binding_entity, changed=_changed_fields(change), changes=changes,
             target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
             warnings=outcome.warnings)
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
     tally.add(outcome.action)
+    tally.note_landed({"key": outcome.key, "action": change.action, "outcome": outcome.action, "source_id": source_id,
+                       "target_id": outcome.target_id, "changes": describe(changes) or None,
+                       "reason": "; ".join(outcome.warnings) or None})
     for warning in outcome.warnings:
         tally.add("warnings")
         context.log.info(f"{outcome.key}: {warning}")

@@ -4,18 +4,24 @@
   after my watermark?" — and requests one run for everything that changed (the run reads from the
   flow's own cursor, so a tick never does the I/O of a run). Its cursor is that watermark, never a
   list of ids. It skips a tick while a run of the same job is still waiting or running.
+* **Recovery**: when the job's latest finished run failed (an outage of either system), the
+  sensor itself requests a retry once a backoff has passed — interval × 2^(failed runs in a row − 1),
+  at most ``MAX_RETRY_BACKOFF`` — instead of leaving the pending changes to the next schedule: the
+  sensor's watermark has already moved past them, but the flow's cursor has not, so the retry (a
+  plain cursor run) reads them again. One retry per failed run (run key ``retry:<run id>``).
 * A **schedule** runs the flow at an interval; a second, daily **reconcile** schedule does a full
-  read, which catches edits that do not bump a modification date (WooCommerce variations).
+  read, which catches edits that bump no modification date (written straight into the database).
 * A flow with ``after:`` is started by neither until the flows it names finished their first sync
   (orders after products: an order's lines then find their articles instead of being booked without).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
-    DefaultScheduleStatus, DefaultSensorStatus, DagsterRunStatus, RunRequest, RunsFilter,
+    DagsterInstance, DefaultScheduleStatus, DefaultSensorStatus, DagsterRunStatus, RunRequest, RunsFilter,
     ScheduleDefinition, SensorDefinition, SensorEvaluationContext, SkipReason, sensor,
 )
 from dagster import JobDefinition
@@ -23,12 +29,19 @@ from dagster import JobDefinition
 from integrations_dagster.config import Flow
 from integrations_dagster.connectors.base import Watermark
 from integrations_dagster.connectors.http import ApiError
-from integrations_dagster.flows.pipeline import FlowSpec
+from integrations_dagster.flows.pipeline import DRY_RUN_TAG, FlowSpec
 from integrations_dagster.state.resource import open_store
 
 STUCK_AFTER = timedelta(hours=2)
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
           DagsterRunStatus.STARTED]
+FINISHED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+# The longest wait between retries: as long as the default interval schedule, so a flow that keeps
+# failing is tried no less often than before, and no more often than every half hour at the end.
+MAX_RETRY_BACKOFF = timedelta(minutes=30)
+# Finished runs looked at to count failures in a row; at the 2 s shortest interval, 2^10 × 2 s is
+# past the cap already, so more would not change the backoff.
+RETRY_LOOKBACK = 11
 
 
 def waiting_for(spec: FlowSpec) -> str | None:
@@ -60,6 +73,35 @@ def flow_schedules(spec: FlowSpec, flow: Flow, job: JobDefinition) -> list[Sched
     return schedules
 
 
+@dataclass(frozen=True)
+class FailedRun:
+    """The job's latest finished run failed: which run, when it ended, how many failed in a row."""
+
+    run_id: str
+    ended: datetime
+    in_a_row: int
+
+    def backoff(self, interval: timedelta) -> timedelta:
+        """interval × 2^(in_a_row − 1), at most MAX_RETRY_BACKOFF."""
+        return min(interval * 2 ** (self.in_a_row - 1), MAX_RETRY_BACKOFF)
+
+
+def last_failure(instance: DagsterInstance, job_name: str) -> FailedRun | None:
+    """The job's latest finished run, if it failed (a cancelled run was stopped on purpose: no retry).
+    Runs of other jobs (the flow's backfill job among them) are not looked at."""
+    records = [r for r in instance.get_run_records(RunsFilter(job_name=job_name, statuses=FINISHED),
+                                                   limit=RETRY_LOOKBACK)
+               if r.dagster_run.tags.get(DRY_RUN_TAG) != "true"]  # a dry run changes nothing: nothing to retry
+    if not records or records[0].dagster_run.status != DagsterRunStatus.FAILURE:
+        return None
+    in_a_row = next((n for n, r in enumerate(records) if r.dagster_run.status != DagsterRunStatus.FAILURE),
+                    len(records))
+    latest = records[0]
+    ended = (datetime.fromtimestamp(latest.end_time, UTC) if latest.end_time
+             else latest.update_timestamp.astimezone(UTC))
+    return FailedRun(latest.dagster_run.run_id, ended, in_a_row)
+
+
 def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefinition:
     @sensor(name=f"{spec.job_name}_sensor", job=job, minimum_interval_seconds=flow.triggers.sensor_interval_s,
             default_status=DefaultSensorStatus.RUNNING, required_resource_keys={spec.source_key},
@@ -76,6 +118,8 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
         # through the context.
         source = resources.get(spec.source_key) or getattr(context.resources, spec.source_key)
         previous = Watermark.decode(context.cursor)
+        if failure := last_failure(context.instance, job.name):
+            return _retry(context, failure, source, previous)
         try:
             mark = source.latest_change(spec.entity, previous)
         except ApiError as exc:
@@ -87,5 +131,23 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
             return SkipReason(f"no {spec.entity} changed in {spec.source} since "
                               f"{seen.at.isoformat(timespec='seconds') if seen else 'ever'}")
         return RunRequest(run_key=f"{spec.state_name}@{mark.encode()}", tags={"integrations/trigger": "sensor"})
+
+    def _retry(context: SensorEvaluationContext, failure: FailedRun, source, previous: Watermark | None):
+        """After a failed run, every tick either waits out the backoff or requests the one retry of
+        that run. No change run is requested meanwhile: during an outage each would fail too."""
+        due = failure.ended + failure.backoff(timedelta(seconds=flow.triggers.sensor_interval_s))
+        if datetime.now(UTC) < due:
+            return SkipReason(f"run {failure.run_id} failed ({failure.in_a_row} failed in a row): next retry "
+                              f"due at {due.isoformat(timespec='seconds')}")
+        # The retry reads everything since the flow's cursor, so the watermark may move past what
+        # it will read; a source that does not answer now leaves the watermark where it is.
+        try:
+            mark = source.latest_change(spec.entity, previous)
+        except ApiError:
+            mark = None
+        if mark is not None and mark.encode() != context.cursor:
+            context.update_cursor(mark.encode())
+        return RunRequest(run_key=f"retry:{failure.run_id}",
+                          tags={"integrations/trigger": "retry", "integrations/retry_of": failure.run_id})
 
     return _sensor

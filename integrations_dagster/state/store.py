@@ -27,25 +27,29 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import pandas as pd
-from sqlalchemy import and_, bindparam, create_engine, delete, event, select
+from sqlalchemy import and_, bindparam, create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from integrations_dagster.state.tables import claims, cursors, id_map, metadata, snapshots, sync_log, tokens
+from integrations_dagster.state.tables import (
+    ADDED_COLUMNS, claims, cursors, id_map, metadata, snapshots, sync_log, tokens,
+)
 
 DEFAULT_STATE_DIR = ".state"
 CLAIM_TTL = timedelta(minutes=5)  # a claim not renewed for this long is stale (its run is gone)
 
 
-def default_url() -> str:
-    """``INTEGRATIONS_STATE_URL``, else a SQLite file beside Dagster's home (or ./.state)."""
+def default_url(*, create: bool = True) -> str:
+    """``INTEGRATIONS_STATE_URL``, else a SQLite file beside Dagster's home (or ./.state); its folder
+    is made unless ``create`` is False (a command that only reads must not make an empty store)."""
     url = os.environ.get("INTEGRATIONS_STATE_URL")
     if url:
         return normalize_url(url)
     home = os.environ.get("DAGSTER_HOME")
     folder = Path(home) if home else Path(DEFAULT_STATE_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'integrations_state.db'}"
 
 
@@ -76,6 +80,7 @@ class StateStore:
         self.url = normalize_url(url) if url else default_url()
         self.engine: Engine = _engine(self.url)
         metadata.create_all(self.engine)
+        _add_columns(self.engine)
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot_frame(self, flow: str) -> pd.DataFrame:
@@ -115,11 +120,12 @@ class StateStore:
                       source_id: str | None, bindings: dict[str, tuple[str, str | None]] | None = None,
                       binding_entity: str | None = None, changed: str | None = None,
                       target_entity: str | None = None, source_ids: dict[str, str] | None = None,
-                      warnings: Iterable[str] = ()) -> None:
+                      warnings: Iterable[str] = (), changes: dict[str, list] | None = None) -> None:
         """Snapshot + id map + sync log for one accepted record, in one transaction.
 
         ``source_ids``: the source's ids of the record's parts (a product's variants), bound like the
-        record's own ``source_id``; ``warnings``: reservations it landed with, one sync-log row each.
+        record's own ``source_id``; ``warnings``: reservations it landed with, one sync-log row each;
+        ``changes``: field path -> [old, new] of an update.
         """
         at = now()
         with self.engine.begin() as conn:
@@ -143,7 +149,7 @@ class StateStore:
             conn.execute(sync_log.insert().values(
                 run_id=run_id, flow=flow.name, record_key=key, stage="push", action=action,
                 outcome=outcome, error=None, source_id=source_id, target_id=target_id,
-                changed=changed, at=at))
+                changed=changed, changes=json.dumps(changes, default=str) if changes else None, at=at))
             notes = [_failure_row(run_id, flow.name, key, "push", action, w, at, source_id=source_id,
                                   target_id=target_id, outcome="warning") for w in warnings]
             if notes:
@@ -155,13 +161,24 @@ class StateStore:
             conn.execute(sync_log.insert().values(**_failure_row(
                 run_id, flow, key, stage, action, error, now(), source_id=source_id, target_id=target_id)))
 
+    def record_outcome(self, run_id: str, flow: str, *, key: str, stage: str, action: str, outcome: str,
+                       note: str | None = None) -> None:
+        """A sync-log row that is neither a landing nor a failure (``gone``: the source no longer has
+        the record), which closes the record's earlier failure."""
+        with self.engine.begin() as conn:
+            conn.execute(sync_log.insert().values(**_failure_row(run_id, flow, key, stage, action, note or "", now(),
+                                                                 outcome=outcome)))
+
     def record_failures(self, run_id: str, flow: str, failures: list[tuple[str, str]], *, stage: str,
-                        action: str) -> None:
-        """Many ``(key, reason)`` failures of one stage in one transaction (a batch of bad records)."""
+                        action: str, source_ids: dict[str, str | None] | None = None) -> None:
+        """Many ``(key, reason)`` failures of one stage in one transaction (a batch of bad records);
+        ``source_ids``: the source's id of a failed record by key, where known."""
         if not failures:
             return
         at = now()
-        rows = [_failure_row(run_id, flow, key, stage, action, error, at) for key, error in failures]
+        ids = source_ids or {}
+        rows = [_failure_row(run_id, flow, key, stage, action, error, at, source_id=ids.get(key))
+                for key, error in failures]
         with self.engine.begin() as conn:
             conn.execute(sync_log.insert(), rows)
 
@@ -177,6 +194,31 @@ class StateStore:
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         return pd.DataFrame(rows, columns=[c.name for c in sync_log.columns])
+
+    def unresolved_failures(self, flow: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
+        """Records of ``flow`` whose latest sync-log row is a failure: failed and not landed since.
+        A record that failed before it had a key (no SKU: logged as ``product 32``) is resolved
+        when a record with its source id lands later, under whatever key. Columns ``record_key,
+        error, run_id, at, stage, source_id``; oldest first."""
+        columns = ["record_key", "error", "run_id", "at", "stage", "source_id"]
+        latest = (select(sync_log.c.record_key, func.max(sync_log.c.id).label("id"))
+                  .where(sync_log.c.flow == flow, sync_log.c.outcome != "warning")
+                  .group_by(sync_log.c.record_key).subquery())
+        q = (select(sync_log.c.id, *(sync_log.c[c] for c in columns))
+             .join(latest, sync_log.c.id == latest.c.id).where(sync_log.c.outcome == "failed")
+             .order_by(sync_log.c.id))
+        if keys is not None:
+            q = q.where(sync_log.c.record_key.in_(list(keys)))
+        landed = (select(sync_log.c.source_id, func.max(sync_log.c.id))
+                  .where(sync_log.c.flow == flow, sync_log.c.outcome.not_in(("failed", "warning")),
+                         sync_log.c.source_id.is_not(None))
+                  .group_by(sync_log.c.source_id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            wanted = {r.source_id for r in rows if r.source_id}
+            later = dict(conn.execute(landed.where(sync_log.c.source_id.in_(wanted))).all()) if wanted else {}
+        rows = [r for r in rows if not (r.source_id and later.get(r.source_id, -1) > r.id)]
+        return pd.DataFrame([tuple(r)[1:] for r in rows], columns=columns)
 
     # -- id map --------------------------------------------------------------------------------
     def binder(self, connection: str) -> "TableBinder":
@@ -383,6 +425,24 @@ def _failure_row(run_id: str, flow: str, key: str, stage: str, action: str, erro
     return {"run_id": run_id, "flow": flow, "record_key": _text(key, 300), "stage": stage, "action": action,
             "outcome": outcome, "error": _text(error), "source_id": _text(source_id, 300),
             "target_id": _text(target_id, 300), "changed": None, "at": at}
+
+
+def _add_columns(engine: Engine) -> None:
+    """Add the columns a newer release put on an existing table (``tables.ADDED_COLUMNS``)."""
+    present = inspect(engine)
+    for table_name, names in ADDED_COLUMNS.items():
+        have = {c["name"] for c in present.get_columns(table_name)}
+        table = metadata.tables[table_name]
+        for name in names:
+            if name in have:
+                continue
+            column_type = table.c[name].type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
+            except Exception:  # noqa: BLE001 - another process added it first
+                if name not in {c["name"] for c in inspect(engine).get_columns(table_name)}:
+                    raise
 
 
 def _text(value: str | None, limit: int | None = None) -> str | None:

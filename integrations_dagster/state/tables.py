@@ -6,7 +6,8 @@
   that system's id. Source id ↔ target id ↔ SKU is the join of two rows on ``key``; the unique
   constraints are the last line of defence against a duplicate binding.
 * ``cursors`` — named watermarks (a flow's last fetched modification time).
-* ``sync_log`` — one row per record per run: what moved, what failed and why.
+* ``sync_log`` — one row per record per run: what moved, what failed and why, and for an update
+  each changed field's old and new value.
 * ``tokens`` — rotating credentials of a connection (an OAuth2 refresh token changes on every use,
   so the current one must outlive the process that got it); never logged anywhere.
 * ``claims`` — which run is writing a record to a target right now: one row per (target
@@ -84,7 +85,14 @@ sync_log = Table(
     Column("source_id", String(300)),
     Column("target_id", String(300)),
     Column("changed", Text),  # comma-separated top-level fields that changed
+    Column("changes", Text),  # JSON {field path: [old, new]} of an update (flows.changes)
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_sync_log_run", "run_id"),
     Index("ix_sync_log_flow_key", "flow", "record_key"),
 )
+
+
+# Columns added after a table's first release: ``StateStore`` adds them to an existing database
+# (``create_all`` creates missing tables only). Additive and nullable, so an older release still
+# reads and writes the table.
+ADDED_COLUMNS = {"sync_log": ("changes",)}

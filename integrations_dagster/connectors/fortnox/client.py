@@ -92,6 +92,7 @@ class FortnoxResource(ConnectorResource):
     reads: ClassVar[frozenset[str]] = frozenset({"stock"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": tuple(mapping.OWNABLE)}
+    options_model: ClassVar[str] = "integrations_dagster.connectors.fortnox.options:FortnoxOptions"
     secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token", "access_token")
     # OAuth2 (Fortnox's only way since 2025-04-30), or an access token obtained elsewhere (expires in an hour)
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("client_id", "client_secret", "refresh_token"),
@@ -222,6 +223,9 @@ class FortnoxResource(ConnectorResource):
 
     def raw_key(self, entity: str, raw: dict) -> str:
         return str(raw.get("ArticleNumber", "?"))
+
+    def raw_id(self, entity: str, raw: dict) -> str | None:
+        return str(raw["ArticleNumber"]) if raw.get("ArticleNumber") is not None else None
 
     # -- exporter ------------------------------------------------------------------------------
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
@@ -491,6 +495,17 @@ class FortnoxResource(ConnectorResource):
             if str(item.get(field, "")).strip().lower() == value.strip().lower():
                 return item["CustomerNumber"]
         return None
+
+    # -- re-send by key ------------------------------------------------------------------------
+    def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
+        """Stock levels by article number (``<number>@<location>`` too, as ``StockLevel.key`` spells
+        it off the default location): one quoted ``GET /3/articles/{number}`` each, see :mod:`.lookup`."""
+        from integrations_dagster.connectors.fortnox import lookup
+
+        if entity != "stock":
+            raise ValueError(f"Fortnox is not a source of {entity!r}")
+        return lookup.stock(self, keys, options)
+
 
 def _found(number: str | None) -> tuple[str, None] | None:
     return (number, None) if number is not None else None

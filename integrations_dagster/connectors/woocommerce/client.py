@@ -1,14 +1,18 @@
 """WooCommerce REST v3 connector: reads products (with variations) and orders, writes stock levels.
 
-Incremental reads use ``modified_after``/``modified_before`` with ``dates_are_gmt=true``. Editing a
-variation (price, stock) does **not** bump its parent product's ``date_modified``, so a window
-read misses such changes: the engine polls with overlap and runs a periodic full reconcile.
+Incremental reads use ``modified_after``/``modified_before`` with ``dates_are_gmt=true``. Saving a
+variation (price, stock; REST, admin, an order's stock reduction) saves its parent product too, so
+the parent's ``date_modified`` moves and a window read returns the parent with all its variations:
+a variation-only edit costs no request of its own (evidence: the sandbox's ``catalog`` module).
+Only edits written past WooCommerce's CRUD (SQL, ``update_post_meta``) move no date; the periodic
+full reconcile catches those.
 Stock goes out through the batch endpoints (``/products/batch`` for simple products,
 ``/products/{id}/variations/batch`` per parent), at most 100 items a request.
 """
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -27,6 +31,9 @@ from integrations_dagster.model import CanonicalRecord, StockLevel
 API = "/wp-json/wc/v3"
 PAGE_SIZE = 100
 BATCH_SIZE = 100
+# Rows a change sensor's tick asks for (newest first): enough for every record saved in one second
+# by a bulk edit to be in the watermark's fingerprint, and still one small answer (``_fields``).
+LATEST_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class WooCommerceResource(ConnectorResource):
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     writes: ClassVar[frozenset[str]] = frozenset({"stock"})
     secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret")
+    options_model: ClassVar[str] = "integrations_dagster.connectors.woocommerce.options:WooCommerceOptions"
 
     base_url: str
     consumer_key: str
@@ -150,15 +158,32 @@ class WooCommerceResource(ConnectorResource):
                       mapping.VARIATION_FIELDS).records(self.http)
 
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
-        params: dict[str, Any] = {"per_page": 1, "orderby": "modified", "order": "desc", "dates_are_gmt": "true",
-                                  "_fields": "id,date_modified_gmt"}
+        """The newest ``date_modified`` from the watermark's second on, in one request.
+
+        WooCommerce keeps dates to the second and ``modified_after`` is strict, so asking from the
+        second *before* the watermark also returns records saved in the watermark's own second; the
+        ids saved in the newest second are the watermark's ``fingerprint``, so a record saved in
+        that second after the last tick is a change too (one saved twice in one second cannot be
+        told apart: the schedule's overlap read catches it). A variation's edit moves its parent's
+        date (module docstring), so products need no second question.
+        """
+        params: dict[str, Any] = {"per_page": LATEST_PAGE, "orderby": "modified", "order": "desc",
+                                  "dates_are_gmt": "true", "_fields": "id,date_modified_gmt"}
         if since:
-            params["modified_after"] = _stamp(since.at)
-        rows = self.http.request("GET", f"/{entity}", params=params).json()
-        if not rows or not rows[0].get("date_modified_gmt"):
+            params["modified_after"] = _stamp(since.at - timedelta(seconds=1))
+        rows = [r for r in self.http.request("GET", f"/{entity}", params=params).json() if r.get("date_modified_gmt")]
+        if not rows:
             return None
-        newest = datetime.fromisoformat(rows[0]["date_modified_gmt"]).replace(tzinfo=timezone.utc)
-        return Watermark(newest) if since is None or newest > since.at else None
+        newest = max(r["date_modified_gmt"] for r in rows)
+        at = datetime.fromisoformat(newest).replace(tzinfo=timezone.utc)
+        ids = ",".join(sorted(str(r.get("id")) for r in rows if r["date_modified_gmt"] == newest))
+        fingerprint = hashlib.sha256(ids.encode()).hexdigest()[:16]
+        if since is None or at > since.at:
+            return Watermark(at, fingerprint)
+        if at < since.at.replace(microsecond=0) or fingerprint == since.fingerprint:
+            return None
+        # A watermark without a fingerprint (set before there was one) saw its whole second.
+        return Watermark(at, fingerprint, new=bool(since.fingerprint))
 
     # -- mapper --------------------------------------------------------------------------------
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
@@ -294,6 +319,19 @@ class WooCommerceResource(ConnectorResource):
             elif own or skus.generate:  # a variable parent is no sellable unit: its own SKU is not indexed
                 index[own or skus.generated(raw["id"])] = str(raw["id"])
         return index
+
+    # -- re-send by key ------------------------------------------------------------------------
+    def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
+        """Products by SKU (a variation's SKU answers its product), ``parent:<id>`` or the sync log's
+        ``product <id>``; orders by the number the shop shows ("1234", "#1234"), ``<connection>:<id>`` or
+        ``order <id>``. Records come as :meth:`read` yields them; see :mod:`.lookup` for the queries."""
+        from integrations_dagster.connectors.woocommerce import lookup  # it reads through this module's Stream
+
+        if entity == "products":
+            return lookup.products(self, keys, options)
+        if entity == "orders":
+            return lookup.orders(self, keys, options)
+        raise ValueError(f"WooCommerce cannot be read for {entity!r}")
 
 
 class StockItem(NamedTuple):

@@ -96,12 +96,14 @@ def _links(request: Request, kind: str, doc: dict) -> dict:
     return {"self": [{"href": f"{base}/{kind}/{doc['id']}"}], "collection": [{"href": f"{base}/{kind}"}]}
 
 
-def _out(request: Request, kind: str, doc: dict, store: WooDocuments) -> dict:
+def _out(request: Request, kind: str, doc: dict, store: WooDocuments, listed_as: str | None = None) -> dict:
+    """``listed_as``: the collection whose list answers ``doc`` when not its own (a variation found by
+    the products list's SKU filter is shown by the products controller, see ``views.present``)."""
     context = request.query_params.get("context", "view")
     if kind == ORDERS:
         shown = ordering.view(doc, listing.dp(request, int(ShopSetup(store).get("woocommerce_price_num_decimals"))))
     else:
-        shown = views.present(kind, doc, context, store.parent_of)
+        shown = views.present(kind, doc, context, store.parent_of, listed_as=listed_as)
     full = {**shown, "_links": _links(request, kind, doc)}
     fields = listing.fields(request)
     return _select(full, fields) if fields else full
@@ -159,9 +161,13 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
                 catalog.product(request.path_params["pid"])
                 query.where.append("parent = ?")
                 query.args.append(request.path_params["pid"])
-            docs, total = store.page(kind, query.where, query.args, query.order_by, query.limit, query.offset)
-            return JSONResponse([_out(request, kind, d, store) for d in docs],
-                                headers=listing.headers(request, total, query.per_page, query.page))
+            if listing.searches_variations(request, kind):
+                found, total = store.page_posts(query.where, query.args, query.order_by, query.limit, query.offset)
+                body = [_out(request, k, d, store, listed_as=kind) for k, d in found]
+            else:
+                docs, total = store.page(kind, query.where, query.args, query.order_by, query.limit, query.offset)
+                body = [_out(request, kind, d, store) for d in docs]
+            return JSONResponse(body, headers=listing.headers(request, total, query.per_page, query.page))
         return handler
 
     def one(kind: str, fetch: Callable[[Request], dict], status: int = 200) -> Handler:

@@ -4,8 +4,18 @@ The store keeps each record's own values (WooCommerce's edit context); :mod:`.vi
 the API does (a variation inheriting its parent's SKU, tax class, stock pool...). WooCommerce
 behaviour kept on purpose:
 * ``price`` is read-only: the sale price when set, else the regular price; a variable parent's
-  price is the lowest variation price, synced *without* touching the parent's ``date_modified``
-  (editing a variation never bumps its parent — the incremental-sync pitfall);
+  price is the lowest variation price;
+* saving a variation (create, update, delete; REST, batch, an order's stock reduction) saves its
+  parent too, which moves the parent's ``date_modified`` — so ``/products?modified_after=`` finds a
+  product whose variation alone changed. WooCommerce queues the parent (``maybe_defer_product_sync``
+  -> ``wc_deferred_product_sync``), syncs it at the request's ``shutdown`` with ``$save = true``
+  (``WC_Post_Data::deferred_product_sync`` -> ``WC_Product_Variable::sync`` -> ``$product->save()``),
+  and a save with no post fields changed still writes ``post_modified`` ("Only update post modified
+  time to record this save event") [source: woocommerce/woocommerce, plugins/woocommerce/includes/
+  abstracts/abstract-wc-product.php save, after_data_store_save_or_update; class-wc-post-data.php
+  init, deferred_product_sync; class-wc-product-variable.php sync; data-stores/
+  class-wc-product-data-store-cpt.php update; since WooCommerce 3.4, PR #19595 closing issue #19562;
+  on delete since PR #26629]. Older reports of the opposite (issue #9531, 2015) predate that;
 * a non-empty SKU is unique across products and variations, compared without case: a variation
   cannot be given its parent's SKU, only inherit it by having none (``product_invalid_sku``)
   [source: abstract-wc-product.php set_sku, wc-product-functions.php wc_product_has_unique_sku];
@@ -131,7 +141,7 @@ class Catalog:
             doc["id"] = self.store.insert(VARIATIONS, doc, parent=pid)
             doc["permalink"] = f"{parent['permalink']}?variation_id={doc['id']}"
             self.save(VARIATIONS, doc)
-            self._sync_parent(parent)
+            self._sync_parent(parent, touched=True)
         return doc
 
     def update_variation(self, pid: int, vid: int, body: Any) -> dict:
@@ -140,7 +150,7 @@ class Catalog:
             doc = self.variation(pid, vid)
             self._apply(doc, data, VARIATIONS, self.product(pid))
             self.save(VARIATIONS, doc)
-            self._sync_parent(self.product(pid))
+            self._sync_parent(self.product(pid), touched=True)
         return doc
 
     def delete_variation(self, pid: int, vid: int, force: bool) -> dict:
@@ -149,7 +159,7 @@ class Catalog:
         with self.store.transaction():
             doc = self.variation(pid, vid)
             self.store.delete(VARIATIONS, vid)
-            self._sync_parent(self.product(pid))
+            self._sync_parent(self.product(pid), touched=True)
         return doc
 
     # -- rules ---------------------------------------------------------------------------------
@@ -206,9 +216,10 @@ class Catalog:
         if doc["type"] == "variable":
             self._sync_parent(doc, save=False)
 
-    def _sync_parent(self, parent: dict, save: bool = True) -> None:
-        """Variation ids and lowest price onto the parent, keeping its date_modified (as WooCommerce does);
-        a parent managing stock hands its stock status to the variations of its pool."""
+    def _sync_parent(self, parent: dict, save: bool = True, touched: bool = False) -> None:
+        """Variation ids and lowest price onto the parent; a parent managing stock hands its stock
+        status to the variations of its pool. ``touched``: a variation of it was saved, so WooCommerce
+        saves the parent as well and its ``date_modified`` moves (see the module docstring)."""
         children = self.store.children(VARIATIONS, parent["id"])
         if parent.get("manage_stock"):
             for child in children:
@@ -220,6 +231,8 @@ class Catalog:
         if parent["type"] == "variable":
             parent["price"] = str(min(prices)) if prices else ""
             parent["purchasable"] = bool(prices)
+        if touched:
+            parent.update(dated("date_modified", now_gmt()))
         if save:
             self.save(PRODUCTS, parent)
 

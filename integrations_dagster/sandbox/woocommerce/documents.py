@@ -31,6 +31,21 @@ class WooDocuments(DocumentStore):
             ).fetchall()
         return [json.loads(r[0]) for r in rows], total
 
+    def page_posts(self, where: list[str], args: list, order_by: str, limit: int,
+                   offset: int) -> tuple[list[tuple[str, dict]], int]:
+        """Like :meth:`page`, over products and variations together, each with its collection: the
+        products list searches both post types when it filters by SKU (see ``listing.searches_variations``)."""
+        tables = [self._table(c) for c in sorted(POSTS)]
+        union = " UNION ALL ".join(f"SELECT id, key, parent, modified, data, '{t}' AS kind FROM {t}" for t in tables)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self.lock:
+            total = self._conn.execute(f"SELECT COUNT(*) FROM ({union}){clause}", args).fetchone()[0]
+            rows = self._conn.execute(
+                f"SELECT kind, data FROM ({union}){clause} ORDER BY {order_by} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return [(r[0], json.loads(r[1])) for r in rows], total
+
     def exists(self, collection: str, where: str, args: list) -> bool:
         table = self._table(collection)
         with self.lock:

@@ -139,9 +139,21 @@ def build(request: Request, collection: str) -> Query:
     return Query(where, args, _order(request, collection, include), per_page, offset, page, per_page)
 
 
+def searches_variations(request: Request, collection: str) -> bool:
+    """Whether a products list runs over variations too: WooCommerce searches both post types when
+    the query filters by SKU, so ``/products?sku=`` finds a variation by its own SKU and answers it
+    (``type: "variation"``, ``parent_id``) among the products [source: woocommerce/woocommerce,
+    plugins/woocommerce/includes/rest-api/Controllers/Version3/class-wc-rest-products-controller.php
+    prepare_objects_query: "Force the post_type argument" -> ``array( 'product', 'product_variation' )``
+    when ``sku`` is set]."""
+    return collection == "products" and bool(request.query_params.get("sku"))
+
+
 def _product_filters(request: Request, collection: str, where: list[str], args: list) -> None:
     if request.query_params.get("sku"):
         skus = _list(request, "sku")
+        if len(skus) > 1:  # "Include the current string as a SKU too" (a SKU holding a comma) [source: as above]
+            skus.append(request.query_params["sku"].strip())
         where.append(f"key IN ({','.join('?' * len(skus))})")
         args += skus
     status = request.query_params.get("status", "any")

@@ -123,10 +123,21 @@ def view_sku(doc: dict, parent: dict | None) -> str:
     return own if not php_empty(own) else ((parent or {}).get("sku") or "")
 
 
-def present(kind: str, doc: dict, context: str, parent_of) -> dict:
-    """``doc`` as the API answers it; ``parent_of(pid)`` gives a variation's stored parent."""
+def present(kind: str, doc: dict, context: str, parent_of, listed_as: str | None = None) -> dict:
+    """``doc`` as the API answers it; ``parent_of(pid)`` gives a variation's stored parent.
+
+    A variation the products list answers (its SKU filter) goes through the products controller,
+    which names it by its post title, "Parent - Black, M" [source: Version2
+    class-wc-rest-products-v2-controller.php get_product_data: ``$product->get_name()``]; its other
+    fields are shown as the variations endpoint shows them (the products controller's extra
+    fields for a variation - categories, tags... - are not emulated).
+    """
     if kind == PRODUCTS:
         return product(doc, context)
     if kind == VARIATIONS:
-        return variation(doc, parent_of(doc["parent_id"]), context)
+        parent = parent_of(doc["parent_id"])
+        shown = variation(doc, parent, context)
+        if listed_as == PRODUCTS and parent is not None:
+            shown["name"] = item_name(parent, doc)
+        return shown
     return doc

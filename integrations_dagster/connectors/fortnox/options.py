@@ -1,0 +1,27 @@
+"""The options the Fortnox connector reads (see :mod:`integrations_dagster.connectors.options`).
+
+Each field names where it is read: the stock mapper (``client.to_canonical``) and the article and
+document writers (``client.write``). Keep this in step with the code: ``tests/test_config.py`` fails
+when a connector reads an option it does not declare here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import StrictBool
+
+from integrations_dagster.connectors.fortnox.client import DOCUMENTS
+from integrations_dagster.connectors.options import ConnectorOptions, option
+
+
+class FortnoxOptions(ConnectorOptions):
+    location: str = option("default", reads=("stock",), description="the stock location the levels are of")
+    document: Literal[tuple(DOCUMENTS)] = option("order", writes=("orders",),  # type: ignore[valid-type]
+                                                 description="what an order becomes in Fortnox: order or invoice")
+    vat_included: StrictBool | None = option(writes=("orders",), description=(
+        "whether document rows carry prices with VAT (default: as the shop's order has them)"))
+    lines_without_article: Literal["row", "refuse"] = option("row", writes=("orders",), description=(
+        "an order line whose SKU has no article: a row without article, or refuse the order"))
+    price_list_includes_vat: StrictBool = option(False, writes=("products",), description=(
+        "whether the price list's prices include VAT"))

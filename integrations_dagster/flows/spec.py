@@ -1,0 +1,60 @@
+"""What a flow's ops, assets and triggers need to know about it, from the YAML (built by ``build``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from integrations_dagster.state import FlowRef
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """Everything a flow's ops need to know, from the YAML."""
+
+    integration: str
+    name: str  # flow name in the YAML: products, orders, stock...
+    entity: str
+    source: str  # connection names
+    target: str
+    mode: str = "both"
+    owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)
+    batch_size: int = 500
+    op_retries: int = 2
+    op_retry_delay_s: float = 2.0
+    max_runtime_s: int = 12 * 3600
+    overlap: timedelta = timedelta(minutes=10)
+    after: tuple[str, ...] = ()  # state names of flows whose first sync must come first
+    source_options: dict[str, Any] = field(default_factory=dict)
+    target_options: dict[str, Any] = field(default_factory=dict)
+    flow_options: dict[str, Any] = field(default_factory=dict)
+    # The flow's ``failed_records`` asset check: its name, and from how many records that failed and
+    # have not landed since it warns / errs (``failed_records:`` in the YAML).
+    check_name: str = "failed_records"
+    warn_at: int = 1
+    error_at: int = 10
+
+    @property
+    def job_name(self) -> str:
+        return f"{self.integration}_{self.name}"
+
+    @property
+    def state_name(self) -> str:
+        return f"{self.integration}.{self.name}"
+
+    @property
+    def ref(self) -> FlowRef:
+        return FlowRef(self.state_name, self.source, self.target, self.entity)
+
+    @property
+    def source_key(self) -> str:
+        return resource_key(self.integration, self.source)
+
+    @property
+    def target_key(self) -> str:
+        return resource_key(self.integration, self.target)
+
+
+def resource_key(integration: str, connection: str) -> str:
+    return f"{integration}__{connection}"
