@@ -4,8 +4,10 @@ Read top-down:
 
 1. **fetch** reads the source's raw records for a window: from the flow's cursor minus an overlap
    (the default), everything (``full``, the first run and the periodic reconcile), a given range
-   (run config), or one day (the backfill job's partition). First it asks the source how to read
-   it (``prepare``: the shop's own currency, VAT setup...), under the YAML's options.
+   (run config), one day (the backfill job's partition), or named records (``keys``, and with
+   ``retry_failed`` every record that failed and has not landed since: a re-send, pushed even when
+   unchanged). First it asks the source how to read it (``prepare``: the shop's own currency, VAT
+   setup...), under the YAML's options.
 2. **normalize** maps each raw record to a canonical record; a record that cannot be mapped goes
    to the sync log with its reason and the rest go on, and so do the parts a mapper left out.
 3. **diff** compares content hashes with the snapshot of what the target last accepted (pandas):
@@ -15,7 +17,10 @@ Read top-down:
    the state store, so that a second run racing on the same target (the tag concurrency limit
    bypassed) waits for them instead of creating them twice. The cursor advances only when every
    change was either accepted or refused for a reason of its own (a bad record), so a run that gave
-   up is re-read next time.
+   up is re-read next time. It reports the flow's target asset with the run's record table
+   (``report``), the ``failed_records`` check (``assets``) and the run's failed count as a tag.
+   A ``dry_run`` stops before the writer: the record table says what would happen; nothing is
+   written, not even to the state store.
 
 The engine only calls the connector contract (``connectors.base``); it never names a system.
 """
@@ -25,12 +30,12 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from dagster import (
-    AssetMaterialization, Config, DailyPartitionsDefinition, Failure, In, JobDefinition, MetadataValue, OpExecutionContext,
+    Config, DailyPartitionsDefinition, Failure, In, JobDefinition, MetadataValue, OpExecutionContext,
     Out, Output, RetryPolicy, Backoff, in_process_executor, job, op,
 )
 from pydantic import Field, ValidationError
@@ -41,9 +46,10 @@ from integrations_dagster.connectors.base import (
 )
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
-from integrations_dagster.flows.assets import failed_records_result, record_table, target_key
+from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
-from integrations_dagster.flows.spec import FlowSpec, resource_key
+from integrations_dagster.flows.report import RunReport, Tally, failure_table
+from integrations_dagster.flows.spec import FlowSpec, resource_key  # noqa: F401 - resource_key: re-exported
 from integrations_dagster.state import DuplicateBinding, StateStore
 from integrations_dagster.state.store import claim_owner
 
@@ -55,8 +61,6 @@ FLOW_TAG = "integrations/flow"
 FAILED_RECORDS_TAG = "integrations/failed_records"  # set on every flow run: how many records failed
 DRY_RUN_TAG = "integrations/dry_run"
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
-MAX_FAILURES_SHOWN = 50
-MAX_RECORDS_SHOWN = 200  # rows of a run's record table; the sync log has every record
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
 CLAIM_POLL_S = 0.1
 CLAIM_RENEW_S = 60.0  # well within state.store.CLAIM_TTL
@@ -191,7 +195,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             context.log.warning(f"{key}: {reason}")
         context.add_output_metadata({"records": len(records), "failed": len(failures), "parts_failed": len(parts),
                                      "skipped_by_status": skipped,
-                                     "failures": MetadataValue.md(_failure_table(failures + parts))})
+                                     "failures": MetadataValue.md(failure_table(failures + parts))})
         return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts)
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
@@ -467,79 +471,6 @@ def _revive(record_type: type[CanonicalRecord], payload: dict | None) -> Canonic
         return None  # an old snapshot shape: the writer treats the record as wholly changed
 
 
-@dataclass
-class Tally:
-    """What a run's push did: counts per outcome, and the first rows of the record table."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (key, reason) of records the target refused
-    earlier_failed: int = 0  # records that failed before the push (could not be mapped, a key used twice)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # failures first, then the others
-    error: str | None = None
-    _other_rows: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def landed(self) -> int:
-        return sum(n for k, n in self.counts.items() if k not in ("failed", "warnings", "landed by another run"))
-
-    @property
-    def failed(self) -> int:
-        return self.counts.get("failed", 0)
-
-    @property
-    def all_failed(self) -> int:
-        return self.failed + self.earlier_failed
-
-    def add(self, outcome: str) -> None:
-        self.counts[outcome] = self.counts.get(outcome, 0) + 1
-
-    def note_failure(self, key: str, action: str, reason: str, *, stage: str, **ids: str | None) -> None:
-        if stage == "push":
-            self.add("failed")
-            self.failures.append((key, reason))
-        else:
-            self.earlier_failed += 1
-        if len(self.rows) < MAX_RECORDS_SHOWN:
-            self.rows.append({"key": key, "action": action, "outcome": f"failed ({stage})", "reason": reason, **ids})
-
-    def note_landed(self, row: dict[str, Any]) -> None:
-        if len(self._other_rows) < MAX_RECORDS_SHOWN:
-            self._other_rows.append(row)
-
-    def table_rows(self) -> list[dict[str, Any]]:
-        return (self.rows + self._other_rows)[:MAX_RECORDS_SHOWN]
-
-
-@dataclass
-class RunReport:
-    """The push's report: the output's metadata, the target asset's materialization."""
-
-    spec: FlowSpec
-    tally: Tally
-    unchanged: int
-
-    def metadata(self, run_id: str) -> dict[str, Any]:
-        tally = self.tally
-        counts = {k: tally.counts.get(k, 0) for k in ("created", "updated", "linked")}
-        return {**counts, "failed": tally.all_failed,
-                **{k: v for k, v in tally.counts.items() if k not in ("created", "updated", "linked", "failed")},
-                "unchanged": self.unchanged,
-                "records": record_table(tally.table_rows()),
-                "all records": MetadataValue.text(f"integrations-dagster log --run {run_id}"),
-                "failures": MetadataValue.md(_failure_table(tally.failures))}
-
-    def materialization(self, run_id: str, *, succeeded: bool) -> AssetMaterialization:
-        meta = self.metadata(run_id)
-        meta.pop("failures")
-        if succeeded:
-            meta["last successful sync"] = MetadataValue.timestamp(datetime.now(UTC))
-        else:
-            meta["gave up"] = MetadataValue.text(self.tally.error or "")
-        return AssetMaterialization(asset_key=target_key(self.spec), metadata=meta,
-                                    description=f"flow {self.spec.state_name}, run {run_id[:8]}"
-                                                + ("" if succeeded else " (gave up; what landed is counted)"))
-
-
 def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally) -> Output[None]:
     """What the push would do, record by record, without a write to the target or the state store."""
     for change in diff.changes:
@@ -695,15 +626,3 @@ def _changed_fields(change: Change) -> str | None:
         return None
     old, new = change.previous.model_dump(mode="json"), change.record.model_dump(mode="json")
     return ",".join(sorted(k for k in new if old.get(k) != new.get(k) and k not in change.record.volatile_fields)) or None
-
-
-def _failure_table(failures: list[tuple[str, str]]) -> str:
-    if not failures:
-        return "none"
-    rows = [f"| {_md(k)} | {_md(r)} |" for k, r in failures[:MAX_FAILURES_SHOWN]]
-    more = f"\n\n… and {len(failures) - MAX_FAILURES_SHOWN} more in the sync log" if len(failures) > MAX_FAILURES_SHOWN else ""
-    return "| record | reason |\n|---|---|\n" + "\n".join(rows) + more
-
-
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")[:300]
