@@ -31,8 +31,6 @@ class ActionResult:
 def run_flow(integration: str, flow: str, *, keys: list[str] | None = None, retry_failed: bool = False,
              dry_run: bool = False, full: bool = False, config: str | None = None) -> ActionResult:
     """Run one flow's job now with the given fetch config; its record table and counts."""
-    from dagster import DagsterInstance
-
     from integrations_dagster.build import load_definitions
 
     defs = load_definitions(config)

@@ -2,8 +2,8 @@
 
 Per integration: one resource per connection (credentials as ``EnvVar``), a connection-check job
 (F1), and per flow a job, its daily-partitioned backfill sibling from ``start_date``, its
-schedules and its change sensor, and the assets it reads and writes with their checks; the alert
-sensors serve all.
+schedules and its change sensor, and the assets it reads and writes with their checks (failed
+records; drift, where the target can verify, on a schedule of its own); the alert sensors serve all.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from integrations_dagster.flows.checks import connection_check_job
 from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resource_key
 from integrations_dagster.flows.alerts import alert_sensors
 from integrations_dagster.flows.assets import integration_assets, name_checks
+from integrations_dagster.flows.reconcile import can_verify, drift_check, drift_schedule
 from integrations_dagster.flows.triggers import change_sensor, flow_schedules
 from integrations_dagster.state.resource import StateStoreResource
 
@@ -60,6 +61,11 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
             schedules += flow_schedules(spec, flow, job)
             if flow.triggers.sensor:
                 sensors.append(change_sensor(spec, flow, job))
+            if can_verify(integration.connections[flow.target].system):
+                drift = drift_check(spec, flow.triggers)
+                checks.append(drift)
+                if schedule := drift_schedule(spec, flow.triggers, drift):
+                    schedules.append(schedule)
         integration_specs, integration_checks = integration_assets(integration, flows)
         assets += integration_specs
         checks += integration_checks

@@ -109,8 +109,12 @@ class Trigger(Strict):
     sensor_interval_s: int = Field(default=30, ge=2, le=3600)
     overlap_minutes: int = Field(default=10, ge=0)  # re-read this much before the cursor
     reconcile: str | None = "daily"  # a full read on this schedule catches missed edits
+    # The drift check (reconciliation, read-only) on this schedule: where the target no longer holds
+    # what the source says. Orders are compared over the last drift_window_days days.
+    drift_check: str | None = "1h"
+    drift_window_days: int = Field(default=7, ge=1, le=366)
 
-    @field_validator("schedule", "reconcile")
+    @field_validator("schedule", "reconcile", "drift_check")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         if v is None or v in SCHEDULE_PRESETS:

@@ -138,6 +138,17 @@ class Binder(Protocol):
     def all(self, entity: str) -> dict[str, str]: ...
 
 
+@dataclass(frozen=True)
+class Drift:
+    """One field where the target no longer holds what the source says it should (a reconciliation
+    finding): someone edited the target by hand, or a write went wrong."""
+
+    key: str  # the record's canonical key (a SKU, an order key)
+    field: str  # what differs, as a person reads it: "price list A", "Total", "stock", "record"
+    expected: str | None  # what the target should hold, from the source's record
+    actual: str | None  # what the target holds (None: the record is not there at all)
+
+
 @dataclass
 class WriteContext:
     """What an exporter gets besides the changes."""
@@ -201,6 +212,18 @@ class ConnectorResource(ConfigurableResource):
         """
         return [], {key: f"{self.system} cannot look {entity} up by key; run the flow over a window or in full"
                     for key in keys}
+
+    def verify(self, entity: str, records: list[CanonicalRecord], ctx: WriteContext) -> Iterator[Drift]:
+        """Reconciliation, read-only: compare what this system holds with ``records`` — what it should
+        hold, as the source has them now and as this flow last wrote them — for the fields the flow
+        owns (``ctx.owns``); yield a :class:`Drift` per field that differs, and one with field
+        ``"record"`` and ``actual`` None for a record that is not there. Never writes. Read in
+        bulk where the system can (a list page of 500 is one request, a record by id is one each).
+
+        A system that cannot be verified raises ``NotImplementedError`` (the default); the drift
+        check then says so instead of passing.
+        """
+        raise NotImplementedError(f"{self.system} cannot verify {entity} yet")
 
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         """Cheap check for sensors: a watermark past ``since`` (``new`` when a run is due), or None

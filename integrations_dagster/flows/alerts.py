@@ -1,4 +1,5 @@
-"""Alerts that say why: a sensor for failed runs and one for runs whose records failed.
+"""Alerts that say why: a sensor for failed runs, and one for runs whose records failed or whose
+drift check found new drift.
 
 Each message names the flow and its job, the root cause (the innermost error a step failed with —
 ``HTTP 503 … code 2000001`` — not Dagster's "Steps failed: [...]"), the first records' reasons
@@ -14,12 +15,13 @@ from email.message import EmailMessage
 
 import requests
 from dagster import (
-    DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunStatusSensorContext, SensorDefinition,
+    AssetCheckKey, DagsterEventType, DagsterInstance, DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunStatusSensorContext, SensorDefinition,
     run_failure_sensor, run_status_sensor,
 )
 
 from integrations_dagster.config import Alerts, EnvRef
 from integrations_dagster.flows.pipeline import FAILED_RECORDS_TAG, FLOW_TAG
+from integrations_dagster.flows.reconcile import CHECK_NAME as DRIFT_CHECK
 from integrations_dagster.state.resource import open_store
 
 REASONS_IN_ALERT = 5
@@ -47,18 +49,40 @@ def failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDefinition
 def record_failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDefinition:
     @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="integrations_record_failure_alert",
                        default_status=DefaultSensorStatus.RUNNING, monitor_all_code_locations=False,
-                       description="alerts the team when a flow's run succeeded but some of its records failed")
+                       description="alerts the team when a flow's run succeeded but some of its records "
+                                   "failed, or a drift check found new drift")
     def _alert(context: RunStatusSensorContext) -> None:
         run = context.dagster_run
         failed = int(run.tags.get(FAILED_RECORDS_TAG) or 0)
-        if not failed:
+        drift = new_drift(context.instance, run.run_id)
+        if not failed and not drift:
             return
         alerts = alerts_by_integration.get(run.tags.get("integrations/integration", ""))
-        message = _message(run, alerts, f"finished, but {failed} records failed")
+        what = [f"{failed} records failed"] if failed else []
+        what += [f"drift: {d}" for d in drift]
+        message = _message(run, alerts, "finished, but " + "; ".join(what))
         channels = send_alerts(alerts, message) if alerts else []
         context.log.info(f"{message} (alerted: {', '.join(channels) or 'no channel configured'})")
 
     return _alert
+
+
+def new_drift(instance: DagsterInstance, run_id: str) -> list[str]:
+    """What each drift check that failed in the run says, unless its previous evaluation said the
+    same (an hourly check of a drift nobody fixed yet alerts once, not every hour)."""
+    found = []
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        if evaluation.passed or not evaluation.check_name.startswith(DRIFT_CHECK):
+            continue
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(evaluation.asset_key, evaluation.check_name), limit=2)
+        before = [h for h in history if h.run_id != run_id]
+        previous = before[0].event.dagster_event.event_specific_data if before and before[0].event else None
+        if previous is not None and not previous.passed and previous.description == evaluation.description:
+            continue
+        found.append(evaluation.description or f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}")
+    return found
 
 
 def root_cause(context: RunFailureSensorContext) -> str | None:

@@ -143,7 +143,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         started = datetime.now(UTC)
         keys = _keys_to_send(spec, config, store)
         try:
-            options = source.prepare(spec.entity, _options(spec, "source"))
+            options = source.prepare(spec.entity, connection_options(spec, "source"))
             if keys is not None:
                 records, missing = source.read_keys(spec.entity, keys, options) if keys else ([], {})
                 fetched = Fetched.of(records, window, started, False, options)
@@ -174,7 +174,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         """Map raw records to canonical ones; log each one that cannot be mapped, with its reason."""
         store: StateStore = context.resources.state.store()
         source: ConnectorResource = getattr(context.resources, spec.source_key)
-        options = fetched.options or _options(spec, "source")
+        options = fetched.options or connection_options(spec, "source")
         records, failures, parts, notes, ids = [], [], [], MapNotes(), {}
         for raw in fetched.records():
             try:
@@ -190,7 +190,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         if not fetched.dry_run:
             store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map",
                                   source_ids=ids)
-        records, skipped = _filter_statuses(spec, records)
+        records, skipped = filter_statuses(spec, records)
         for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
         context.add_output_metadata({"records": len(records), "failed": len(failures), "parts_failed": len(parts),
@@ -232,7 +232,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         target: ConnectorResource = getattr(context.resources, spec.target_key)
         record_type = RECORD_TYPES[spec.entity]
         ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
-                           options=_options(spec, "target"), log=context.log.info, owns=spec.owns,
+                           options=connection_options(spec, "target"), log=context.log.info, owns=spec.owns,
                            accepted=lambda keys: {k: r for k, p in store.snapshot_payloads(spec.state_name, keys).items()
                                                   if (r := _revive(record_type, p)) is not None})
         tally = Tally()
@@ -334,7 +334,7 @@ def _describe(window: Window) -> str:
     return f"{window.since.isoformat() if window.since else '…'} to {window.until.isoformat() if window.until else 'now'}"
 
 
-def _options(spec: FlowSpec, side: str) -> dict[str, Any]:
+def connection_options(spec: FlowSpec, side: str) -> dict[str, Any]:
     conn = spec.source_options if side == "source" else spec.target_options
     name = spec.source if side == "source" else spec.target
     return {**conn, **spec.flow_options, "connection": name, "mode": spec.mode}
@@ -366,7 +366,7 @@ def _reason(exc: Exception) -> str:
     return (str(exc) or type(exc).__name__)[:1000]
 
 
-def _filter_statuses(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[list[CanonicalRecord], int]:
+def filter_statuses(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[list[CanonicalRecord], int]:
     """Orders move only in the statuses the flow names (default: processing, completed)."""
     statuses = spec.flow_options.get("statuses")
     if spec.entity != "orders" or not statuses:
