@@ -157,3 +157,25 @@ def test_an_older_state_store_gets_the_new_column(tmp_path):
     log = store.log(flow="demo.products")
     assert list(log["record_key"]) == ["A", "B"] and "changes" in log.columns
     assert list(store.unresolved_failures("demo.products")["record_key"]) == ["B"]
+
+
+def test_the_sync_log_has_a_row_per_variant_with_its_own_ids_and_changes(tmp_path, woo_sandbox, fortnox_empty,
+                                                                           store):
+    woo = woo_sandbox.url
+    defs = definitions(tmp_path, woo, fortnox_empty.url)
+    assert run(defs, "demo_products").success
+    parent = next(p for p in woo_get(woo, "/products") if p["type"] == "variable")
+    variations = [v for v in woo_get(woo, f"/products/{parent['id']}/variations") if v["sku"]]
+    assert len(variations) >= 2
+    created = store.log(flow="demo.products")
+    for v in variations:  # the first sync: a row per variant, with the shop's and Fortnox's ids
+        row = created[created["record_key"] == v["sku"]].iloc[0]
+        assert row["outcome"] == "created" and row["target_id"] == v["sku"]
+        assert row["source_id"] == f"{parent['id']}/{v['id']}"  # the shop's variation under its product
+    edited, other = variations[0], variations[1]
+    woo_put(woo, f"/products/{parent['id']}/variations/{edited['id']}", {"regular_price": "777.00"})
+    result = run(defs, "demo_products")
+    log = store.log(run_id=result.run_id).set_index("record_key")
+    assert json.loads(log.loc[edited["sku"], "changes"]) == {"price.amount": [f"{edited['regular_price']} SEK",
+                                                                              "777.00 SEK"]}
+    assert log.loc[edited["sku"], "outcome"] == "updated" and log.loc[other["sku"], "outcome"] == "unchanged"

@@ -608,7 +608,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
             binding_entity=outcome.binding_entity, changed=_changed_fields(change), changes=changes,
             target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
-            warnings=outcome.warnings)
+            warnings=outcome.warnings, parts=part_rows(record, outcome, change.action, changes))
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
@@ -619,6 +619,26 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
     for warning in outcome.warnings:
         tally.add("warnings")
         context.log.info(f"{outcome.key}: {warning}")
+
+
+def part_rows(record: CanonicalRecord | None, outcome: Outcome, action: str,
+              changes: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """One sync-log row per part of a landed record (a product's variants: each SKU is an article of
+    its own in an ERP), with the part's own ids and the changes under its key (``[SKU]`` in a path).
+    A change outside every part (the product's name) changed every part."""
+    parts = record.part_source_ids() if record is not None else {}
+    if not parts:
+        return []
+    shared = any("[" not in path for path in changes)
+    rows = []
+    for key, source_id in parts.items():
+        if key == outcome.key:
+            continue
+        own = {path.split(f"[{key}].", 1)[1]: v for path, v in changes.items() if f"[{key}]." in path}
+        changed = action == "create" or shared or bool(own)
+        rows.append({"key": key, "source_id": source_id, "target_id": (outcome.bindings or {}).get(key, (None,))[0],
+                     "outcome": outcome.action if changed else "unchanged", "changes": own or None})
+    return rows
 
 
 def _changed_fields(change: Change) -> str | None:

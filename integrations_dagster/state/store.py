@@ -120,12 +120,14 @@ class StateStore:
                       source_id: str | None, bindings: dict[str, tuple[str, str | None]] | None = None,
                       binding_entity: str | None = None, changed: str | None = None,
                       target_entity: str | None = None, source_ids: dict[str, str] | None = None,
-                      warnings: Iterable[str] = (), changes: dict[str, list] | None = None) -> None:
+                      warnings: Iterable[str] = (), changes: dict[str, list] | None = None,
+                      parts: list[dict[str, Any]] | None = None) -> None:
         """Snapshot + id map + sync log for one accepted record, in one transaction.
 
         ``source_ids``: the source's ids of the record's parts (a product's variants), bound like the
         record's own ``source_id``; ``warnings``: reservations it landed with, one sync-log row each;
-        ``changes``: field path -> [old, new] of an update.
+        ``changes``: field path -> [old, new] of an update; ``parts``: one more sync-log row each (a
+        variant: ``key``, ``source_id``, ``target_id``, ``outcome``, ``changes``).
         """
         at = now()
         with self.engine.begin() as conn:
@@ -150,6 +152,13 @@ class StateStore:
                 run_id=run_id, flow=flow.name, record_key=key, stage="push", action=action,
                 outcome=outcome, error=None, source_id=source_id, target_id=target_id,
                 changed=changed, changes=json.dumps(changes, default=str) if changes else None, at=at))
+            part_rows = [{**_failure_row(run_id, flow.name, part["key"], "push", action, "", at,
+                                         source_id=part.get("source_id"), target_id=part.get("target_id"),
+                                         outcome=part["outcome"]),
+                          "error": None, "changes": json.dumps(part["changes"], default=str) if part.get("changes") else None}
+                         for part in parts or ()]
+            if part_rows:
+                conn.execute(sync_log.insert(), part_rows)
             notes = [_failure_row(run_id, flow.name, key, "push", action, w, at, source_id=source_id,
                                   target_id=target_id, outcome="warning") for w in warnings]
             if notes:
