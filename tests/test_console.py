@@ -179,3 +179,21 @@ def test_the_sync_log_has_a_row_per_variant_with_its_own_ids_and_changes(tmp_pat
     assert json.loads(log.loc[edited["sku"], "changes"]) == {"price.amount": [f"{edited['regular_price']} SEK",
                                                                               "777.00 SEK"]}
     assert log.loc[edited["sku"], "outcome"] == "updated" and log.loc[other["sku"], "outcome"] == "unchanged"
+
+
+def test_stock_of_an_article_the_shop_does_not_sell_is_ignored_not_failed(tmp_path, woo_sandbox, fortnox_empty,
+                                                                            store):
+    from flowkit import fx
+
+    woo, fx_url = woo_sandbox.url, fortnox_empty.url
+    defs = definitions(tmp_path, woo, fx_url)
+    assert run(defs, "demo_products").success
+    fx(fx_url, "POST", "/articles", {"Article": {"ArticleNumber": "RAW-MATERIAL-1", "Description": "Tyg",
+                                                 "QuantityInStock": 40}})
+    instance = DagsterInstance.ephemeral()
+    result = run(defs, "demo_stock", instance=instance)
+    assert instance.get_run_by_id(result.run_id).tags["integrations/failed_records"] == "0"
+    log = store.log(run_id=result.run_id)
+    row = log[log["record_key"] == "RAW-MATERIAL-1"].iloc[0]
+    assert row["outcome"] == "ignored" and "not in the shop" in row["error"]
+    assert "RAW-MATERIAL-1" not in set(store.snapshot_frame("demo.stock")["key"])  # goes out once the shop has it

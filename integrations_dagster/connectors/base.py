@@ -115,7 +115,10 @@ class Outcome:
 
     key: str
     ok: bool
-    action: str  # created | updated | linked (found existing and bound) | deleted | skipped | failed
+    # created | updated | linked (found existing and bound) | deleted | skipped | failed | ignored (the
+    # target has no place for it — stock of an article the shop does not sell —: logged with the
+    # reason in ``error``, never a failure, and not remembered as landed, so it goes out once it has one)
+    action: str
     target_id: str | None = None
     error: str | None = None
     # Extra ids that landed with this record, for the id map: canonical key -> (target id, parent id)

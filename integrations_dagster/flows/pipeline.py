@@ -60,6 +60,7 @@ BACKFILL_PRIORITY = "-10"
 FLOW_TAG = "integrations/flow"
 FAILED_RECORDS_TAG = "integrations/failed_records"  # set on every flow run: how many records failed
 DRY_RUN_TAG = "integrations/dry_run"
+IGNORED = "ignored"  # an outcome the target has no place for: logged, neither failed nor remembered as landed
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
 CLAIM_POLL_S = 0.1
@@ -597,6 +598,13 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
 
     if not outcome.ok:
         failed(outcome.error or "refused")
+        return
+    if outcome.action == IGNORED:
+        tally.add(IGNORED)
+        tally.note_landed({"key": outcome.key, "action": change.action, "outcome": IGNORED, "source_id": source_id,
+                           "reason": outcome.error})
+        store.record_outcome(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
+                             outcome=IGNORED, note=outcome.error)
         return
     record = change.record
     changes = record_changes(change.previous, record)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterator, NamedTuple
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
+    Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping, settings
@@ -222,7 +222,10 @@ class WooCommerceResource(ConnectorResource):
                 index = self._sku_index(skus) if index is None else index
                 target = index.get(record.sku)
                 if target is None:
-                    yield Outcome(change.key, ok=False, action="failed", error=f"SKU {record.sku!r} is not in the shop")
+                    # An ERP keeps articles a shop does not sell (materials, services, other channels):
+                    # their stock has nowhere to go here, which is no failure of the record.
+                    yield Outcome(change.key, ok=True, action="ignored",
+                                  error=f"SKU {record.sku!r} is not in the shop: no stock to set")
                     continue
                 parent, _, _ = target.partition("/")
                 try:
@@ -244,6 +247,15 @@ class WooCommerceResource(ConnectorResource):
             pooled = [i for i in items if i.item_id in pool.members]
             if pooled:
                 yield from self._send_pool(parent_id, pool, pooled, ctx)
+
+    def verify(self, entity: str, records: list[CanonicalRecord], ctx: WriteContext) -> Iterator[Drift]:
+        """Stock only (the one entity the shop is the target of): each level against the product or
+        variation the writer would set, read in bulk; see :mod:`.verify`. Never writes."""
+        from integrations_dagster.connectors.woocommerce import verify  # it reads through this module's Stream
+
+        if entity != "stock":
+            raise NotImplementedError(f"WooCommerce cannot verify {entity!r}: it is the target of stock only")
+        return verify.stock_drift(self, records, ctx)
 
     def _pool(self, parent_id: int, skus: mapping.Skus) -> "Pool":
         """The variations of ``parent_id`` that share its stock (their keys as the ERP knows them)."""
