@@ -45,7 +45,8 @@ def run_flow(integration: str, flow: str, *, keys: list[str] | None = None, retr
     fetch: dict[str, Any] = {"keys": list(keys or []), "retry_failed": retry_failed, "dry_run": dry_run, "full": full}
     result = job.execute_in_process(
         instance=_instance(), raise_on_error=False,
-        run_config={"ops": {f"{job_name}_fetch": {"config": fetch}}},
+        run_config={"ops": {f"{job_name}_fetch": {"config": fetch}},
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}}},  # the table is the output
         tags={"integrations/trigger": "cli"})
     rows, summary = _push_report(result, job_name)
     error = None

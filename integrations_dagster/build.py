@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from dagster import DailyPartitionsDefinition, Definitions, EnvVar
+import warnings
+
+from dagster import BetaWarning, DailyPartitionsDefinition, Definitions, EnvVar
 
 from integrations_dagster import config as cfg
 from integrations_dagster.connectors import resource_class
@@ -23,6 +25,12 @@ from integrations_dagster.flows.assets import integration_assets, name_checks
 from integrations_dagster.flows.reconcile import can_verify, drift_check, drift_schedule
 from integrations_dagster.flows.triggers import change_sensor, flow_schedules
 from integrations_dagster.state.resource import StateStoreResource
+
+
+# Dagster's run-status sensors pass their own ``owners`` to a beta parameter; every process that
+# loads the definitions (each run's, each daemon tick's, each CLI command's) would print it.
+warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition.__init__`",
+                        category=BetaWarning)
 
 
 def connection_resource(name: str, conn: cfg.Connection) -> ConnectorResource:

@@ -226,6 +226,9 @@ def _act(args) -> int:
         if result.rows:
             with pd.option_context("display.max_colwidth", 80, "display.width", 220):
                 print(pd.DataFrame(result.rows).fillna("").to_string(index=False))
+        elif result.success:
+            print({"dry-run": "nothing would change since the last sync (--full compares everything)",
+                   "resend": "nothing to re-send", "retry-failed": "no record is waiting on a failure"}[args.command])
         counts = ", ".join(f"{k} {v}" for k, v in result.summary.items() if v)
         print(f"run {result.run_id}: {'done' if result.success else 'FAILED'}"
               + (f" ({counts})" if counts else "") + (f": {result.error}" if result.error else ""))
