@@ -74,6 +74,7 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
                 checks.append(drift)
                 if schedule := drift_schedule(spec, flow.triggers, drift):
                     schedules.append(schedule)
+                    jobs.append(schedule.job)
         integration_specs, integration_checks = integration_assets(integration, flows)
         assets += integration_specs
         checks += integration_checks

@@ -66,7 +66,7 @@ def definitions(tmp_path: Path, woo_url: str, fortnox_url: str, *, mode: str = "
 
 def run(defs, job_name: str, instance: DagsterInstance | None = None, run_config: dict | None = None,
         partition_key: str | None = None, raise_on_error: bool = True):
-    job = defs.get_job_def(job_name)
+    job = defs.resolve_job_def(job_name)  # (an asset job, the drift checks', is resolved here)
     return job.execute_in_process(instance=instance or DagsterInstance.ephemeral(), run_config=run_config,
                                   partition_key=partition_key, raise_on_error=raise_on_error)
 

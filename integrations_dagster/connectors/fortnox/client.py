@@ -24,7 +24,7 @@ import requests
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext,
+    Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.fortnox import documents, mapping
 from integrations_dagster.connectors.http import MASK, ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
@@ -248,6 +248,12 @@ class FortnoxResource(ConnectorResource):
                 yield self._write_order(change.record, ctx, kind, articles)
         else:
             raise ValueError(f"Fortnox is not a target of {entity!r}")
+
+    def verify(self, entity: str, records: list[CanonicalRecord], ctx: WriteContext) -> Iterator[Drift]:
+        """Articles (listed in bulk) and the bound orders or invoices against ``records``: see :mod:`.verify`."""
+        from integrations_dagster.connectors.fortnox import verify
+
+        return verify.verify(self, entity, records, ctx)
 
     # products ---------------------------------------------------------------------------------
     def _write_product(self, change: Change, ctx: WriteContext, mode: str, index: "_ArticleIndex") -> Outcome:

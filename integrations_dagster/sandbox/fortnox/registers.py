@@ -195,7 +195,10 @@ ARTICLES = ListSpec(
              "ean": exact("EAN"), "suppliernumber": exact("SupplierNumber"),
              "manufacturer": contains("Manufacturer"),
              "manufacturerarticlenumber": exact("ManufacturerArticleNumber"), "webshop": flag("WebshopArticle")},
-    named_filters={"active": lambda d: bool(d.get("Active")), "inactive": lambda d: not d.get("Active")},
+    # An article created without ``Active`` is active [rec: articles/save_new.yml sends Description and
+    # SalesAccount only and is answered "Active":true], so a stored article without the field is too.
+    named_filters={"active": lambda d: d.get("Active", True) is not False,
+                   "inactive": lambda d: d.get("Active", True) is False},
     sorts={"articlenumber": lambda d: natural(d["ArticleNumber"]), "quantityinstock": number("QuantityInStock"),
            "reservedquantity": number("ReservedQuantity"), "stockvalue": number("StockValue")},
     default_sort="articlenumber",
