@@ -4,7 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install demo test test-sqlite test-postgres bench mutate clean
+# The browser test drives Debian's Chromium; Playwright must never fetch a browser build of its own.
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: install browser demo test test-sqlite test-postgres bench mutate clean
 
 install: $(VENV)/.installed
 
@@ -14,12 +18,22 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
+# Debian's Chromium for tests/browser (apt-get as root, else through sudo); nothing when present.
+# A prerequisite of `make test` only: `make demo` needs no browser.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing Debian's chromium for the browser test"; \
+		$$SUDO apt-get update -q && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	fi
+
 demo: install
 	./scripts/demo.sh
 
 # Every test runs with the state store on SQLite, then again on PostgreSQL (in CI always; outside
 # CI only when a server answers at 127.0.0.1:5432).
-test: install
+test: install browser
 	$(PY) -m pytest -q
 	@if [ -n "$$CI" ] || $(PY) scripts/pg_up.py "$(PG_URL)"; then \
 		echo "== again with the state store on PostgreSQL =="; \

@@ -38,10 +38,9 @@ def run_flow(integration: str, flow: str, *, keys: list[str] | None = None, retr
     try:
         job = defs.get_job_def(job_name)
     except Exception:  # noqa: BLE001 - Dagster's own error names no alternative
-        flows = sorted(j.name for j in defs.resolve_all_job_defs() if j.tags.get("integrations/flow")
-                       and not j.partitions_def)
-        raise ConfigError(f"no flow {integration}.{flow} (flows: "
-                          f"{', '.join(f.replace('_', '.', 1) for f in flows) or 'none'})") from None
+        flows = sorted({j.tags["integrations/flow"] for j in defs.resolve_all_job_defs()
+                        if j.tags.get("integrations/flow")})
+        raise ConfigError(f"no flow {integration}.{flow} (flows: {', '.join(flows) or 'none'})") from None
     fetch: dict[str, Any] = {"keys": list(keys or []), "retry_failed": retry_failed, "dry_run": dry_run, "full": full}
     result = job.execute_in_process(
         instance=_instance(), raise_on_error=False,

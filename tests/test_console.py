@@ -69,7 +69,10 @@ def test_a_run_reports_counts_records_failures_and_a_red_check(tmp_path, woo_san
     assert "SOME-OTHER-SKU" in rows[taken["sku"]]["reason"]
     assert rows[taken["sku"]]["outcome"] == "failed (push)"
     landed = [r for r in rows.values() if r["outcome"] == "created"]
-    assert len(landed) == len(products) - 2
+    variants = [v for p in products if p["type"] == "variable" for v in woo_get(woo, f"/products/{p['id']}/variations")
+                if v["sku"]]
+    assert len(landed) == len(products) - 2 + len(variants)  # a row per product, and one per variant
+    assert all(rows[v["sku"]]["target_id"] == v["sku"] for v in variants)
     simple = [p["sku"] for p in products if p["type"] == "simple" and p["sku"] and p["sku"] != taken["sku"]]
     assert simple and all(rows[sku]["target_id"] == sku for sku in simple)  # the article number is the SKU
 

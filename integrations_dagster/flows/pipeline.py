@@ -28,7 +28,7 @@ The engine only calls the connector contract (``connectors.base``); it never nam
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -231,11 +231,9 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         """Write the changes to the target; record each outcome as it lands."""
         store: StateStore = context.resources.state.store()
         target: ConnectorResource = getattr(context.resources, spec.target_key)
-        record_type = RECORD_TYPES[spec.entity]
         ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
                            options=connection_options(spec, "target"), log=context.log.info, owns=spec.owns,
-                           accepted=lambda keys: {k: r for k, p in store.snapshot_payloads(spec.state_name, keys).items()
-                                                  if (r := _revive(record_type, p)) is not None})
+                           accepted=accepted_records(spec, store))
         tally = Tally()
         for key, stage, reason in diff.failures:
             tally.note_failure(key, "map", reason, stage=stage)
@@ -414,7 +412,7 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
     deleted = list(merged.loc[merged["_merge"] == "right_only", "key"]) if full else []
     by_key = {r.key: r for r in records}
     record_type = RECORD_TYPES[spec.entity]
-    accepted = {k: _revive(record_type, p) for k, p in store.snapshot_payloads(spec.state_name, updated).items()}
+    accepted = {k: revive(record_type, p) for k, p in store.snapshot_payloads(spec.state_name, updated).items()}
     # Same content hashed by an older release: no write, the snapshot takes the current hash.
     if rehashed := {k: hashes[k] for k, a in accepted.items() if a is not None and a.content_hash() == hashes[k]}:
         if not dry_run:
@@ -455,7 +453,7 @@ def _refresh_unchanged(spec: FlowSpec, store: StateStore, record_type: type[Cano
     known = store.snapshot_payloads(spec.state_name, keys)
     newer = {}
     for k in keys:
-        accepted = _revive(record_type, known.get(k))
+        accepted = revive(record_type, known.get(k))
         fresh, old = by_key[k].freshness(), accepted.freshness() if accepted is not None else None
         if fresh is not None and (old is None or fresh > old):
             newer[k] = by_key[k].model_dump(mode="json")
@@ -463,7 +461,14 @@ def _refresh_unchanged(spec: FlowSpec, store: StateStore, record_type: type[Cano
         store.refresh_payloads(spec.state_name, newer)
 
 
-def _revive(record_type: type[CanonicalRecord], payload: dict | None) -> CanonicalRecord | None:
+def accepted_records(spec: FlowSpec, store: StateStore) -> Callable[[list[str]], dict[str, CanonicalRecord]]:
+    """What the target last accepted for given keys of the flow (the snapshot), as records."""
+    record_type = RECORD_TYPES[spec.entity]
+    return lambda keys: {k: r for k, p in store.snapshot_payloads(spec.state_name, keys).items()
+                         if (r := revive(record_type, p)) is not None}
+
+
+def revive(record_type: type[CanonicalRecord], payload: dict | None) -> CanonicalRecord | None:
     if payload is None:
         return None
     try:
@@ -567,7 +572,7 @@ class _Claims:
         fresh = []
         for c in out:
             if c.key in stale:
-                previous = _revive(record_type, payloads.get(c.key))
+                previous = revive(record_type, payloads.get(c.key))
                 action = "update" if c.action == "create" and previous is not None else c.action
                 c = replace(c, action=action, previous=previous if previous is not None else c.previous,
                             target_id=self.ctx.binder.external_id(spec.entity, c.key))
@@ -608,6 +613,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
         return
     record = change.record
     changes = record_changes(change.previous, record)
+    parts = part_rows(record, outcome, change.action, changes)
     try:
         store.record_landed(
             context.run_id, spec.ref, key=outcome.key, action=change.action, outcome=outcome.action,
@@ -616,7 +622,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
             binding_entity=outcome.binding_entity, changed=_changed_fields(change), changes=changes,
             target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
-            warnings=outcome.warnings, parts=part_rows(record, outcome, change.action, changes))
+            warnings=outcome.warnings, parts=parts)
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
@@ -624,6 +630,8 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
     tally.note_landed({"key": outcome.key, "action": change.action, "outcome": outcome.action, "source_id": source_id,
                        "target_id": outcome.target_id, "changes": describe(changes) or None,
                        "reason": "; ".join(outcome.warnings) or None})
+    for part in parts:  # a product's variants: a row each, as in the sync log
+        tally.note_landed({**part, "action": change.action, "changes": describe(part["changes"] or {}) or None})
     for warning in outcome.warnings:
         tally.add("warnings")
         context.log.info(f"{outcome.key}: {warning}")

@@ -25,7 +25,7 @@ from integrations_dagster import config as cfg
 from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.base import ConnectorResource, Drift, Window, WriteContext
 from integrations_dagster.flows.assets import target_key
-from integrations_dagster.flows.pipeline import connection_options, filter_statuses
+from integrations_dagster.flows.pipeline import accepted_records, connection_options, filter_statuses
 from integrations_dagster.flows.spec import FlowSpec
 from integrations_dagster.state import StateStore
 
@@ -102,7 +102,8 @@ def find_drift(spec: FlowSpec, source: ConnectorResource, target: ConnectorResou
     hashes = store.snapshot_hashes(spec.state_name, [r.key for r in records])
     in_sync = [r for r in records if hashes.get(r.key) == r.content_hash()]
     ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
-                       options=connection_options(spec, "target"), owns=spec.owns)
+                       options=connection_options(spec, "target"), owns=spec.owns,
+                       accepted=accepted_records(spec, store))
     drifts = list(target.verify(spec.entity, in_sync, ctx)) if in_sync else []
     return DriftReport(len(in_sync), len(records) - len(in_sync), unmapped, drifts)
 

@@ -275,7 +275,9 @@ class FortnoxResource(ConnectorResource):
             except TransientError:
                 raise  # not the record's fault: the run gives up and the record is read again
             except (Refused, ValueError, ApiError) as exc:
-                return Outcome(change.key, ok=False, action="failed", error=f"SKU {shown(unit.sku)}: {exc}",
+                said, name = str(exc), f"SKU {shown(unit.sku)}"  # (the mapping's reasons name it already)
+                return Outcome(change.key, ok=False, action="failed",
+                               error=said if said.startswith(name) else f"{name}: {said}",
                                bindings=bindings)
             bindings[unit.sku] = (number, unit.parent_key)
             actions.append(action)
