@@ -72,6 +72,8 @@ SKIPPED: dict[str, str] = {
     r"^make mutate$": "the mutation check: about 15 minutes",
     r"^\.venv/bin/dagster dev$": "the long-running webserver and daemon `make demo` starts",
     r"^\.venv/bin/python -m pytest -m reliability$": "the reliability suites, part of `make test`",
+    r"^\.venv/bin/python -m pytest -q tests/browser$": "the browser test, part of `make test` (this would start a second demo)",
+    r"^make browser$": "installs Debian's chromium with apt-get: part of `make test`",
     r"^curl .*https://apps\.fortnox\.se/": "needs a real Fortnox app and a one-time authorization code",
 }
 
