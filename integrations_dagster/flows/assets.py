@@ -135,7 +135,8 @@ def failed_records_result(spec: FlowSpec, store: StateStore, failed_in_run: int 
     severity = AssetCheckSeverity.ERROR if count >= spec.error_at else AssetCheckSeverity.WARN
     passed = count < spec.warn_at
     description = ("no record is waiting on a failure" if passed else
-                   f"{count} records failed and have not landed since; first: "
+                   (f"{count} records failed and have not landed since; first: " if count != 1 else
+                    "1 record failed and has not landed since: ")
                    + "; ".join(f"{k}: {e}" for k, e in zip(first["record_key"], first["error"]))[:500])
     return AssetCheckEvaluation(asset_key=target_key(spec), check_name=spec.check_name, passed=passed, severity=severity,
                                 metadata=metadata, description=description)
