@@ -147,3 +147,20 @@ class MemoryBinder:
 
     def all(self, entity: str) -> dict[str, str]:
         return dict(self.ids)
+
+
+def sensor_ticks(defs, flow: str = "products", instance: DagsterInstance | None = None):
+    """``tick(cursor) -> (result, cursor)``: one evaluation of the flow's change sensor, as the daemon
+    runs it (with the source connection as its resource), against ``instance``."""
+    from dagster import build_sensor_context
+
+    sensor = defs.get_sensor_def(f"demo_{flow}_sensor")
+    instance = instance or DagsterInstance.ephemeral()
+    source = "demo__erp" if flow == "stock" else "demo__shop"
+    resources = {source: defs.resources[source]}
+
+    def tick(cursor):
+        with build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs) as ctx:
+            return sensor(ctx), ctx.cursor
+
+    return tick

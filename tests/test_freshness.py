@@ -13,9 +13,9 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import requests
-from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from dagster import DagsterInstance, RunRequest, SkipReason
 
-from flowkit import definitions, fx, stats, woo_get, woo_post, woo_put
+from flowkit import definitions, fx, stats, woo_get, woo_post, woo_put, sensor_ticks
 from conftest import WOO_KEY, WOO_SECRET
 
 REDUCED_RATE = Decimal("12")  # the test YAML's tax_rates: "reduced-rate": 12
@@ -71,13 +71,8 @@ def test_a_variation_price_edit_reaches_fortnox_at_the_next_sensor_tick(tmp_path
     defs = definitions(tmp_path, woo, erp)
     parent, (small, medium) = a_variable_product(woo, "FRESH-TEE")
     job = defs.get_job_def("demo_products")
-    sensor = defs.get_sensor_def("demo_products_sensor")
     instance = DagsterInstance.ephemeral()
-    resources = {"demo__shop": defs.resources["demo__shop"]}
-
-    def tick(cursor):
-        with build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs) as ctx:
-            return sensor(ctx), ctx.cursor
+    tick = sensor_ticks(defs, "products", instance)
 
     def price_a(sku: str) -> Decimal:
         return Decimal(str(fx(erp, "GET", f"/prices/A/{sku}")["Price"]["Price"]))

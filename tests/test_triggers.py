@@ -9,7 +9,7 @@ import yaml
 
 from dagster import DagsterInstance, DefaultSensorStatus, RunRequest, SkipReason, build_sensor_context
 
-from flowkit import definitions, run, woo_get, woo_put
+from flowkit import definitions, run, woo_get, woo_put, sensor_ticks
 from integrations_dagster.config import Alerts, EnvRef
 from integrations_dagster.flows.alerts import send_alerts
 
@@ -156,13 +156,8 @@ def test_sensor_retries_a_failed_run_with_backoff_and_the_change_lands(tmp_path,
                                              "triggers: {sensor_interval_s: 2}", 1))
     defs = build_definitions(config.load(path))
     job = defs.get_job_def("demo_products")
-    sensor = defs.get_sensor_def("demo_products_sensor")
     instance = DagsterInstance.ephemeral()
-    resources = {"demo__shop": defs.resources["demo__shop"]}
-
-    def tick(cursor):
-        with build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs) as ctx:
-            return sensor(ctx), ctx.cursor
+    tick = sensor_ticks(defs, "products", instance)
 
     first, cursor = tick(None)
     assert isinstance(first, RunRequest)

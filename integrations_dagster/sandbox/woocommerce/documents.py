@@ -21,14 +21,7 @@ class WooDocuments(DocumentStore):
     def page(self, collection: str, where: list[str], args: list, order_by: str, limit: int,
              offset: int) -> tuple[list[dict], int]:
         """One page of documents matching SQL ``where`` clauses, and the total number matching."""
-        table = self._table(collection)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self.lock:
-            total = self._conn.execute(f"SELECT COUNT(*) FROM {table}{clause}", args).fetchone()[0]
-            rows = self._conn.execute(
-                f"SELECT data FROM {table}{clause} ORDER BY {order_by} LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            ).fetchall()
+        rows, total = self._select(self._table(collection), "data", where, args, order_by, limit, offset)
         return [json.loads(r[0]) for r in rows], total
 
     def page_posts(self, where: list[str], args: list, order_by: str, limit: int,
@@ -37,14 +30,20 @@ class WooDocuments(DocumentStore):
         products list searches both post types when it filters by SKU (see ``listing.searches_variations``)."""
         tables = [self._table(c) for c in sorted(POSTS)]
         union = " UNION ALL ".join(f"SELECT id, key, parent, modified, data, '{t}' AS kind FROM {t}" for t in tables)
+        rows, total = self._select(f"({union})", "kind, data", where, args, order_by, limit, offset)
+        return [(r[0], json.loads(r[1])) for r in rows], total
+
+    def _select(self, source: str, columns: str, where: list[str], args: list, order_by: str, limit: int,
+                offset: int) -> tuple[list[tuple], int]:
+        """One page of ``columns`` from ``source`` (a table or a subquery), and the total matching."""
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self.lock:
-            total = self._conn.execute(f"SELECT COUNT(*) FROM ({union}){clause}", args).fetchone()[0]
+            total = self._conn.execute(f"SELECT COUNT(*) FROM {source}{clause}", args).fetchone()[0]
             rows = self._conn.execute(
-                f"SELECT kind, data FROM ({union}){clause} ORDER BY {order_by} LIMIT ? OFFSET ?",
+                f"SELECT {columns} FROM {source}{clause} ORDER BY {order_by} LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-        return [(r[0], json.loads(r[1])) for r in rows], total
+        return rows, total
 
     def exists(self, collection: str, where: str, args: list) -> bool:
         table = self._table(collection)
