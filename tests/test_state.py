@@ -70,3 +70,30 @@ def test_one_writer_claims_a_record_at_a_time_and_a_dead_writers_claim_is_stale(
     gone = claim_owner("run-c").replace(f":{os.getpid()}:", f":{int(dead.stdout)}:")
     assert store.claim("erp", "orders", ["shop:9"], gone) == {"shop:9"}
     assert store.claim("erp", "orders", ["shop:9"], me) == {"shop:9"}  # its process has exited: stale
+
+
+def test_the_diff_looks_the_id_map_up_in_batches_not_once_per_change(store):
+    """A diff of 1 200 changes asks the id map ceil(1 200 / 500) = 3 times, not 1 200 (issue 11)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from sqlalchemy import event
+
+    from integrations_dagster.flows.pipeline import compute_diff
+    from integrations_dagster.flows.spec import FlowSpec
+    from integrations_dagster.model.stock import StockLevel
+
+    spec = FlowSpec(integration="demo", name="stock", entity="stock", source="erp", target="shop")
+    records = [StockLevel(sku=f"SKU-{i:05d}", quantity=Decimal(i % 9), source_id=f"SKU-{i:05d}",
+                          as_of=datetime(2026, 11, 30, tzinfo=UTC).isoformat()) for i in range(1200)]
+    binder = store.binder("shop")
+    for i in range(0, 1200, 7):  # some are bound already
+        binder.bind("stock", f"SKU-{i:05d}", f"{1000 + i}")
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: statements.append(statement))
+    result = compute_diff(spec, store, records, full=False)
+    assert len(result.changes) == 1200
+    assert sum("id_map" in s for s in statements) == 3
+    bound = {c.key: c.target_id for c in result.changes if c.target_id}
+    assert bound == {f"SKU-{i:05d}": f"{1000 + i}" for i in range(0, 1200, 7)}

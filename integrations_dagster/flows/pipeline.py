@@ -422,12 +422,12 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
     stale = _stale(by_key, accepted, updated)
     if not dry_run:
         _refresh_unchanged(spec, store, record_type, by_key, same)
-    binder = store.binder(spec.target)
-    changes = [Change("create", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in created]
-    changes += [Change("update", k, by_key[k], previous=accepted.get(k),
-                       target_id=binder.external_id(spec.entity, k)) for k in updated if k not in stale]
+    updated = [k for k in updated if k not in stale]
+    ids = store.binder(spec.target).external_ids(spec.entity, [*created, *updated, *(same if resend else ())])
+    changes = [Change("create", k, by_key[k], target_id=ids.get(k)) for k in created]
+    changes += [Change("update", k, by_key[k], previous=accepted.get(k), target_id=ids.get(k)) for k in updated]
     if resend:
-        changes += [Change("update", k, by_key[k], target_id=binder.external_id(spec.entity, k)) for k in same]
+        changes += [Change("update", k, by_key[k], target_id=ids.get(k)) for k in same]
         same = []
     return DiffResult(changes, len(same), deleted, sorted(stale))
 
