@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import secrets
+import signal
 import textwrap
 import time
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ def _serve(system: str, credentials: dict, knobs: dict, products: int, variation
     from integrations_dagster.sandbox.base import Knobs
     from integrations_dagster.sandbox.runner import start_in_thread
 
+    # An ignored SIGTERM survives exec: a parent that ignores it would leave this child deaf to stop().
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     running = start_in_thread(system, credentials=credentials, knobs=Knobs(**knobs), demo=demo, port=port)
     if products:
         from integrations_dagster.sandbox.woocommerce.demo import load_catalogue
@@ -55,8 +58,12 @@ class Sandbox:
         requests.post(f"{self.url}/__sandbox__/knobs", json=values, timeout=30).raise_for_status()
 
     def stop(self) -> None:
+        """Stop the child: SIGTERM, then SIGKILL, which nothing can ignore, if it is still there."""
         self.process.terminate()
         self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(10)
 
 
 def start_sandbox(system: str, *, latency_ms: float = 20, products: int = 0, variations: int = 3,
