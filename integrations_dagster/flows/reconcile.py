@@ -24,7 +24,7 @@ from dagster import (
 from integrations_dagster import config as cfg
 from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.base import ConnectorResource, Drift, Window, WriteContext
-from integrations_dagster.flows.assets import target_key
+from integrations_dagster.flows.assets import CHECK_NAME as FAILED_RECORDS_CHECK, target_key
 from integrations_dagster.flows.pipeline import accepted_records, connection_options, filter_statuses
 from integrations_dagster.flows.spec import FlowSpec
 from integrations_dagster.state import StateStore
@@ -39,7 +39,7 @@ def can_verify(target_system: str) -> bool:
 
 
 def drift_check(spec: FlowSpec, trigger: cfg.Trigger) -> AssetChecksDefinition:
-    name = CHECK_NAME if spec.check_name == "failed_records" else f"{CHECK_NAME}_{spec.name}"
+    name = CHECK_NAME if spec.check_name == FAILED_RECORDS_CHECK else f"{CHECK_NAME}_{spec.name}"  # (shared asset)
 
     @asset_check(asset=target_key(spec), name=name,
                  required_resource_keys={spec.source_key, spec.target_key, "state"},
