@@ -48,6 +48,8 @@ from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
+from integrations_dagster.flows.memory import collector_paused
+from integrations_dagster.flows.prints import mapping_salt, source_print
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
 from integrations_dagster.flows.spec import FlowSpec, resource_key  # noqa: F401 - resource_key: re-exported
 from integrations_dagster.state import DuplicateBinding, StateStore
@@ -117,6 +119,9 @@ class Normalized:
     failed: int  # records that could not be mapped
     parts_failed: int = 0  # parts of mapped records left out (a variation without SKU)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (key, reason) of both, for the record table
+    # Records not mapped again: their source text is the one the target's version came from (``prints``).
+    unchanged: list[tuple[str, str]] = field(default_factory=list)  # (key, hash)
+    prints: dict[str, str] = field(default_factory=dict)  # key -> source fingerprint of each mapped record
 
 
 @dataclass
@@ -126,6 +131,7 @@ class Diff:
     deleted: list[str]
     fetched: Fetched
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (key, stage, reason) before the push
+    prints: dict[str, str] = field(default_factory=dict)  # key -> source fingerprint, stored as each lands
 
 
 def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | None = None) -> JobDefinition:
@@ -177,27 +183,39 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         options = fetched.options or connection_options(spec, "source")
         records, failures, parts, notes, ids = [], [], [], MapNotes(), {}
-        for raw in fetched.records():
-            try:
-                record = source.to_canonical(spec.entity, raw, options, notes)
-                records.append(record)
-            except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
-                notes.take()
-                key = _safe_raw_key(source, spec.entity, raw)
-                failures.append((key, _reason(exc)))
-                ids[key] = _safe_raw_id(source, spec.entity, raw)
-                continue
-            parts += notes.take()
+        salt = mapping_salt(source, spec.entity, options)
+        landed = {} if fetched.by_key or _dated(spec) else _landed_prints(spec, store)
+        unchanged, prints = [], {}
+        with collector_paused():
+            for text in fetched.raw:
+                fingerprint = source_print(salt, text)
+                if (known := landed.get(fingerprint)) is not None:
+                    unchanged.append(known)
+                    continue
+                raw = json.loads(text)
+                try:
+                    record = source.to_canonical(spec.entity, raw, options, notes)
+                    records.append(record)
+                    prints[record.key] = fingerprint
+                except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
+                    notes.take()
+                    key = _safe_raw_key(source, spec.entity, raw)
+                    failures.append((key, _reason(exc)))
+                    ids[key] = _safe_raw_id(source, spec.entity, raw)
+                    continue
+                parts += notes.take()
         if not fetched.dry_run:
             store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map",
                                   source_ids=ids)
         records, skipped = filter_statuses(spec, records)
         for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
-        context.add_output_metadata({"records": len(records), "failed": len(failures), "parts_failed": len(parts),
-                                     "skipped_by_status": skipped,
+        context.add_output_metadata({"records": len(records) + len(unchanged), "mapped": len(records),
+                                     "unchanged_at_source": len(unchanged), "failed": len(failures),
+                                     "parts_failed": len(parts), "skipped_by_status": skipped,
                                      "failures": MetadataValue.md(failure_table(failures + parts))})
-        return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts)
+        return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts,
+                          unchanged, prints)
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
         ins={"normalized": In(Normalized)}, out=Out(Diff), tags=flow_tag)
@@ -205,13 +223,13 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         """Compare with the snapshot of what the target accepted: create / update / unchanged."""
         store: StateStore = context.resources.state.store()
         fetched = normalized.fetched
-        records, dupes = _dedupe(normalized.records)
+        records, dupes = _dedupe(normalized.records, taken=[k for k, _ in normalized.unchanged])
         for key, reason in dupes:
             if not fetched.dry_run:
                 store.record_failed(context.run_id, spec.state_name, key=key, stage="diff", action="map", error=reason)
             context.log.warning(f"{key}: {reason}")
         result = compute_diff(spec, store, records, full=fetched.window.full and not fetched.by_key,
-                              resend=fetched.by_key, dry_run=fetched.dry_run)
+                              resend=fetched.by_key, dry_run=fetched.dry_run, unchanged=normalized.unchanged)
         if result.stale:
             context.log.info(f"{len(result.stale)} records are older than what {spec.target} already has; "
                              "not pushed")
@@ -223,7 +241,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         })
         earlier = ([(k, "fetch", r) for k, r in fetched.missing] + [(k, "normalize", r) for k, r in normalized.failures]
                    + [(k, "diff", r) for k, r in dupes])
-        return Diff(result.changes, result.unchanged, result.deleted, normalized.fetched, earlier)
+        return Diff(result.changes, result.unchanged, result.deleted, normalized.fetched, earlier,
+                    {c.key: normalized.prints[c.key] for c in result.changes if c.key in normalized.prints})
 
     @op(name=f"{prefix}_push", required_resource_keys={spec.target_key, spec.source_key, "state"},
         ins={"diff": In(Diff)}, tags=flow_tag)
@@ -239,7 +258,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             tally.note_failure(key, "map", reason, stage=stage)
         if diff.fetched.dry_run:
             return _dry_run(context, spec, diff, tally)
-        _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key)
+        _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key,
+                      prints=diff.prints)
         report = RunReport(spec, tally, diff.unchanged)
         if _in_run(context):  # (an op invoked outside a run, as tests do, has no run to tag or check)
             context.instance.add_run_tags(context.run_id, {FAILED_RECORDS_TAG: str(tally.all_failed)})
@@ -374,18 +394,33 @@ def filter_statuses(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[lis
     return kept, len(records) - len(kept)
 
 
-def _dedupe(records: list[CanonicalRecord]) -> tuple[list[CanonicalRecord], list[tuple[str, str]]]:
-    """Two source records with one key (a SKU used twice) cannot both land: keep the first."""
+def _dedupe(records: list[CanonicalRecord], taken: Iterable[str] = ()) -> tuple[list[CanonicalRecord],
+                                                                                list[tuple[str, str]]]:
+    """Two source records with one key (a SKU used twice) cannot both land: keep the first. ``taken``:
+    keys of records normalize found unchanged at the source (they come first)."""
+    unchanged = set(taken)
     seen: dict[str, CanonicalRecord] = {}
     dupes = []
     for r in records:
-        if r.key in seen:
+        if r.key in seen or r.key in unchanged:
+            first = getattr(seen[r.key], "source_id", "?") if r.key in seen else "one unchanged since it landed"
             dupes.append((r.key, f"key {r.key!r} is used by two source records "
-                                 f"({getattr(seen[r.key], 'source_id', '?')} and {getattr(r, 'source_id', '?')}); "
-                                 "the second was not synced"))
+                                 f"({first} and {getattr(r, 'source_id', '?')}); the second was not synced"))
         else:
             seen[r.key] = r
     return list(seen.values()), dupes
+
+
+def _landed_prints(spec: FlowSpec, store: StateStore) -> dict[str, tuple[str, str]]:
+    """Source fingerprints of the flow's landed records whose hash is of the current scheme (one of
+    an older scheme is mapped again, so that the diff can bring its hash up to date)."""
+    tag = RECORD_TYPES[spec.entity].hash_scheme()
+    return {p: known for p, known in store.source_prints(spec.state_name).items() if known[1].startswith(tag)}
+
+
+def _dated(spec: FlowSpec) -> bool:
+    """Records of the flow carry a freshness token (``CanonicalRecord.freshness``)."""
+    return RECORD_TYPES[spec.entity].freshness is not CanonicalRecord.freshness
 
 
 @dataclass
@@ -397,38 +432,56 @@ class DiffResult:
 
 
 def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool,
-                 resend: bool = False, dry_run: bool = False) -> DiffResult:
+                 resend: bool = False, dry_run: bool = False,
+                 unchanged: list[tuple[str, str]] = ()) -> DiffResult:
     """Hashes of the fetched records against the snapshot, joined in pandas. ``resend``: records
     read by key go out even when unchanged (as wholly changed, so the writer sends every field it
-    owns); ``dry_run``: the snapshot is only read."""
-    hashes = {r.key: r.content_hash() for r in records}
-    fetched = pd.DataFrame({"key": list(hashes), "hash": list(hashes.values())}, dtype="string")
-    snap = store.snapshot_frame(spec.state_name).astype("string")
-    merged = fetched.merge(snap, on="key", how="outer", suffixes=("", "_snap"), indicator=True)
-    created = merged.loc[merged["_merge"] == "left_only", "key"]
-    both = merged[merged["_merge"] == "both"]
-    updated = list(both.loc[both["hash"] != both["hash_snap"], "key"])
-    same = list(both.loc[both["hash"] == both["hash_snap"], "key"])
-    deleted = list(merged.loc[merged["_merge"] == "right_only", "key"]) if full else []
-    by_key = {r.key: r for r in records}
-    record_type = RECORD_TYPES[spec.entity]
-    accepted = {k: revive(record_type, p) for k, p in store.snapshot_payloads(spec.state_name, updated).items()}
-    # Same content hashed by an older release: no write, the snapshot takes the current hash.
-    if rehashed := {k: hashes[k] for k, a in accepted.items() if a is not None and a.content_hash() == hashes[k]}:
-        if not dry_run:
-            store.rehash(spec.state_name, rehashed)
-        updated = [k for k in updated if k not in rehashed]
-        same += list(rehashed)
-    stale = _stale(by_key, accepted, updated)
-    if not dry_run:
-        _refresh_unchanged(spec, store, record_type, by_key, same)
-    updated = [k for k in updated if k not in stale]
-    ids = store.binder(spec.target).external_ids(spec.entity, [*created, *updated, *(same if resend else ())])
-    changes = [Change("create", k, by_key[k], target_id=ids.get(k)) for k in created]
-    changes += [Change("update", k, by_key[k], previous=accepted.get(k), target_id=ids.get(k)) for k in updated]
-    if resend:
-        changes += [Change("update", k, by_key[k], target_id=ids.get(k)) for k in same]
-        same = []
+    owns); ``dry_run``: the snapshot is only read; ``unchanged``: (key, hash) of fetched records
+    normalize did not map (their source text is the one the target's version came from).
+
+    An update's earlier version is not read here: the push reads it per batch, just before the
+    writer compares the two (``_Claims``). Here only two kinds of accepted version are read back:
+    one hashed under an older scheme (its content may be the same), and, for records with a
+    freshness token, every updated one (an older version must never win)."""
+    with collector_paused():
+        hashes = dict(unchanged)
+        hashes.update((r.key, r.content_hash()) for r in records)
+        fetched = pd.DataFrame({"key": list(hashes), "hash": list(hashes.values())}, dtype="string")
+        snap = store.snapshot_frame(spec.state_name).astype("string")
+        merged = fetched.merge(snap, on="key", how="outer", suffixes=("", "_snap"), indicator=True)
+        created = merged.loc[merged["_merge"] == "left_only", "key"]
+        both = merged[merged["_merge"] == "both"]
+        differ = both[both["hash"] != both["hash_snap"]]
+        updated = list(differ["key"])
+        same = list(both.loc[both["hash"] == both["hash_snap"], "key"])
+        deleted = list(merged.loc[merged["_merge"] == "right_only", "key"]) if full else []
+        by_key = {r.key: r for r in records}
+        # A record left unmapped whose snapshot changed since normalize read it (another run landed
+        # one meanwhile): this run has no record to send; the next run maps it.
+        updated = [k for k in updated if k in by_key]
+        record_type = RECORD_TYPES[spec.entity]
+        older_scheme = [k for k in differ.loc[~differ["hash_snap"].str.startswith(record_type.hash_scheme()), "key"]
+                        if k in by_key]
+        dated = _dated(spec)
+        accepted = {k: revive(record_type, p)
+                    for k, p in store.snapshot_payloads(spec.state_name, updated if dated else older_scheme).items()}
+        # Same content hashed by an older release: no write, the snapshot takes the current hash.
+        if rehashed := {k: hashes[k] for k in older_scheme
+                        if (a := accepted.get(k)) is not None and a.content_hash() == hashes[k]}:
+            if not dry_run:
+                store.rehash(spec.state_name, rehashed)
+            updated = [k for k in updated if k not in rehashed]
+            same += list(rehashed)
+        stale = _stale(by_key, accepted, updated) if dated else set()
+        if not dry_run and dated:
+            _refresh_unchanged(spec, store, record_type, by_key, same)
+        updated = [k for k in updated if k not in stale]
+        ids = store.binder(spec.target).external_ids(spec.entity, [*created, *updated, *(same if resend else ())])
+        changes = [Change("create", k, by_key[k], target_id=ids.get(k)) for k in created]
+        changes += [Change("update", k, by_key[k], target_id=ids.get(k)) for k in updated]
+        if resend:
+            changes += [Change("update", k, by_key[k], target_id=ids.get(k)) for k in same]
+            same = []
     return DiffResult(changes, len(same), deleted, sorted(stale))
 
 
@@ -448,7 +501,7 @@ def _refresh_unchanged(spec: FlowSpec, store: StateStore, record_type: type[Cano
                        by_key: dict[str, CanonicalRecord], keys: list[str]) -> None:
     """An unchanged record seen at a newer time moves the snapshot's freshness token forward, so that
     a late delivery of an intermediate version cannot win afterwards (the target holds this value)."""
-    if not keys or record_type.freshness is CanonicalRecord.freshness:
+    if not keys:
         return
     known = store.snapshot_payloads(spec.state_name, keys)
     newer = {}
@@ -477,9 +530,24 @@ def revive(record_type: type[CanonicalRecord], payload: dict | None) -> Canonica
         return None  # an old snapshot shape: the writer treats the record as wholly changed
 
 
+def _parsed(payload: str | None) -> dict | None:
+    return json.loads(payload) if payload is not None else None
+
+
+def with_previous(spec: FlowSpec, store: StateStore, changes: list[Change], *, resend: bool = False) -> list[Change]:
+    """Updates with the version the target last accepted (the snapshot), as the push hands them to
+    the writer; a re-send goes out without one (the writer sends every field it owns)."""
+    if resend:
+        return changes
+    accepted = accepted_records(spec, store)([c.key for c in changes if c.action == "update" and c.previous is None])
+    return [replace(c, previous=accepted[c.key]) if c.key in accepted and c.action == "update" and c.previous is None
+            else c for c in changes]
+
+
 def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally) -> Output[None]:
     """What the push would do, record by record, without a write to the target or the state store."""
-    for change in diff.changes:
+    store: StateStore = context.resources.state.store()
+    for change in with_previous(spec, store, diff.changes, resend=diff.fetched.by_key):
         tally.add(f"would {change.action}")
         tally.note_landed({"key": change.key, "action": change.action, "outcome": f"would {change.action}",
                            "source_id": getattr(change.record, "source_id", None), "target_id": change.target_id,
@@ -493,7 +561,8 @@ def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tal
 
 
 def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore, target: ConnectorResource,
-                  ctx: WriteContext, changes: list[Change], tally: Tally, *, resend: bool = False) -> Tally:
+                  ctx: WriteContext, changes: list[Change], tally: Tally, *, resend: bool = False,
+                  prints: dict[str, str] | None = None) -> Tally:
     """Per batch: claim its records, write the claimed ones, then wait for the ones another run holds."""
     pending = {c.key: c for c in changes}
     claims = _Claims(spec, store, ctx, claim_owner(context.run_id), resend=resend)
@@ -506,7 +575,8 @@ def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore
                 if ready:
                     try:
                         for outcome in target.write(spec.entity, ready, ctx):
-                            _record(context, spec, store, pending.pop(outcome.key, None), outcome, tally)
+                            _record(context, spec, store, pending.pop(outcome.key, None), outcome, tally,
+                                    prints or {})
                             claims.renew_if_due()
                     except ApiError as exc:
                         tally.error = str(exc)
@@ -551,10 +621,10 @@ class _Claims:
         we claimed): skip those it landed as we have them; hand the writer the others against what
         the target now holds (snapshot and id map). One query when nobody else wrote."""
         spec = self.spec
-        hashes = self.store.snapshot_hashes(spec.state_name, [c.key for c in changes])
+        versions = self.store.snapshot_versions(spec.state_name, [c.key for c in changes])
         out, done, stale = [], [], set()
         for c in changes:
-            known = hashes.get(c.key)
+            known = versions[c.key][0] if c.key in versions else None
             if not self.resend and c.record is not None and known is not None and known == c.record.content_hash():
                 tally.add("landed by another run")
                 pending.pop(c.key, None)
@@ -565,18 +635,20 @@ class _Claims:
             out.append(c)
         if done:
             self.release(done)
-        if not stale:
-            return out
-        payloads = self.store.snapshot_payloads(spec.state_name, [k for k in stale if k in hashes])
         record_type = RECORD_TYPES[spec.entity]
         fresh = []
         for c in out:
+            payload = versions.get(c.key, (None, None))[1]
             if c.key in stale:
-                previous = revive(record_type, payloads.get(c.key))
+                previous = revive(record_type, _parsed(payload))
                 action = "update" if c.action == "create" and previous is not None else c.action
                 c = replace(c, action=action, previous=previous if previous is not None else c.previous,
                             target_id=self.ctx.binder.external_id(spec.entity, c.key))
+            elif c.action == "update" and c.previous is None and not self.resend:
+                # the version the writer compares with (which variant changed); a re-send has none
+                c = replace(c, previous=revive(record_type, _parsed(payload)))
             fresh.append(c)
+            pending[c.key] = c  # the sync log compares with the same version the writer did
         return fresh
 
     def renew_if_due(self) -> None:
@@ -589,7 +661,7 @@ class _Claims:
 
 
 def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, change: Change | None,
-            outcome: Outcome, tally: Tally) -> None:
+            outcome: Outcome, tally: Tally, prints: dict[str, str]) -> None:
     if change is None:
         context.log.warning(f"writer reported {outcome.key!r}, which was not in this batch")
         return
@@ -622,7 +694,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
             binding_entity=outcome.binding_entity, changed=_changed_fields(change), changes=changes,
             target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
-            warnings=outcome.warnings, parts=parts)
+            warnings=outcome.warnings, parts=parts, source_print=prints.get(outcome.key))
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict
 
 
@@ -64,9 +67,25 @@ class CanonicalRecord(Value):
 
     def content_hash(self) -> str:
         """SHA-256 of the record's JSON (pydantic's serializer: fields in declared order, so the same
-        content always gives the same text; dict fields keep the source's order)."""
+        content always gives the same text; dict fields keep the source's order), after the tag of
+        the scheme that made it (:meth:`hash_scheme`)."""
         blob = self.__pydantic_serializer__.to_json(self, exclude=self.volatile_fields)
-        return hashlib.sha256(blob).hexdigest()[:32]
+        return self.hash_scheme() + hashlib.sha256(blob).hexdigest()[:32]
+
+    @classmethod
+    def hash_scheme(cls) -> str:
+        """A short tag of how this record type is hashed: its schema, its volatile fields and the
+        serializer's version. Two hashes with the current tag differ only when the content does; a
+        stored hash with another tag (a field added since, with its default) may stand for the same
+        content, so only such hashes are worth comparing record by record (``compute_diff``)."""
+        return _scheme_tag(cls)
+
+
+@cache
+def _scheme_tag(record_type: type[CanonicalRecord]) -> str:
+    shape = json.dumps([record_type.model_json_schema(), sorted(record_type.volatile_fields),
+                        pydantic_core.__version__], sort_keys=True, default=str)
+    return "h" + hashlib.sha256(shape.encode()).hexdigest()[:6] + ":"
 
 
 def parse_instant(value: str | None) -> datetime | None:

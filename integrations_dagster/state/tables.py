@@ -33,6 +33,8 @@ snapshots = Table(
     Column("hash", String(64), nullable=False),
     Column("payload", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The fingerprint of the source text (and mapping) this version came from: ``flows.prints``.
+    Column("source_print", String(64)),
 )
 
 id_map = Table(
@@ -95,4 +97,4 @@ sync_log = Table(
 # Columns added after a table's first release: ``StateStore`` adds them to an existing database
 # (``create_all`` creates missing tables only). Additive and nullable, so an older release still
 # reads and writes the table.
-ADDED_COLUMNS = {"sync_log": ("changes",)}
+ADDED_COLUMNS = {"sync_log": ("changes",), "snapshots": ("source_print",)}
