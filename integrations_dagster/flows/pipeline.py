@@ -449,19 +449,19 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
         fetched = pd.DataFrame({"key": list(hashes), "hash": list(hashes.values())}, dtype="string")
         snap = store.snapshot_frame(spec.state_name).astype("string")
         merged = fetched.merge(snap, on="key", how="outer", suffixes=("", "_snap"), indicator=True)
-        created = merged.loc[merged["_merge"] == "left_only", "key"]
+        created = merged.loc[merged["_merge"] == "left_only", "key"].tolist()  # (tolist: not one lookup per key)
         both = merged[merged["_merge"] == "both"]
         differ = both[both["hash"] != both["hash_snap"]]
-        updated = list(differ["key"])
-        same = list(both.loc[both["hash"] == both["hash_snap"], "key"])
-        deleted = list(merged.loc[merged["_merge"] == "right_only", "key"]) if full else []
+        updated = differ["key"].tolist()
+        same = both.loc[both["hash"] == both["hash_snap"], "key"].tolist()
+        deleted = merged.loc[merged["_merge"] == "right_only", "key"].tolist() if full else []
         by_key = {r.key: r for r in records}
         # A record left unmapped whose snapshot changed since normalize read it (another run landed
         # one meanwhile): this run has no record to send; the next run maps it.
         updated = [k for k in updated if k in by_key]
         record_type = RECORD_TYPES[spec.entity]
-        older_scheme = [k for k in differ.loc[~differ["hash_snap"].str.startswith(record_type.hash_scheme()), "key"]
-                        if k in by_key]
+        older_scheme = [k for k in differ.loc[~differ["hash_snap"].str.startswith(record_type.hash_scheme()),
+                                              "key"].tolist() if k in by_key]
         dated = _dated(spec)
         accepted = {k: revive(record_type, p)
                     for k, p in store.snapshot_payloads(spec.state_name, updated if dated else older_scheme).items()}

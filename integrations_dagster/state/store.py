@@ -95,8 +95,8 @@ class StateStore:
         """``{source fingerprint: (key, hash)}`` of the flow's accepted records that have one."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(snapshots.c.source_print, snapshots.c.key, snapshots.c.hash).where(
-                and_(snapshots.c.flow == flow, snapshots.c.source_print.is_not(None))))
-            return {p: (k, h) for p, k, h in rows}
+                and_(snapshots.c.flow == flow, snapshots.c.source_print.is_not(None)))).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def snapshot_payloads(self, flow: str, keys: Iterable[str]) -> dict[str, dict]:
         keys = list(keys)

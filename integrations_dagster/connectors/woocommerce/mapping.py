@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from integrations_dagster.connectors.base import MapNotes
@@ -73,6 +72,7 @@ class _Pricing:
         self.rates = {str(k): v for k, v in options.get("tax_rates", {"": 25}).items()}
         self.includes_vat = bool(options.get("prices_include_tax", True))
         self._rate_of: dict[str, Decimal] = {}  # tax class -> parsed rate (a product's variations share it)
+        self._prices: dict[tuple[str, str, int], Price | None] = {}
 
     def rate(self, tax_class: str | None) -> Decimal:
         tax_class = "" if tax_class in (None, "standard") else tax_class
@@ -85,7 +85,15 @@ class _Pricing:
     def price(self, raw: dict, field: str, rate: Decimal) -> Price | None:
         value = raw.get(field)
         if type(value) is str and value:  # Price is immutable: equal strings share one validated object
-            return _shared_price(value, field, rate, str(rate), self.currency, self.includes_vat)
+            # keyed by the rate object itself (one per tax class, held by ``_rate_of``): 25 and 25.0
+            # are equal but are written differently
+            key = (value, field, id(rate))
+            shared = self._prices.get(key)
+            if shared is None:
+                if len(self._prices) > 4096:
+                    self._prices.clear()
+                shared = self._prices[key] = _price(value, field, rate, self.currency, self.includes_vat)
+            return shared
         return _price(value, field, rate, self.currency, self.includes_vat)
 
 
@@ -94,13 +102,6 @@ def _price(value: Any, field: str, rate: Decimal, currency: str, includes_vat: b
     if amount is None:
         return None
     return Price(amount=Money(amount=amount, currency=currency), vat_rate=rate, includes_vat=includes_vat)
-
-
-@lru_cache(maxsize=4096)
-def _shared_price(value: str, field: str, rate: Decimal, rate_text: str, currency: str,
-                  includes_vat: bool) -> Price | None:
-    """``rate_text`` keys the cache on the rate as written: 25 and 25.0 are equal but hash differently."""
-    return _price(value, field, rate, currency, includes_vat)
 
 
 class Skus:
