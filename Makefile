@@ -8,7 +8,7 @@ PG_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/postgres
 CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install browser demo test test-sqlite test-postgres bench mutate clean
+.PHONY: install browser demo test test-sqlite test-postgres bench bench-quick mutate clean
 
 install: $(VENV)/.installed
 
@@ -41,9 +41,13 @@ test: install browser
 	else echo "PostgreSQL not reachable at 127.0.0.1:5432 and not in CI: PostgreSQL pass skipped"; fi
 
 # Benchmarks (not tests: no timing is asserted anywhere); sizes: `$(PY) -m bench.run --help`.
+# `make bench QUICK=1` (or `make bench-quick`): a developer's loop of a few minutes, smaller sizes.
 bench: install
 	$(PY) -m pip install -q -c constraints.txt -e '.[test,bench]'
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(if $(QUICK),--quick)
+
+bench-quick:
+	$(MAKE) bench QUICK=1
 
 # Mutation check (not part of `make test`: ~15 min): each named mutation must turn its suites red;
 # the table lands in docs/reliability.md. `$(PY) scripts/mutate.py --help` for one mutation at a time.

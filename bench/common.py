@@ -92,6 +92,7 @@ integrations:
         base_url: "{woo}"
         credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
         options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
+        {shop_settings}
       erp:
         system: fortnox
         base_url: "{fortnox}"
@@ -113,9 +114,12 @@ integrations:
 
 
 def write_yaml(path: Path, woo: str, fortnox: str, *, rate_limit: int = 0, rate_window_s: float = 5.0,
-               sensor: bool = False, sensor_interval_s: int = 30, schedule: str = "2h") -> Path:
+               sensor: bool = False, sensor_interval_s: int = 30, schedule: str = "2h",
+               woo_read_concurrency: int | None = None) -> Path:
+    """``woo_read_concurrency`` sets the shop's ``read_concurrency`` (None: the connector's default)."""
+    shop_settings = "" if woo_read_concurrency is None else f"settings: {{read_concurrency: {woo_read_concurrency}}}"
     path.write_text(textwrap.dedent(YAML.format(
-        woo=woo, fortnox=fortnox, rate_limit=rate_limit, rate_window_s=rate_window_s,
+        woo=woo, fortnox=fortnox, rate_limit=rate_limit, rate_window_s=rate_window_s, shop_settings=shop_settings,
         sensor="true" if sensor else "false", sensor_interval_s=sensor_interval_s, schedule=schedule)))
     return path
 
@@ -123,7 +127,8 @@ def write_yaml(path: Path, woo: str, fortnox: str, *, rate_limit: int = 0, rate_
 class Flows:
     """Definitions built from a bench YAML; runs a job in process with a state store in ``workdir``."""
 
-    def __init__(self, workdir: Path, woo: str, fortnox: str, *, rate_limit: int = 0) -> None:
+    def __init__(self, workdir: Path, woo: str, fortnox: str, *, rate_limit: int = 0,
+                 woo_read_concurrency: int | None = None) -> None:
         env()
         os.environ["INTEGRATIONS_STATE_URL"] = f"sqlite:///{workdir / 'state.db'}"
         from dagster import DagsterInstance
@@ -132,7 +137,8 @@ class Flows:
         from integrations_dagster.build import build_definitions
 
         self.defs = build_definitions(config.load(write_yaml(workdir / "bench.yaml", woo, fortnox,
-                                                             rate_limit=rate_limit)))
+                                                             rate_limit=rate_limit,
+                                                             woo_read_concurrency=woo_read_concurrency)))
         self.instance = DagsterInstance.ephemeral()
 
     def run(self, job: str, *, full: bool = False) -> float:

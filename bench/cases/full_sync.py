@@ -1,10 +1,11 @@
 """Rate-limited full sync: a WooCommerce catalogue into a Fortnox sandbox that enforces Fortnox's
 real limit (25 requests per 5 s sliding window, counted at arrival; an excess is answered 429).
 
-The floor is what any correct sync must send to Fortnox, divided by the allowed rate: per new
-article one create and one price create, plus one list read (500 a page) to learn which articles
-exist. WooCommerce has no such limit, so its reads are not part of the floor (they are part of the
-wall time: the ratio includes them).
+The floor is the time any correct sync needs for what it must send to Fortnox: per new article one
+create and one price create, plus one list read (500 a page) to learn which articles exist. The
+sliding window takes its first 25 requests at once (the window starts empty) and then one per
+1/5 s, so the floor is (minimum − 25) ÷ 5 req/s. WooCommerce has no such limit, so its reads are
+not part of the floor (they are part of the wall time: the ratio includes them).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def run(args) -> dict:
     articles = n * max(v, 1)
     # the company starts empty: one list page (500 a page) + a create and a price per article
     minimum = 2 * articles + 1
-    floor_s = minimum / (FORTNOX_LIMIT / FORTNOX_WINDOW_S)
+    floor_s = max(minimum - FORTNOX_LIMIT, 0) / (FORTNOX_LIMIT / FORTNOX_WINDOW_S)  # the first 25: a burst
     return {
         "products": n, "variations_per_product": v, "articles": articles,
         "fortnox_requests": got["reads"] + got["writes"], "fortnox_reads": got["reads"],
