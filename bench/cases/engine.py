@@ -37,6 +37,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[2]
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "integrations_bench_engine"
+REPEATS = 3
 
 
 def _template(variations: int) -> dict:
@@ -155,19 +156,41 @@ def fill(n: int, variations: int, url: str) -> dict:
     return {"filled": n}
 
 
-def measure(n: int, variations: int, url: str, *, warm: bool, profile: str | None = None) -> dict:
-    from dagster import build_op_context
-
+def measure(n: int, variations: int, url: str, *, warm: bool, profile: str | None = None,
+            repeats: int = REPEATS) -> dict:
+    """The floor and the ops, each the best of ``repeats`` (a shared machine's noise is one-sided:
+    it only ever adds time)."""
     from integrations_dagster.connectors.base import Window
     from integrations_dagster.flows.pipeline import Fetched, connection_options
 
-    spec, (normalize, diff), resources = _ops(url, Path(tempfile.mkdtemp(prefix="bench-engine-")))
+    spec, ops, resources = _ops(url, Path(tempfile.mkdtemp(prefix="bench-engine-")))
     store = resources["state"].store()
     options = connection_options(spec, "source")
-    fetched = Fetched.of(raw_catalogue(n, variations), Window(), datetime.now(UTC), True, options)
+    texts = Fetched.of(raw_catalogue(n, variations), Window(), datetime.now(UTC), True, options).raw
     rss_input_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    parse = min(_cpu(lambda: _parse_all(fetched.raw))[1] for _ in range(3))  # the floor: best of three
+    parse = min(_cpu(lambda: _parse_all(texts))[1] for _ in range(repeats))  # the floor
+    runs = [_run_ops(ops, resources, Fetched(texts, Window(), datetime.now(UTC), True, options),
+                     profile if attempt == 0 else None) for attempt in range(repeats)]
+    best = min(runs, key=lambda r: r["normalize_cpu_s"] + r["diff_cpu_s"])
+    store.dispose()
+    engine_cpu = best["normalize_cpu_s"] + best["diff_cpu_s"]
+    handoff = best.pop("handoff_cpu_s")
+    expected = {"update": (n + 1) // 2, "create": 0} if warm else {"update": 0, "create": n}  # odd ones changed
+    return {"products": n, "variants": n * variations, "repeats": repeats, "parse_cpu_s": round(parse, 3),
+            **{k: round(v, 2) if isinstance(v, float) else v for k, v in best.items()},
+            "cpu_s": round(engine_cpu, 2), "ratio_to_parse": round(engine_cpu / parse, 2),
+            "cpu_s_all_repeats": [round(r["normalize_cpu_s"] + r["diff_cpu_s"], 2) for r in runs],
+            "handoff_cpu_s": round(handoff, 2), "ratio_with_handoff": round((engine_cpu + handoff) / parse, 2),
+            "expected_changes": expected,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "rss_after_input_mb": round(rss_input_mb)}
 
+
+def _run_ops(ops, resources: dict, fetched, profile: str | None) -> dict:
+    """normalize, the IO manager's handoff, diff, its handoff: CPU of each."""
+    from dagster import build_op_context
+
+    normalize, diff = ops
     profiler = None
     if profile:
         import cProfile
@@ -190,19 +213,10 @@ def measure(n: int, variations: int, url: str, *, warm: bool, profile: str | Non
         with open(profile, "w") as fh:
             pstats.Stats(profiler, stream=fh).sort_stats("tottime").print_stats(40)
             pstats.Stats(profiler, stream=fh).sort_stats("cumulative").print_stats(60)
-    engine_cpu = cpu_norm + cpu_diff
-    actions = {a: sum(c.action == a for c in result.changes) for a in ("create", "update")}
-    store.dispose()
-    expected = {"update": (n + 1) // 2, "create": 0} if warm else {"update": 0, "create": n}  # odd ones changed
-    return {"products": n, "variants": n * variations, "parse_cpu_s": round(parse, 3),
-            "normalize_cpu_s": round(cpu_norm, 2), "diff_cpu_s": round(cpu_diff, 2),
-            "cpu_s": round(engine_cpu, 2), "ratio_to_parse": round(engine_cpu / parse, 2),
-            "handoff_cpu_s": round(cpu_norm_io + cpu_diff_io, 2),
-            "ratio_with_handoff": round((engine_cpu + cpu_norm_io + cpu_diff_io) / parse, 2),
-            "wall_s": round(wall, 2), "mapped": mapped, "unchanged_at_source": skipped,
-            "changes": actions, "expected_changes": expected, "unchanged": result.unchanged,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "rss_after_input_mb": round(rss_input_mb)}
+    return {"normalize_cpu_s": cpu_norm, "diff_cpu_s": cpu_diff, "handoff_cpu_s": cpu_norm_io + cpu_diff_io,
+            "wall_s": wall, "mapped": mapped, "unchanged_at_source": skipped,
+            "changes": {a: sum(c.action == a for c in result.changes) for a in ("create", "update")},
+            "unchanged": result.unchanged}
 
 
 def _child(*argv: str) -> dict:

@@ -211,18 +211,33 @@ def _variant(raw: dict, parent: dict, parent_sku: str | None, pricing: _Pricing,
     return Variant(
         sku=sku, source_id=variation_address(parent.get("id"), raw["id"]),
         options={a.get("name", ""): a.get("option", "") for a in raw.get("attributes") or []},
-        ean=_ean(raw), weight=_optional_decimal(raw.get("weight"), f"weight of variation {raw.get('id')}"),
+        ean=_ean(raw), weight=_variation_weight(raw),
         price=pricing.price(raw, "regular_price", rate), sale_price=pricing.price(raw, "sale_price", rate),
         stock_quantity=_stock(raw), active=raw.get("status", "publish") == "publish",
     )
 
 
+def _variation_weight(raw: dict) -> Decimal | None:
+    weight = raw.get("weight")
+    if weight in (None, ""):  # (the usual case: the message below is built only when needed)
+        return None
+    return _decimal(weight, f"weight of variation {raw.get('id')}")
+
+
+# Stock counts as shared immutable Decimals: a catalogue repeats a few hundred counts over hundreds
+# of thousands of variants; one object each is less memory, and less to pickle between ops.
+_COUNTS = tuple(Decimal(i) for i in range(1000))
+
+
 def _stock(raw: dict) -> Decimal | None:
     """The record's own stock; None unless it manages stock itself (a variation showing
     ``manage_stock: "parent"`` answers its parent's pool, which the parent carries)."""
-    if raw.get("manage_stock") is not True or raw.get("stock_quantity") is None:
+    if raw.get("manage_stock") is not True:
         return None
-    return _decimal(raw["stock_quantity"], "stock_quantity")
+    count = raw.get("stock_quantity")
+    if type(count) is int and 0 <= count < len(_COUNTS):
+        return _COUNTS[count]
+    return None if count is None else _decimal(count, "stock_quantity")
 
 
 def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
