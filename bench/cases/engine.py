@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator
 
+from scripts.pg_up import answers
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "integrations_bench_engine"
@@ -237,25 +239,13 @@ def run_one(n: int, variations: int, kind: str, *, warm: bool = True) -> dict:
             **_child("measure", str(n), str(variations), url, "warm" if warm else "cold")}
 
 
-def pg_reachable() -> bool:
-    from sqlalchemy import create_engine, text
-    try:
-        engine = create_engine(PG_SERVER, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - no server: the case reports SQLite only and says so
-        return False
-
-
 def run(args) -> dict:
     """The goal's case (a filled store, half the catalogue changed) on SQLite, then on PostgreSQL
     when a server answers; and a first sync into an empty SQLite store (nothing to skip)."""
     n, v = args.engine_products, args.variations
     out = {"sqlite": run_one(n, v, "sqlite"), "postgresql": None,
            "cold_sqlite": run_one(n, v, "sqlite", warm=False)}
-    if pg_reachable():
+    if answers(PG_SERVER):
         out["postgresql"] = run_one(n, v, "postgresql")
     else:
         out["note"] = f"no PostgreSQL at {PG_SERVER}: SQLite only"

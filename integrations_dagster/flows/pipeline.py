@@ -534,14 +534,17 @@ def _parsed(payload: str | None) -> dict | None:
     return json.loads(payload) if payload is not None else None
 
 
+def _wants_previous(change: Change, resend: bool) -> bool:
+    """An update goes to the writer with the version the target last accepted (which variant
+    changed); a re-send goes without one (the writer sends every field it owns)."""
+    return change.action == "update" and change.previous is None and not resend
+
+
 def with_previous(spec: FlowSpec, store: StateStore, changes: list[Change], *, resend: bool = False) -> list[Change]:
-    """Updates with the version the target last accepted (the snapshot), as the push hands them to
-    the writer; a re-send goes out without one (the writer sends every field it owns)."""
-    if resend:
-        return changes
-    accepted = accepted_records(spec, store)([c.key for c in changes if c.action == "update" and c.previous is None])
-    return [replace(c, previous=accepted[c.key]) if c.key in accepted and c.action == "update" and c.previous is None
-            else c for c in changes]
+    """The changes as the push hands them to the writer (``_wants_previous``), read from the snapshot."""
+    wanted = {c.key for c in changes if _wants_previous(c, resend)}
+    accepted = accepted_records(spec, store)(list(wanted)) if wanted else {}
+    return [replace(c, previous=accepted[c.key]) if c.key in wanted and c.key in accepted else c for c in changes]
 
 
 def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally) -> Output[None]:
@@ -644,8 +647,7 @@ class _Claims:
                 action = "update" if c.action == "create" and previous is not None else c.action
                 c = replace(c, action=action, previous=previous if previous is not None else c.previous,
                             target_id=self.ctx.binder.external_id(spec.entity, c.key))
-            elif c.action == "update" and c.previous is None and not self.resend:
-                # the version the writer compares with (which variant changed); a re-send has none
+            elif _wants_previous(c, self.resend):
                 c = replace(c, previous=revive(record_type, _parsed(payload)))
             fresh.append(c)
             pending[c.key] = c  # the sync log compares with the same version the writer did

@@ -99,15 +99,8 @@ class StateStore:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def snapshot_payloads(self, flow: str, keys: Iterable[str]) -> dict[str, dict]:
-        keys = list(keys)
-        out: dict[str, dict] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                for key, payload in conn.execute(select(snapshots.c.key, snapshots.c.payload).where(
-                        and_(snapshots.c.flow == flow, snapshots.c.key.in_(chunk)))):
-                    out[key] = json.loads(payload)
-        return out
+        """The accepted records of these keys as parsed JSON (``snapshot_versions``' texts)."""
+        return {k: json.loads(p) for k, (_, p) in self.snapshot_versions(flow, keys).items()}
 
     def refresh_payloads(self, flow: str, payloads: dict[str, dict]) -> None:
         """Replace the stored payload of records whose hash did not change (a newer freshness token)."""
