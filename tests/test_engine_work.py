@@ -98,3 +98,18 @@ def test_the_collector_pause_restores_the_callers_setting(enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+def test_fetched_texts_read_as_json_loads_reads_them():
+    """normalize reads fetched texts with pydantic-core's parser (half json.loads' time); the objects
+    must be the ones json.loads gives, and what that parser refuses (an escaped lone surrogate, which
+    a vendor's JSON may hold and Python's json accepts) is still read."""
+    import json
+
+    from integrations_dagster.flows.pipeline import parse_text
+
+    record = {"id": 7, "price": "219.50", "weight": 0.1, "big": 2**70, "name": "Tröja \u2028 😀",
+              "meta_data": [{"key": "_ean", "value": None}], "on_sale": False}
+    text = json.dumps(record, separators=(",", ":"))
+    assert parse_text(text) == json.loads(text) == record
+    assert parse_text(json.dumps({"name": "\ud800"})) == {"name": "\ud800"}

@@ -14,7 +14,7 @@ from typing import Any
 from integrations_dagster.connectors.base import MapNotes
 from integrations_dagster.connectors.woocommerce import orders
 from integrations_dagster.model import (
-    Address, Customer, Money, Order, OrderStatus, Price, Product, RecordError, Variant, to_decimal,
+    Address, Customer, Money, Order, OrderStatus, Price, Product, RecordError, to_decimal,
 )
 
 STATUSES = {
@@ -172,10 +172,10 @@ def product_to_canonical(raw: dict, options: dict[str, Any], notes: MapNotes | N
                               + skus.advice("Product data → Inventory → SKU"))
         sku = skus.generated(raw.get("id"))
     rate = pricing.rate(raw.get("tax_class"))
-    variants: tuple[Variant, ...] = ()
+    variants: list[dict[str, Any]] = []  # validated as Variants with the Product: one call, not one each
     if kind == "variable":
-        variants = tuple(v for v in (_variant(v, raw, sku, pricing, skus, notes) for v in raw.get("_variations", []))
-                         if v is not None)
+        variants = [v for v in (_variant(v, raw, sku, pricing, skus, notes) for v in raw.get("_variations", []))
+                    if v is not None]
     return Product(
         source_id=str(raw["id"]), sku=sku, kind=kind, name=raw.get("name") or "",
         description=raw.get("description") or None, short_description=raw.get("short_description") or None,
@@ -192,7 +192,8 @@ def product_to_canonical(raw: dict, options: dict[str, Any], notes: MapNotes | N
 
 
 def _variant(raw: dict, parent: dict, parent_sku: str | None, pricing: _Pricing, skus: Skus,
-             notes: MapNotes | None) -> Variant | None:
+             notes: MapNotes | None) -> dict[str, Any] | None:
+    """The fields of one variation's :class:`Variant` (the Product validates them), or None when it is left out."""
     sku = own_sku(raw, parent_sku)
     if not sku and skus.generate:
         sku = skus.generated(raw.get("id"))
@@ -208,7 +209,7 @@ def _variant(raw: dict, parent: dict, parent_sku: str | None, pricing: _Pricing,
         return None
     tax_class = raw.get("tax_class")
     rate = pricing.rate(parent.get("tax_class") if tax_class in (None, "parent") else tax_class)
-    return Variant(
+    return dict(
         sku=sku, source_id=variation_address(parent.get("id"), raw["id"]),
         options={a.get("name", ""): a.get("option", "") for a in raw.get("attributes") or []},
         ean=_ean(raw), weight=_variation_weight(raw),
