@@ -196,10 +196,12 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         options = fetched.options or connection_options(spec, "source")
         records, failures, parts, notes, ids = [], [], [], MapNotes(), {}
         salt = mapping_salt(source, spec.entity, options)
-        rows = store.landed(spec.state_name, spec.target, spec.entity)  # read once: the diff joins by key
-        known_prints = {} if fetched.by_key or _dated(spec) else _current_prints(spec, rows)
         unchanged, prints = [], {}
         with collector_paused():
+            rows = store.landed(spec.state_name, spec.target, spec.entity)  # read once: the diff joins by key
+            known_prints = {} if fetched.by_key or _dated(spec) else _current_prints(spec, rows)
+            landed = {key: (digest, target_id) for key, digest, target_id, _ in rows}
+            del rows
             for text in fetched.raw:
                 fingerprint = source_print(salt, text)
                 if (known := known_prints.get(fingerprint)) is not None:
@@ -228,7 +230,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                                      "parts_failed": len(parts), "skipped_by_status": skipped,
                                      "failures": MetadataValue.md(failure_table(failures + parts))})
         return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts,
-                          unchanged, prints, {key: (digest, target_id) for key, digest, target_id, _ in rows})
+                          unchanged, prints, landed)
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
         ins={"normalized": In(Normalized)}, out=Out(Diff), tags=flow_tag)
