@@ -4,6 +4,7 @@ variations, incremental windows, mapping of good and bad records, stock written 
 from __future__ import annotations
 
 import copy
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -200,6 +201,39 @@ def test_write_recovers_from_an_error_after_the_batch_landed(woo_sandbox):
     assert [o.ok for o in outcomes] == [True, True]
     assert stats(woo_sandbox)["requests"]["POST /wp-json/wc/v3/products/batch"] == 1  # re-read, not resent
     assert get(woo_sandbox, "/products/1")["stock_quantity"] == 4
+
+
+def test_the_next_page_of_products_is_read_while_the_variation_lists_are(woo_empty):
+    """A variable product's variation list is asked for as soon as its page arrives (8 at a time),
+    and the next page of products meanwhile, not after the page's last list came back; the
+    products still come out in order, each with its own list."""
+    load_catalogue(woo_empty.sandbox, 150, 2)
+    requests.post(f"{woo_empty.url}/__sandbox__/knobs", json={"latency_ms": 5}, timeout=5)
+    arrived: list[str] = []
+    woo_empty.sandbox.log = arrived.append  # the sandbox's own log of each request as it arrives
+    raws = list(shop(woo_empty).read("products", Window(), {}))
+    ids = [r["id"] for r in raws]
+    assert ids == sorted(ids) and len(set(ids)) == 150
+    assert all([v["sku"][:-2] for v in r["_variations"]] == [r["_variations"][0]["sku"][:-2]] * 2 for r in raws)
+    pages = [i for i, line in enumerate(arrived) if line.endswith("/products")]
+    first_page_lists = [i for i, line in enumerate(arrived)
+                        if line.endswith("/variations") and int(line.split("/")[-2]) in set(ids[:100])]
+    assert len(pages) == 2 and len(first_page_lists) == 100
+    assert pages[1] < first_page_lists[-1]  # page 2 asked for before page 1's last list
+
+
+def test_a_read_stopped_early_leaves_no_request_behind(woo_empty):
+    """A consumer that stops after the first product: the lists not yet asked for are never asked."""
+    load_catalogue(woo_empty.sandbox, 150, 2)
+    requests.post(f"{woo_empty.url}/__sandbox__/knobs", json={"latency_ms": 5}, timeout=5)
+    clear_stats(woo_empty)
+    reader = shop(woo_empty).read("products", Window(), {})
+    assert len(next(reader)["_variations"]) == 2
+    reader.close()
+    asked = stats(woo_empty)["requests"]["GET /wp-json/wc/v3/products/{id}/variations"]
+    assert asked < 100  # the first page's other lists were dropped, not read
+    time.sleep(0.2)
+    assert stats(woo_empty)["requests"]["GET /wp-json/wc/v3/products/{id}/variations"] == asked
 
 
 def test_read_survives_injected_faults(woo_empty):

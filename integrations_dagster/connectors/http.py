@@ -164,6 +164,7 @@ class HttpClient:
         if isinstance(self.auth, tuple):  # requests would keep the bare pair in its frames' locals
             self.auth = BasicAuth(*self.auth)
         self.session.headers.update({"Accept": "application/json", **self.headers})
+        _settle_environment(self.session, self.base_url)
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                 expect: tuple[int, ...] = ()) -> requests.Response:
@@ -257,3 +258,19 @@ def _detached(exc: BaseException) -> BaseException:
 def _never_sent(exc: requests.ConnectionError) -> bool:
     text = repr(exc)
     return "NewConnectionError" in text or "Connection refused" in text
+
+
+def _settle_environment(session: requests.Session, base_url: str) -> None:
+    """Read the environment's proxy and CA-bundle settings once, for the API's host, instead of on
+    every request: ``requests`` scans every environment variable twice per request for them (a
+    millisecond each on a 2-core machine: a third of the client's CPU in a parallel read of 1 000
+    products, ``make bench`` vs_dlt). Same settings, same ``no_proxy`` rule; read when the client is
+    built. (``.netrc`` is not consulted any more: every client here sends its own credentials.)"""
+    if not session.trust_env:
+        return
+    settled = session.merge_environment_settings(base_url, {}, None, None, None)
+    session.proxies.update(settled["proxies"])
+    session.verify = settled["verify"]
+    if settled["cert"] is not None:
+        session.cert = settled["cert"]
+    session.trust_env = False
