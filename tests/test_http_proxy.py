@@ -6,11 +6,10 @@ is a local server that records each request line as it arrives."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from conftest import QuietHandler, serving
 from integrations_dagster.connectors.http import HttpClient
 
 
@@ -18,7 +17,7 @@ from integrations_dagster.connectors.http import HttpClient
 def recorder():
     seen: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
             seen.append(self.requestline)
             body = json.dumps({"ok": True}).encode()
@@ -28,13 +27,8 @@ def recorder():
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
+    with serving(Handler) as url:
+        yield url, seen
 
 
 def _clear_proxy_env(monkeypatch):
