@@ -198,9 +198,13 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         salt = mapping_salt(source, spec.entity, options)
         unchanged, prints = [], {}
         with collector_paused():
-            rows = store.landed(spec.state_name, spec.target, spec.entity)  # read once: the diff joins by key
-            known_prints = {} if fetched.by_key or _dated(spec) else _current_prints(spec, rows)
-            landed = {key: (digest, target_id) for key, digest, target_id, _ in rows}
+            # Read once, for the prints and for the diff's join. Not for records with a freshness
+            # token: their diff reads what has landed as late as it can (another run may land a
+            # newer version meanwhile, and an older one must never win), and they skip no text.
+            dated = _dated(spec)
+            rows = [] if dated else store.landed(spec.state_name, spec.target, spec.entity)
+            known_prints = {} if fetched.by_key or dated else _current_prints(spec, rows)
+            landed = None if dated else {key: (digest, target_id) for key, digest, target_id, _ in rows}
             del rows
             for text in fetched.raw:
                 fingerprint = source_print(salt, text)
