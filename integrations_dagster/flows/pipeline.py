@@ -132,7 +132,8 @@ class Normalized:
     # Records not mapped again: their source text is the one the target's version came from (``prints``).
     unchanged: list[tuple[str, str]] = field(default_factory=list)  # (key, hash)
     prints: dict[str, str] = field(default_factory=dict)  # key -> source fingerprint of each mapped record
-    # What the target had accepted when normalize read it: key -> (hash, id in the target's map).
+    # What the target had accepted when normalize read it: key -> (hash, id in the target's map);
+    # None for records with a freshness token (their diff reads it itself, as late as it can).
     landed: dict[str, tuple[str, str | None]] | None = None
 
 
@@ -204,7 +205,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             dated = _dated(spec)
             rows = [] if dated else store.landed(spec.state_name, spec.target, spec.entity)
             known_prints = {} if fetched.by_key or dated else _current_prints(spec, rows)
-            landed = None if dated else {key: (digest, target_id) for key, digest, target_id, _ in rows}
+            landed = None if dated else _by_key(rows)
             del rows
             for text in fetched.raw:
                 fingerprint = source_print(salt, text)
@@ -441,6 +442,11 @@ def _current_prints(spec: FlowSpec, landed: Iterable[tuple[str, str, str | None,
     return {p: (key, digest) for key, digest, _, p in landed if p is not None and digest.startswith(tag)}
 
 
+def _by_key(landed: Iterable[tuple[str, str, str | None, str | None]]) -> dict[str, tuple[str, str | None]]:
+    """``StateStore.landed`` rows as the diff joins them: key -> (hash, id in the target's map)."""
+    return {key: (digest, target_id) for key, digest, target_id, _ in landed}
+
+
 def _dated(spec: FlowSpec) -> bool:
     """Records of the flow carry a freshness token (``CanonicalRecord.freshness``)."""
     return RECORD_TYPES[spec.entity].freshness is not CanonicalRecord.freshness
@@ -479,7 +485,7 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
         hashes = dict(unchanged)
         hashes.update((k, r.content_hash()) for k, r in by_key.items())
         if landed is None:
-            landed = {k: (h, i) for k, h, i, _ in store.landed(spec.state_name, spec.target, spec.entity)}
+            landed = _by_key(store.landed(spec.state_name, spec.target, spec.entity))
         created, updated, same = [], [], []
         for key, digest in hashes.items():
             known = landed.get(key)

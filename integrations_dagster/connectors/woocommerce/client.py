@@ -142,7 +142,7 @@ class WooCommerceResource(ConnectorResource):
         if self.read_concurrency <= 1:
             for raw in stream.records(self.http):
                 if raw.get("type") == "variable":
-                    raw["_variations"] = list(self._variations(raw["id"]))
+                    raw["_variations"] = self._variation_list(raw["id"])
                 yield raw
             return
         pool = ThreadPoolExecutor(max_workers=self.read_concurrency)
