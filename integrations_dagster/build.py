@@ -8,6 +8,8 @@ records; drift, where the target can verify, on a schedule of its own); the aler
 
 from __future__ import annotations
 
+import os
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resour
 from integrations_dagster.flows.alerts import alert_sensors
 from integrations_dagster.flows.assets import integration_assets, name_checks
 from integrations_dagster.flows.reconcile import can_verify, drift_check, drift_schedule
-from integrations_dagster.flows.triggers import change_sensor, flow_schedules
+from integrations_dagster.flows.triggers import change_sensor, flow_schedules, webhook_sensor
 from integrations_dagster.state.resource import StateStoreResource
 
 
@@ -33,8 +35,10 @@ warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `S
                         category=BetaWarning)
 
 
-def connection_resource(name: str, conn: cfg.Connection) -> ConnectorResource:
-    """The connector resource of one connection; secrets stay ``EnvVar`` (names, not values)."""
+def connection_resource(name: str, conn: cfg.Connection, *, resolved: bool = False) -> ConnectorResource:
+    """The connector resource of one connection; secrets stay ``EnvVar`` (names, not values), or
+    with ``resolved`` are read from the environment now (a process outside Dagster's runs: the
+    webhook receiver), an unset one left out."""
     cls = resource_class(conn.system)
     fields = {k: cfg.resolve_setting(f"connections.{name}.settings.{k}", v) for k, v in conn.settings.items()}
     fields["base_url"] = conn.resolved_base_url()
@@ -42,7 +46,11 @@ def connection_resource(name: str, conn: cfg.Connection) -> ConnectorResource:
         if field not in cls.model_fields:
             raise cfg.ConfigError(f"connections.{name}.credentials.{field}: {conn.system} has no such "
                                   f"credential (it takes {', '.join(cls.secret_fields)})")
-        fields[field] = EnvVar(ref.env)
+        if not resolved:
+            if field not in cls.receiver_fields:  # (runs never need the receiver's secrets)
+                fields[field] = EnvVar(ref.env)
+        elif os.environ.get(ref.env):
+            fields[field] = os.environ[ref.env]
     sets = cls.credential_sets or (cls.secret_fields,)
     if not any(all(f in fields for f in needed) for needed in sets):
         given = [f for f in cls.secret_fields if f in fields]
@@ -69,6 +77,8 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
             schedules += flow_schedules(spec, flow, job)
             if flow.triggers.sensor:
                 sensors.append(change_sensor(spec, flow, job))
+            if flow.triggers.webhook:
+                sensors.append(webhook_sensor(spec, job))
             if can_verify(integration.connections[flow.target].system):
                 drift = drift_check(spec, flow.triggers)
                 checks.append(drift)
@@ -97,7 +107,7 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
                               f"a flow of {flow.entity} can own (it has {', '.join(ownable) or 'none'})")
     return FlowSpec(
         integration=integration.name, name=flow_name, entity=flow.entity, source=flow.source,
-        target=flow.target, mode=flow.mode, owns=frozenset(flow.owns) if flow.owns is not None else None,
+        target=flow.target, mode=flow.mode, deletes=flow.deletes, owns=frozenset(flow.owns) if flow.owns is not None else None,
         batch_size=flow.batch_size, op_retries=flow.op_retries,
         op_retry_delay_s=flow.op_retry_delay_s, max_runtime_s=round(flow.max_runtime_hours * 3600),
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),

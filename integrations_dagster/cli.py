@@ -1,7 +1,8 @@
 """The ``integrations-dagster`` command: sandboxes, config validation, connection tests, sync log.
 
-    integrations-dagster sandbox all                  # both demo sandboxes on 8701/8702
+    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8704
     integrations-dagster sandbox fortnox --port 9000 --rate-limit 25 --rate-window 5
+    integrations-dagster receiver [--port 8710]       # webhooks in: POST /hooks/<integration>/<connection>
     integrations-dagster validate [--config FILE]
     integrations-dagster connect demo shop            # F1: do the credentials work?
     integrations-dagster log [--run ID] [--flow demo.orders] [--key KEY] [--failed] [--since 2h]
@@ -23,15 +24,19 @@ import sys
 import threading
 from pathlib import Path
 
-DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702}
+DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704}
 CREDENTIAL_ENV = {
     "woocommerce": {"consumer_key": "WOO_CONSUMER_KEY", "consumer_secret": "WOO_CONSUMER_SECRET"},
     "fortnox": {"client_id": "FORTNOX_CLIENT_ID", "client_secret": "FORTNOX_CLIENT_SECRET",
                 "refresh_token": "FORTNOX_REFRESH_TOKEN", "access_token": "FORTNOX_ACCESS_TOKEN"},
+    "zettle": {"client_id": "ZETTLE_CLIENT_ID", "api_key": "ZETTLE_API_KEY"},
+    "bigcommerce": {"store_hash": "BIGCOMMERCE_STORE_HASH", "access_token": "BIGCOMMERCE_ACCESS_TOKEN"},
 }
 SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "woocommerce": (("consumer_key", "consumer_secret"),),
     "fortnox": (("client_id", "client_secret", "refresh_token"), ("access_token",)),
+    "zettle": (("client_id", "api_key"),),
+    "bigcommerce": (("store_hash", "access_token"),),
 }
 
 
@@ -49,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_argument("--rate-limit", type=int, default=0, help="requests per window (0 = none)")
     sb.add_argument("--rate-window", type=float, default=1.0, help="window in seconds")
     sb.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered 5xx")
+
+    rc = sub.add_parser("receiver", help="serve the webhook receiver (POST /hooks/<integration>/<connection>)")
+    rc.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+    rc.add_argument("--port", type=int, default=8710)
+    rc.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
 
     for name, help_ in (("validate", "check an integrations file"), ("connect", "test a connection")):
         p = sub.add_parser(name, help=help_)
@@ -83,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     defaulted = _same_state_as_dagster()
     try:
-        return {"sandbox": _sandbox, "validate": _validate, "connect": _connect, "log": _log, "resend": _act,
+        return {"sandbox": _sandbox, "receiver": _receiver, "validate": _validate, "connect": _connect, "log": _log, "resend": _act,
                 "retry-failed": _act, "dry-run": _act}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
         from integrations_dagster.config import ConfigError
@@ -142,6 +152,20 @@ def _sandbox(args) -> int:
         pass
     for sandbox in running:
         sandbox.stop()
+    return 0
+
+
+def _receiver(args) -> int:
+    """The webhook receiver in the foreground, storing hints in the state store the runs use."""
+    import uvicorn
+
+    from integrations_dagster import config
+    from integrations_dagster.receiver import build_app
+    from integrations_dagster.state.resource import open_store
+
+    app = build_app(config.load(args.config), open_store())
+    print(f"webhook receiver on http://{args.host}:{args.port}/hooks/<integration>/<connection>", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
     return 0
 
 

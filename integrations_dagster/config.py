@@ -107,6 +107,9 @@ class Trigger(Strict):
     # One tick is one cheap request to the source (Fortnox: two at a minute boundary); at 2 s that is
     # up to a tenth of Fortnox's 25 requests / 5 s, so the default stays at 30 s.
     sensor_interval_s: int = Field(default=30, ge=2, le=3600)
+    # Webhook deliveries the receiver stored for the flow's source start a run within a second or so
+    # (a sensor ticking every second over the state store; the source is never asked).
+    webhook: bool = False
     overlap_minutes: int = Field(default=10, ge=0)  # re-read this much before the cursor
     reconcile: str | None = "daily"  # a full read on this schedule catches missed edits
     # The drift check (reconciliation, read-only) on this schedule: where the target no longer holds
@@ -148,6 +151,9 @@ class Flow(Strict):
     target: str
     enabled: bool = True
     mode: Literal["create", "update", "both"] = "both"
+    # Delete in the target what the source no longer has (seen by a full read: the schedule's full
+    # reconcile, a full run). Off by default: an ERP keeps articles a shop stopped selling.
+    deletes: bool = False
     # The target fields this flow writes; the rest of a target record is left as it is (default:
     # every field the target lets a flow own; see `ownable` of its connector).
     owns: list[str] | None = None

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: start both sandboxes with demo data and Dagster (webserver + daemon) with the demo
+# make demo: start the four sandboxes with demo data and Dagster (webserver + daemon) with the demo
 # integration; sensors and schedules are on, so data flows without a click. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,10 @@ generate WOO_CONSUMER_SECRET cs_
 generate FORTNOX_CLIENT_ID ""
 generate FORTNOX_CLIENT_SECRET ""
 generate FORTNOX_REFRESH_TOKEN ""
+generate ZETTLE_CLIENT_ID ""
+generate ZETTLE_API_KEY ""
+generate BIGCOMMERCE_ACCESS_TOKEN ""
+export BIGCOMMERCE_STORE_HASH="${BIGCOMMERCE_STORE_HASH:-demostore}"  # the store's id: no secret
 ./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!

@@ -24,10 +24,16 @@ FORTNOX_TOKEN = "fx_test_5ecr3t_t0ken_do_not_leak_0003"
 FORTNOX_CLIENT_ID = "fx_test_client_id_0004"
 FORTNOX_CLIENT_SECRET = "fx_test_5ecr3t_client_do_not_leak_0005"
 FORTNOX_REFRESH = "fx_test_5ecr3t_refresh_do_not_leak_0006"
+ZETTLE_CLIENT_ID = "zt_test_client_id_0007"
+ZETTLE_API_KEY = "zt_test_5ecr3t_api_key_do_not_leak_0008"
+BIGCOMMERCE_STORE_HASH = "teststore1"
+BIGCOMMERCE_TOKEN = "bc_test_5ecr3t_t0ken_do_not_leak_0009"
 
 WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
 FORTNOX_CREDENTIALS = {"access_token": FORTNOX_TOKEN, "client_id": FORTNOX_CLIENT_ID,
                        "client_secret": FORTNOX_CLIENT_SECRET, "refresh_token": FORTNOX_REFRESH}
+ZETTLE_CREDENTIALS = {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY}
+BIGCOMMERCE_CREDENTIALS = {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}
 
 
 @pytest.fixture
@@ -80,6 +86,9 @@ def _fake_secret_env(monkeypatch):
     monkeypatch.setenv("FORTNOX_CLIENT_ID", FORTNOX_CLIENT_ID)
     monkeypatch.setenv("FORTNOX_CLIENT_SECRET", FORTNOX_CLIENT_SECRET)
     monkeypatch.setenv("FORTNOX_REFRESH_TOKEN", FORTNOX_REFRESH)
+    monkeypatch.setenv("ZETTLE_CLIENT_ID", ZETTLE_CLIENT_ID)
+    monkeypatch.setenv("ZETTLE_API_KEY", ZETTLE_API_KEY)
+    monkeypatch.setenv("BIGCOMMERCE_ACCESS_TOKEN", BIGCOMMERCE_TOKEN)
 
 
 def in_ci() -> bool:

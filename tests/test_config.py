@@ -33,8 +33,9 @@ def write(tmp_path, text):
 
 def test_demo_file_validates():
     file = config.load(config.DEFAULT_CONFIG)
-    assert [i.name for i in file.integrations] == ["demo"]
+    assert [i.name for i in file.integrations] == ["demo", "pos"]
     assert set(file.integrations[0].flows) == {"products", "orders", "stock"}
+    assert set(file.integrations[1].flows) == {"products"}
 
 
 def test_schedule_presets_and_cron(tmp_path):
@@ -194,6 +195,9 @@ def test_every_option_a_connector_reads_is_declared():
         read = set()
         for source in package.glob("*.py"):
             read |= set(re.findall(r"options(?:\.get\(|\[)[\"'](\w+)[\"']", source.read_text()))
+        if not cls.options_model:  # a connector that reads no option declares none
+            assert read == set(), f"{system} reads options {sorted(read)} it does not declare"
+            continue
         declared = set(options_model(cls).model_fields)
         assert read, system
         assert read - declared - set(config_check.ENGINE_SET) - derived == set(), system

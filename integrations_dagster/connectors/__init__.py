@@ -11,6 +11,8 @@ import importlib
 SYSTEMS = {
     "woocommerce": "integrations_dagster.connectors.woocommerce.client:WooCommerceResource",
     "fortnox": "integrations_dagster.connectors.fortnox.client:FortnoxResource",
+    "zettle": "integrations_dagster.connectors.zettle.client:ZettleResource",
+    "bigcommerce": "integrations_dagster.connectors.bigcommerce.client:BigCommerceResource",
 }
 
 

@@ -16,7 +16,9 @@ A connector is a Dagster ``ConfigurableResource`` (one per connection: base URL,
   one :class:`Outcome` per change *as it lands*, so the engine can record each in the id map before
   the next; creates look the record up first (by SKU / external reference) so a re-run never
   duplicates;
-* **binder** — the engine's id map, handed to the exporter as :class:`Binder`.
+* **binder** — the engine's id map, handed to the exporter as :class:`Binder`;
+* **webhooks** — :meth:`ConnectorResource.webhook_hint` verifies a delivery's signature and names
+  the entities it hints changed (the receiver stores the hint; a run still reads the source).
 
 A flow **owns** named fields of the target's records (``owns`` in the YAML, from the fields the
 target declares in :attr:`ConnectorResource.ownable`): an exporter linking or updating a record the
@@ -30,7 +32,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable, ClassVar, Iterator, Literal, Protocol
+from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
 
 from dagster import ConfigurableResource
 
@@ -142,6 +144,15 @@ class Binder(Protocol):
 
 
 @dataclass(frozen=True)
+class WebhookHint:
+    """What one verified webhook delivery hints changed: the vendor's event name and the entities
+    whose flows should run (the run reads the source; the delivery carries no data we trust)."""
+
+    topic: str
+    entities: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Drift:
     """One field where the target no longer holds what the source says it should (a reconciliation
     finding): someone edited the target by hand, or a write went wrong."""
@@ -181,6 +192,8 @@ class ConnectorResource(ConfigurableResource):
     # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {}
     options_model: ClassVar[str] = ""  # "module:Class" of the YAML options it reads (connectors/options.py)
+    # Credentials only the webhook receiver uses (a webhook signing secret): never given to runs.
+    receiver_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
 
     base_url: str
     max_attempts: int = 6  # per request, for transient errors (see connectors.http)
@@ -227,6 +240,15 @@ class ConnectorResource(ConfigurableResource):
         check then says so instead of passing.
         """
         raise NotImplementedError(f"{self.system} cannot verify {entity} yet")
+
+    def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
+        """Verify one webhook delivery this system sent and say what it hints changed; None for a
+        delivery that hints at nothing (a ping, an event no flow reads). Raise
+        :class:`~integrations_dagster.connectors.signatures.WebhookRefused` when its signature does
+        not verify (the receiver answers 401 and stores nothing). Default: the system sends none."""
+        from integrations_dagster.connectors.signatures import WebhookRefused
+
+        raise WebhookRefused(f"{self.system} sends no webhooks this connector understands")
 
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         """Cheap check for sensors: a watermark past ``since`` (``new`` when a run is due), or None

@@ -9,7 +9,8 @@ Retry policy, and why:
   so that the writer can look the record up before creating it again — a blind retry is how
   duplicates are made.
 * A proactive :class:`RateLimiter` keeps the client under a documented limit (Fortnox: 25 requests
-  per 5 s) instead of learning it from 429s.
+  per 5 s) instead of learning it from 429s; a :class:`QuotaPacer` does the same from the quota
+  headers a vendor sends on every answer (BigCommerce).
 
 Credentials never show: :class:`HttpClient`'s repr leaves out its auth, headers and session, a
 ``(user, password)`` pair becomes a :class:`BasicAuth` whose repr is masked, and the errors it raises
@@ -109,6 +110,55 @@ class RateLimiter:
             waited += max(pause, 0.001)
 
 
+class QuotaPacer:
+    """Keeps a client inside a quota the vendor states on every answer (requests left in the window,
+    milliseconds until it resets) instead of learning it from 429s.
+
+    ``observe`` reads the headers of each answer; ``acquire`` waits, before a request, only when the
+    last answer said ``reserve`` or fewer requests are left and the window has not reset yet. The
+    header names are the connector's (BigCommerce: ``X-Rate-Limit-Requests-Left``,
+    ``X-Rate-Limit-Time-Reset-Ms``).
+    """
+
+    def __init__(self, left_header: str, reset_ms_header: str, reserve: int = 0) -> None:
+        self.left_header, self.reset_ms_header, self.reserve = left_header, reset_ms_header, reserve
+        self._left: int | None = None
+        self._reset_at = 0.0
+        self._lock = threading.Lock()
+        self.waited = 0.0  # seconds spent waiting (for metrics and benchmarks)
+
+    def observe(self, headers: Any) -> None:
+        left, reset_ms = headers.get(self.left_header), headers.get(self.reset_ms_header)
+        if left is None or reset_ms is None:
+            return
+        try:
+            with self._lock:
+                self._left, self._reset_at = int(left), time.monotonic() + float(reset_ms) / 1000
+        except ValueError:
+            return
+
+    def acquire(self) -> float:
+        with self._lock:
+            if self._left is None or self._left > self.reserve:
+                if self._left is not None:
+                    self._left -= 1  # requests sent before this one's answer comes count too
+                return 0.0
+            pause = self._reset_at - time.monotonic()
+            self._left = None  # the window resets; the next answer says where we stand
+        if pause > 0:
+            time.sleep(pause)
+            self.waited += pause
+        return max(pause, 0.0)
+
+    def seconds_to_reset(self, headers: Any) -> float | None:
+        """A 429's wait, from the reset header (for ``HttpClient.wait_hint``)."""
+        value = headers.get(self.reset_ms_header) if headers else None
+        try:
+            return max(float(value) / 1000, 0.0) if value is not None else None
+        except ValueError:
+            return None
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6
@@ -150,6 +200,7 @@ class HttpClient:
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limiter: RateLimiter | None = None
+    quota: QuotaPacer | None = None
     error_message: Callable[[Any], str] | None = None
     wait_hint: Callable[[Any], float | None] | None = None
     on_retry: Callable[[str], None] | None = None
@@ -176,8 +227,12 @@ class HttpClient:
         for attempt in range(self.retry.attempts):
             if self.limiter:
                 self.limiter.acquire()
+            if self.quota:
+                self.quota.acquire()
             self.requests_sent += 1
             resp, failure = self._send(method, url, params, json)
+            if resp is not None and self.quota:
+                self.quota.observe(resp.headers)
             # Raised here, outside the ``except`` that caught ``requests``' error: an error raised in
             # there would carry it as ``__context__``, with the frames whose locals hold the credentials.
             if failure is not None:

@@ -18,6 +18,7 @@ Tokens never reach a log, run config or the sync log, nor a repr: see :class:`Ro
 from __future__ import annotations
 
 import hashlib
+import threading
 import json
 import time
 from dataclasses import dataclass, field
@@ -154,3 +155,62 @@ def _oauth_error(resp: requests.Response) -> str:
         return f"{body.get('error')}: {body.get('error_description')}"
     except (ValueError, AttributeError):
         return resp.text[:200]
+
+
+@dataclass
+class GrantedToken:
+    """An access token from a grant that gives no refresh token (a JWT-bearer assertion, client
+    credentials): granted again a little before it expires, and when the API refuses it.
+
+    Nothing outlives the process: the grant's own credentials never change, so each process asks
+    for its own token and two processes never step on each other (unlike :class:`RotatingToken`).
+    ``form`` is the grant's body (it holds the credential, so the repr leaves it out).
+    """
+
+    token_url: str
+    form: dict[str, str] = field(repr=False)
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4))
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    grants: int = 0  # done by this process (for tests and metrics)
+    _cached: tuple[Secret, float] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def current(self) -> str:
+        """A valid access token (granting a new one when it expires within a few minutes)."""
+        cached = self._cached
+        if cached and cached[1] > self.clock():
+            return cached[0].value
+        return self.refused()
+
+    def refused(self) -> str:
+        """A new access token (the API refused the one sent, or it is about to expire)."""
+        with self._lock:
+            access, lifetime = self._grant()
+            self._cached = (access, self.clock() + lifetime - min(MARGIN_S, lifetime / 4))
+            self.grants += 1
+            return access.value
+
+    def _grant(self) -> tuple[Secret, float]:
+        last: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            try:
+                resp = requests.post(self.token_url, data=self.form, timeout=self.timeout)
+            except requests.RequestException as exc:
+                last = TransientError(0, f"token grant failed: {type(exc).__name__}", method="POST",
+                                      path=self.token_url)
+                time.sleep(self.retry.delay(attempt, None))
+                continue
+            if resp.status_code == 200:
+                body = resp.json()
+                return Secret(body.get("access_token") or ""), float(body.get("expires_in") or 3600)
+            error = _oauth_error(resp)
+            if resp.status_code == 429 or resp.status_code >= 500:
+                last = TransientError(resp.status_code, error, method="POST", path=self.token_url)
+                time.sleep(self.retry.delay(attempt, retry_after_seconds(resp.headers)))
+                continue
+            raise ReauthorizationNeeded(
+                resp.status_code, f"the token endpoint refused the grant ({error}): check the connection's "
+                "credentials (a revoked or mistyped API key)", method="POST", path=self.token_url)
+        assert last is not None
+        raise last

@@ -520,6 +520,8 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
         if resend:
             changes += [Change("update", k, by_key[k], target_id=ids.get(k)) for k in same]
             same = []
+        if spec.deletes:
+            changes += [Change("delete", k, None, target_id=landed[k][1]) for k in deleted]
     return DiffResult(changes, len(same), deleted, sorted(stale))
 
 

@@ -19,6 +19,7 @@ class FlowSpec:
     source: str  # connection names
     target: str
     mode: str = "both"
+    deletes: bool = False  # records gone from the source (a full read) are deleted in the target
     owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)
     batch_size: int = 500
     op_retries: int = 2

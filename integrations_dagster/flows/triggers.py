@@ -9,6 +9,11 @@
   at most ``MAX_RETRY_BACKOFF`` — instead of leaving the pending changes to the next schedule: the
   sensor's watermark has already moved past them, but the flow's cursor has not, so the retry (a
   plain cursor run) reads them again. One retry per failed run (run key ``retry:<run id>``).
+* A **webhook sensor** (``triggers.webhook``) ticks every second over the hints the webhook
+  receiver stored (``receiver``): one run for every hint since its cursor (the newest hint's id). It
+  asks the source nothing; the run reads the source as any run does, so lost, doubled or reordered
+  deliveries change only latency. While a run is going it waits, and the hints that came in
+  meanwhile start the next one.
 * A **schedule** runs the flow at an interval; a second, daily **reconcile** schedule does a full
   read, which catches edits that bump no modification date (written straight into the database).
 * A flow with ``after:`` is started by neither until the flows it names finished their first sync
@@ -149,5 +154,29 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
             context.update_cursor(mark.encode())
         return RunRequest(run_key=f"retry:{failure.run_id}",
                           tags={"integrations/trigger": "retry", "integrations/retry_of": failure.run_id})
+
+    return _sensor
+
+
+WEBHOOK_TICK_S = 1
+
+
+def webhook_sensor(spec: FlowSpec, job: JobDefinition) -> SensorDefinition:
+    @sensor(name=f"{spec.job_name}_webhook", job=job, minimum_interval_seconds=WEBHOOK_TICK_S,
+            default_status=DefaultSensorStatus.RUNNING,
+            description=f"realtime: a run when webhooks from {spec.source} said {spec.entity} changed")
+    def _sensor(context: SensorEvaluationContext):
+        after = int(context.cursor or 0)
+        newest, count = open_store().webhook_events_after(spec.integration, spec.source, spec.entity, after)
+        if not count:
+            return SkipReason(f"no webhook from {spec.source} about {spec.entity} since hint {after}")
+        recent = datetime.now(UTC) - STUCK_AFTER
+        if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE, updated_after=recent)):
+            return SkipReason(f"{count} hints wait for the run that is going")  # cursor kept: the next tick
+        if waiting := waiting_for(spec):
+            return SkipReason(f"waiting for the first sync of flow {waiting} (after: in the YAML)")
+        context.update_cursor(str(newest))
+        return RunRequest(run_key=f"{spec.state_name}@hook{newest}",
+                          tags={"integrations/trigger": "webhook", "integrations/webhook_hints": str(count)})
 
     return _sensor

@@ -7,6 +7,7 @@ what every sandbox has in common, so that a vendor module holds only the vendor'
 * ``GET /__sandbox__/stats``  request counts per method and path template, and per status;
 * ``POST /__sandbox__/reset``  empty the store and (optionally) reload the demo data;
 * ``GET|POST /__sandbox__/knobs``  read or change latency, rate limit and fault rates at run time;
+* ``GET|POST /__sandbox__/webhooks``  webhook deliveries (:mod:`.webhooks`); POST sends held ones;
 * injected latency, a sliding-window rate limit answered in the vendor's own 429 shape, and
   injected faults (5xx before the handler, 5xx *after* a write was applied, dropped connections,
   slow answers that make a client time out), and an applied write whose answer is held
@@ -64,6 +65,11 @@ class Knobs:
     hold_route: str = ""  # count only writes whose "METHOD /path" starts with this ("POST /3/orders")
     hold_s: float = 30.0
     token_ttl_s: float = 3600.0  # lifetime of access tokens a sandbox issues (OAuth2)
+    # Webhook deliveries (``sandbox.webhooks.Outbox``): lost, late, sent twice, or out of order.
+    webhook_drop_rate: float = 0.0  # share of deliveries never sent
+    webhook_duplicate_rate: float = 0.0  # share of deliveries sent twice
+    webhook_delay_ms: float = 0.0  # every delivery waits this long first
+    webhook_reorder: int = 0  # hold this many deliveries, then send them newest first (0 = in order)
     seed: int | None = None
 
     def update(self, values: dict[str, Any]) -> None:
@@ -282,6 +288,8 @@ class _Transaction:
     def __exit__(self, exc_type, *_):
         try:
             self.store._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type:  # a table first made in this transaction is gone with it: make it again when used
+                self.store._collections.clear()
         finally:
             self.store.lock.release()
 
@@ -386,11 +394,15 @@ class Sandbox:
         self.faults = FaultSchedule(knobs.seed)
         self.writes_since_hold = 0  # writes applied since ``hold_write`` was last set
         self.log = log or (lambda line: None)
+        from integrations_dagster.sandbox.webhooks import Outbox
+
+        self.outbox = Outbox(knobs)  # the vendor's webhook deliveries (sandbox.webhooks)
 
     def reset(self, demo: bool) -> None:
         with self.store.lock:
             self.store.clear()
             self.stats.clear()
+            self.outbox.clear()
             self.window.clear()
             self.faults.restart(self.knobs.seed)
             if self.load_base:
@@ -505,11 +517,18 @@ def _control_routes(sb: Sandbox) -> list[BaseRoute]:
         sb.stats.clear()
         return JSONResponse({"cleared": True})
 
+    async def webhooks(request: Request) -> Response:
+        """The webhook deliveries (stats and log); POST flushes what ``webhook_reorder`` holds."""
+        if request.method == "POST":
+            sb.outbox.flush()
+        return JSONResponse(sb.outbox.as_json())
+
     return [
         Route(f"{SANDBOX_PREFIX}/stats", stats, methods=["GET"]),
         Route(f"{SANDBOX_PREFIX}/stats/clear", clear_stats, methods=["POST"]),
         Route(f"{SANDBOX_PREFIX}/reset", reset, methods=["POST"]),
         Route(f"{SANDBOX_PREFIX}/knobs", knobs, methods=["GET", "POST"]),
+        Route(f"{SANDBOX_PREFIX}/webhooks", webhooks, methods=["GET", "POST"]),
     ]
 
 

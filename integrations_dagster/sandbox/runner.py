@@ -17,6 +17,8 @@ from integrations_dagster.sandbox.base import Knobs, Sandbox
 SANDBOXES = {
     "woocommerce": "integrations_dagster.sandbox.woocommerce.app",
     "fortnox": "integrations_dagster.sandbox.fortnox.app",
+    "zettle": "integrations_dagster.sandbox.zettle.app",
+    "bigcommerce": "integrations_dagster.sandbox.bigcommerce.app",
 }
 
 
@@ -51,20 +53,26 @@ def start_in_thread(system: str, *, credentials: dict[str, str], knobs: Knobs | 
                     port: int = 0) -> RunningSandbox:
     """Serve a sandbox from a background thread; ``port=0`` picks a free port."""
     sandbox, app = create(system, db_path=db_path, knobs=knobs, credentials=credentials, demo=demo)
+    server, thread, port = serve_in_thread(app, name=f"sandbox-{system}", host=host, port=port)
+    return RunningSandbox(system, sandbox, host, port, server, thread)
+
+
+def serve_in_thread(app: Starlette, *, name: str, host: str = "127.0.0.1",
+                    port: int = 0) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """Serve any ASGI app (a sandbox, the webhook receiver) from a background thread; the port it got."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"sandbox-{system}")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"the {system} sandbox did not start on {host}:{port}")
+            raise RuntimeError(f"{name} did not start on {host}:{port}")
         time.sleep(0.01)
-    return RunningSandbox(system, sandbox, host, sock.getsockname()[1], server, thread)
+    return server, thread, sock.getsockname()[1]
 
 
 def serve(system: str, *, credentials: dict[str, str], knobs: Knobs, db_path: str, demo: bool,

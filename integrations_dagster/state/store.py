@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from integrations_dagster.state.tables import (
-    ADDED_COLUMNS, claims, cursors, id_map, metadata, snapshots, sync_log, tokens,
+    ADDED_COLUMNS, claims, cursors, id_map, metadata, snapshots, sync_log, tokens, webhook_events,
 )
 
 DEFAULT_STATE_DIR = ".state"
@@ -334,6 +334,32 @@ class StateStore:
                         and_(snapshots.c.flow == flow, snapshots.c.key.in_(keys[i:i + 500])))):
                     out[row[0]] = (row[1], row[2] if payloads else None)
         return out
+
+    # -- webhook hints ----------------------------------------------------------------------------
+    def add_webhook_event(self, integration: str, connection: str, entities: Iterable[str], topic: str,
+                          digest: str) -> int:
+        """Store one verified delivery (a row per entity it hints at); the newest row's id."""
+        rows = [{"integration": integration, "connection": connection, "entity": entity, "topic": topic[:200],
+                 "digest": digest, "received_at": now()} for entity in sorted(set(entities))]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(webhook_events.insert(), rows)
+            return int(conn.execute(select(func.max(webhook_events.c.id))).scalar() or 0)
+
+    def webhook_events_after(self, integration: str, connection: str, entity: str, after: int) -> tuple[int, int]:
+        """(newest id, how many) of the hints for one flow's source since ``after`` (0, 0 when none)."""
+        c = webhook_events.c
+        with self.engine.connect() as conn:
+            newest, count = conn.execute(select(func.max(c.id), func.count()).where(and_(
+                c.integration == integration, c.connection == connection, c.entity == entity, c.id > after))).one()
+        return int(newest or 0), int(count or 0)
+
+    def webhook_log(self, limit: int = 50) -> list[dict]:
+        """The newest stored deliveries, newest first (the receiver's status page)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(webhook_events).order_by(webhook_events.c.id.desc()).limit(limit)).mappings()
+            return [dict(r) for r in rows]
 
     # -- rotating credentials ---------------------------------------------------------------------
     def token(self, key: str) -> dict | None:

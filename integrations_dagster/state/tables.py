@@ -10,6 +10,8 @@
   each changed field's old and new value.
 * ``tokens`` — rotating credentials of a connection (an OAuth2 refresh token changes on every use,
   so the current one must outlive the process that got it); never logged anywhere.
+* ``webhook_events`` — webhook deliveries the receiver verified, stored before it answered 2xx: a
+  hint that an entity of a connection changed (never the data: the run reads the source).
 * ``claims`` — which run is writing a record to a target right now: one row per (target
   connection, entity, key), so that of two runs racing on one target (the tag concurrency limit
   bypassed) only one creates the record; the other waits and then finds it landed.
@@ -72,6 +74,18 @@ tokens = Table(
     Column("key", String(100), primary_key=True),  # a hash naming one credential chain (never the secret)
     Column("value", Text, nullable=False),  # JSON: the current access token, its expiry, the refresh token
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("connection", String(100), nullable=False),  # the connection whose system sent it
+    Column("entity", String(50), nullable=False),  # what it hints changed (one row per entity)
+    Column("topic", String(200), nullable=False),  # the vendor's event name, for people
+    Column("digest", String(64), nullable=False),  # sha256 of the body: a duplicate delivery is visible
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_events_flow", "integration", "connection", "entity", "id"),
 )
 
 sync_log = Table(

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "docs" / "img"
 VIEWPORT = {"width": 1400, "height": 900}
-DEMO_JOBS = ("demo_products", "demo_orders", "demo_stock")
+DEMO_JOBS = ("demo_products", "demo_orders", "demo_stock", "pos_products")
 # The daemon ticks the demo's sensors every 15-30 s and orders wait for the first products sync
 # (`after:`): a first successful run of all three takes about a minute on a 2-core machine.
 FIRST_SYNC_TIMEOUT_S = 150
@@ -201,6 +201,10 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     woo = start_in_thread("woocommerce", knobs=Knobs(),
                           credentials={"consumer_key": woo_auth[0], "consumer_secret": woo_auth[1]})
     fortnox = start_in_thread("fortnox", knobs=Knobs(), credentials=fortnox_oauth)
+    zettle_auth = {"client_id": secrets.token_hex(16), "api_key": secrets.token_hex(16)}
+    bigcommerce_auth = {"store_hash": "demostore", "access_token": secrets.token_hex(16)}
+    zettle = start_in_thread("zettle", knobs=Knobs(), credentials=zettle_auth)
+    bigcommerce = start_in_thread("bigcommerce", knobs=Knobs(), credentials=bigcommerce_auth)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTEGRATIONS_", "DAGSTER_"))}
     env.update({
         "DAGSTER_HOME": str(home),
@@ -209,6 +213,10 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         "WOO_CONSUMER_KEY": woo_auth[0], "WOO_CONSUMER_SECRET": woo_auth[1],
         "FORTNOX_CLIENT_ID": fortnox_oauth["client_id"], "FORTNOX_CLIENT_SECRET": fortnox_oauth["client_secret"],
         "FORTNOX_REFRESH_TOKEN": fortnox_oauth["refresh_token"],
+        "ZETTLE_BASE_URL": f"{zettle.url}/{{service}}", "ZETTLE_AUTH_URL": f"{zettle.url}/oauth",
+        "ZETTLE_CLIENT_ID": zettle_auth["client_id"], "ZETTLE_API_KEY": zettle_auth["api_key"],
+        "BIGCOMMERCE_BASE_URL": bigcommerce.url, "BIGCOMMERCE_STORE_HASH": bigcommerce_auth["store_hash"],
+        "BIGCOMMERCE_ACCESS_TOKEN": bigcommerce_auth["access_token"],
     })
     for name in ("FORTNOX_ACCESS_TOKEN", "ALERT_SLACK_WEBHOOK"):
         env.pop(name, None)
@@ -230,8 +238,8 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         yield running
     finally:
         _stop(process)
-        woo.stop()
-        fortnox.stop()
+        for sandbox in (woo, fortnox, zettle, bigcommerce):
+            sandbox.stop()
 
 
 @pytest.fixture(scope="session")

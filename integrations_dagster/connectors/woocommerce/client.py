@@ -18,15 +18,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, ClassVar, Iterator, NamedTuple
+from typing import Any, ClassVar, Iterator, Mapping, NamedTuple
 
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, Window, WriteContext,
+    Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
-from integrations_dagster.connectors.woocommerce import mapping, settings
+from integrations_dagster.connectors.woocommerce import mapping, settings, webhooks
 from integrations_dagster.model import CanonicalRecord, StockLevel
 
 API = "/wp-json/wc/v3"
@@ -86,12 +86,14 @@ class WooCommerceResource(ConnectorResource):
     system: ClassVar[str] = "woocommerce"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     writes: ClassVar[frozenset[str]] = frozenset({"stock"})
-    secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret")
+    secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret", "webhook_secret")
+    credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("consumer_key", "consumer_secret"),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.woocommerce.options:WooCommerceOptions"
 
     base_url: str
     consumer_key: str
     consumer_secret: str
+    webhook_secret: str | None = None  # the secret of the shop's webhooks (verifies deliveries)
     timeout: float = 30
     read_concurrency: int = 8  # variation lists read at once (WooCommerce sets no rate limit)
 
@@ -114,6 +116,10 @@ class WooCommerceResource(ConnectorResource):
         env = status.get("environment", {})
         return f"WooCommerce {env.get('version', '?')} at {env.get('site_url', self.base_url)}, " \
                f"{settings.read(self.http).describe()}"
+
+    def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
+        """A delivery signed with the webhook's secret (:mod:`.webhooks`)."""
+        return webhooks.hint(headers, body, self.webhook_secret)
 
     def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
         """The shop's currency, VAT convention and tax rates under the YAML's options (:mod:`.settings`)."""

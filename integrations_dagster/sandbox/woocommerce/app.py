@@ -21,6 +21,7 @@ from starlette.routing import Route
 from integrations_dagster.sandbox.base import Knobs, Sandbox, VendorStyle, build_app
 from integrations_dagster.sandbox.woocommerce import demo as demo_data
 from integrations_dagster.sandbox.woocommerce import listing, ordering, views
+from integrations_dagster.sandbox.woocommerce import webhooks as hooks
 from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, SITE_URL, VARIATIONS, Catalog
 from integrations_dagster.sandbox.woocommerce.clock import SITE_TIMEZONE
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
@@ -87,8 +88,15 @@ def _style(auth: Auth) -> VendorStyle:
     return VendorStyle(unauthorized=auth.unauthorized, rate_limited=rate_limited, server_error=server_error)
 
 
+def _api_base(request: Request) -> str:
+    return f"{request.base_url}".rstrip("/") + API
+
+
 def _links(request: Request, kind: str, doc: dict) -> dict:
-    base = f"{request.base_url}".rstrip("/") + API
+    return _links_at(_api_base(request), kind, doc)
+
+
+def _links_at(base: str, kind: str, doc: dict) -> dict:
     if kind == VARIATIONS:
         up = f"{base}/products/{doc['parent_id']}"
         return {"self": [{"href": f"{up}/variations/{doc['id']}"}], "collection": [{"href": f"{up}/variations"}],
@@ -141,18 +149,62 @@ def _force(request: Request) -> bool:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _guard(handler: Handler) -> Handler:
+def _guard(handler: Handler, deliver: Callable[[list, str], None] | None = None) -> Handler:
+    """Answer a WooError in the vendor's shape; ``deliver(events, api_base)`` gets the webhook events
+    of a request that succeeded (its changes are stored by then: see ``webhooks.fire``)."""
     async def run(request: Request) -> Response:
+        token = hooks.begin()
         try:
-            return await handler(request)
+            response = await handler(request)
         except WooError as exc:
+            hooks.end(token)
             return exc.response()
+        except BaseException:
+            hooks.end(token)
+            raise
+        events = hooks.end(token)
+        if events and deliver and response.status_code < 400:
+            deliver(events, _api_base(request))
+        return response
     return run
+
+
+def _payload(store: WooDocuments, setup: ShopSetup) -> hooks.Presenter:
+    """What ``GET /wc/v3/<resource>s/<id>`` answers, for a webhook's payload (view context), or None
+    when the object is gone [source: class-wc-webhook.php get_wp_api_payload]."""
+    def present(base: str, resource: str, rid: int) -> dict | None:
+        if resource == "product":
+            doc = store.get(PRODUCTS, rid)
+            if doc is not None:
+                return {**views.present(PRODUCTS, doc, "view", store.parent_of),
+                        "_links": _links_at(base, PRODUCTS, doc)}
+            doc = store.get(VARIATIONS, rid)  # a variation's own hooks: the products endpoint answers it
+            if doc is None:
+                return None
+            links = {"self": [{"href": f"{base}/products/{rid}"}], "collection": [{"href": f"{base}/products"}],
+                     "up": [{"href": f"{base}/products/{doc['parent_id']}"}]}
+            return {**views.present(VARIATIONS, doc, "view", store.parent_of, listed_as=PRODUCTS), "_links": links}
+        if resource == "order":
+            doc = store.get(ORDERS, rid)
+            if doc is None:
+                return None
+            return {**ordering.view(doc, int(setup.get("woocommerce_price_num_decimals"))),
+                    "_links": _links_at(base, ORDERS, doc)}
+        if resource == "customer":
+            doc = store.get(CUSTOMERS, rid)
+            return None if doc is None else {**doc, "_links": _links_at(base, CUSTOMERS, doc)}
+        return None
+    return present
 
 
 def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
     store: WooDocuments = sandbox.store  # type: ignore[assignment]
     setup = sales.setup
+    webhooks = hooks.Webhooks(store, sandbox.outbox, SITE_URL, WC_VERSION)
+    present = _payload(store, setup)
+
+    def deliver(events: list, api_base: str) -> None:
+        webhooks.dispatch(events, present, api_base)
 
     def listing_of(kind: str, parent: bool = False) -> Handler:
         async def handler(request: Request) -> Response:
@@ -202,9 +254,11 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
                 answer[name] = []
                 for item in parts[name]:
                     item_id = (item.get("id", 0) if isinstance(item, dict) else 0) if name != "delete" else item
+                    at = hooks.mark()
                     try:
                         answer[name].append(_out(request, kind, apply(request, item), store))
                     except WooError as exc:
+                        hooks.rollback(at)  # the item was not applied: its hooks did not run
                         answer[name].append({"id": item_id if name != "create" else 0, "error": exc.body()})
             return JSONResponse(answer)
         return handler
@@ -255,6 +309,32 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
         found = [c for c in [setup.coupon(code)] if c] if code else store.find(COUPONS)
         return JSONResponse(found, headers=listing.headers(request, len(found), max(len(found), 1), 1))
 
+    def hook_out(request: Request, doc: dict) -> dict:
+        full = webhooks.view(doc, _api_base(request))
+        fields = listing.fields(request)
+        return _select(full, fields) if fields else full
+
+    async def webhooks_list(request: Request) -> Response:
+        if request.method == "POST":
+            doc = webhooks.create(await _body(request))
+            return JSONResponse(hook_out(request, doc), status_code=201,
+                                headers={"Location": f"{_api_base(request)}/webhooks/{doc['id']}"})
+        q = request.query_params
+        per_page = _bounded(q, "per_page", 10, 1, 100)
+        page = _bounded(q, "page", 1, 1, None)
+        offset = _bounded(q, "offset", (page - 1) * per_page, 0, None) if q.get("offset") else (page - 1) * per_page
+        found = webhooks.listing(q)
+        body = [hook_out(request, d) for d in found[offset:offset + per_page]]
+        return JSONResponse(body, headers=listing.headers(request, len(found), per_page, page))
+
+    async def webhook_one(request: Request) -> Response:
+        wid = request.path_params["wid"]
+        if request.method == "GET":
+            return JSONResponse(hook_out(request, webhooks.get(wid)))
+        if request.method == "DELETE":
+            return JSONResponse(hook_out(request, webhooks.delete(wid, _force(request))))
+        return JSONResponse(hook_out(request, webhooks.update(wid, await _body(request))))
+
     async def no_route(_: Request) -> Response:
         raise WooError(404, "rest_no_route", "No route was found matching the URL and request method.")
 
@@ -295,6 +375,12 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
         ("PUT", f"{API}/orders/{{oid:int}}", write(ORDERS, lambda r, b: sales.update_order(r.path_params["oid"], b))),
         ("DELETE", f"{API}/orders/{{oid:int}}", one(ORDERS, lambda r: sales.delete_order(
             r.path_params["oid"], _force(r)))),
+        ("GET", f"{API}/webhooks", webhooks_list),
+        ("POST", f"{API}/webhooks", webhooks_list),
+        ("POST", f"{API}/webhooks/batch", batch_webhooks(webhooks, hook_out)),
+        ("GET", f"{API}/webhooks/{{wid:int}}", webhook_one),
+        ("PUT", f"{API}/webhooks/{{wid:int}}", webhook_one),
+        ("DELETE", f"{API}/webhooks/{{wid:int}}", webhook_one),
         ("GET", f"{API}/customers", listing_of(CUSTOMERS)),
         ("POST", f"{API}/customers", write(CUSTOMERS, lambda r, b: sales.create_customer(b), 201)),
         ("GET", f"{API}/customers/{{cid:int}}", one(CUSTOMERS, lambda r: sales.customer(r.path_params["cid"]))),
@@ -303,8 +389,55 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
     ]
     everything = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     editable = ["POST", "PUT", "PATCH"]  # WordPress's EDITABLE methods
-    return [Route(path, _guard(h), methods=editable if m == "PUT" else [m]) for m, path, h in routes] + [
+    return [Route(path, _guard(h, deliver), methods=editable if m == "PUT" else [m]) for m, path, h in routes] + [
         Route("/{path:path}", _guard(no_route), methods=everything)]
+
+
+def _bounded(params, name: str, default: int, low: int, high: int | None) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise WooError(400, "rest_invalid_param", f"Invalid parameter(s): {name}",
+                       {name: f"{name} is not of type integer."}) from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} ({low}) and {high} ({high})" if high is not None else f"greater than or equal to {low}"
+        raise WooError(400, "rest_invalid_param", f"Invalid parameter(s): {name}", {name: f"{name} must be {bound}"})
+    return value
+
+
+def batch_webhooks(webhooks: hooks.Webhooks, out: Callable[[Request, dict], dict]) -> Handler:
+    """``POST /webhooks/batch``: each item applied on its own, a failure answered in its place
+    [doc: webhooks.md "Batch update webhooks"; the 100 items limit as for the other resources]."""
+    async def handler(request: Request) -> Response:
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise WooError(400, "rest_invalid_param", "Invalid parameter(s): create")
+        lists = [body[n] for n in ("create", "update", "delete") if isinstance(body.get(n), list)]
+        if sum(len(items) for items in lists) > BATCH_LIMIT:
+            raise WooError(413, "woocommerce_rest_request_entity_too_large",
+                           f"Unable to accept more than {BATCH_LIMIT} items for this request.")
+        steps = {"create": lambda i: webhooks.create(i),
+                 "update": lambda i: webhooks.update(i.get("id") if isinstance(i, dict) else 0, i),
+                 "delete": lambda i: webhooks.delete(i, True)}
+        answer: dict[str, list] = {}
+        for name, apply in steps.items():
+            if name not in body:
+                continue
+            if not isinstance(body[name], list):
+                raise WooError(400, "rest_invalid_param", f"Invalid parameter(s): {name}",
+                               {name: f"{name} is not of type array."})
+            answer[name] = []
+            for item in body[name]:
+                try:
+                    answer[name].append(out(request, apply(item)))
+                except WooError as exc:
+                    item_id = item if name == "delete" else (item.get("id", 0) if isinstance(item, dict) else 0)
+                    answer[name].append({"id": item_id if name != "create" else 0, "error": exc.body()})
+        return JSONResponse(answer)
+    return handler
 
 
 def create(*, db_path: str = ":memory:", knobs: Knobs, credentials: dict[str, str], demo: bool = True):

@@ -31,6 +31,12 @@ behaviour kept on purpose:
 * names are stored as ``wp_kses`` leaves them: a bare ``&`` becomes ``&amp;`` (WooCommerce issue
   #27692); a global attribute's default option is stored as its term slug [source: Version2
   products controller save_default_attributes].
+
+Each write calls ``webhooks.fire`` with the topic whose hook WooCommerce runs there (see
+:mod:`.webhooks`): a variation's save fires ``product.updated`` (or ``.created``) for the variation
+itself (``woocommerce_update_product_variation``) and, deferred, for its parent, whose sync saves it
+(``woocommerce_update_product``) [source: includes/class-wc-webhook.php get_default_topic_hooks;
+data-stores/class-wc-product-variation-data-store-cpt.php update].
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from typing import Any
 from integrations_dagster.sandbox.woocommerce.clock import dated, now_gmt
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
 from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_id
+from integrations_dagster.sandbox.woocommerce.webhooks import fire
 from integrations_dagster.sandbox.woocommerce.schema import (
     PRODUCT_ENUMS, PRODUCT_FIELDS, VARIATION_FIELDS, to_decimal, validate,
 )
@@ -106,6 +113,7 @@ class Catalog:
             doc["id"] = self.store.insert(PRODUCTS, doc)
             self._finish_product(doc, data)
             self.save(PRODUCTS, doc)
+        fire("product.created", doc["id"])  # woocommerce_new_product
         return doc
 
     def update_product(self, pid: int, body: Any) -> dict:
@@ -115,6 +123,7 @@ class Catalog:
             self._apply(doc, data, PRODUCTS)
             self._finish_product(doc, data)
             self.save(PRODUCTS, doc)
+        fire("product.updated", pid)  # woocommerce_update_product
         return doc
 
     def delete_product(self, pid: int, force: bool) -> dict:
@@ -126,6 +135,7 @@ class Catalog:
                                    f"The product with ID {pid} has already been deleted.")
                 doc["status"] = "trash"
                 self.save(PRODUCTS, doc)
+                fire("product.deleted", pid)  # wp_trash_post; a forced delete runs no hook of a topic
                 return doc
             for child in self.store.children(VARIATIONS, pid):
                 self.store.delete(VARIATIONS, child["id"])
@@ -142,6 +152,8 @@ class Catalog:
             doc["permalink"] = f"{parent['permalink']}?variation_id={doc['id']}"
             self.save(VARIATIONS, doc)
             self._sync_parent(parent, touched=True)
+        fire("product.created", doc["id"])  # woocommerce_new_product_variation
+        fire("product.updated", pid, deferred=True)  # the parent's deferred sync saves it
         return doc
 
     def update_variation(self, pid: int, vid: int, body: Any) -> dict:
@@ -151,6 +163,8 @@ class Catalog:
             self._apply(doc, data, VARIATIONS, self.product(pid))
             self.save(VARIATIONS, doc)
             self._sync_parent(self.product(pid), touched=True)
+        fire("product.updated", vid)  # woocommerce_update_product_variation
+        fire("product.updated", pid, deferred=True)  # the parent's deferred sync saves it
         return doc
 
     def delete_variation(self, pid: int, vid: int, force: bool) -> dict:
@@ -160,6 +174,7 @@ class Catalog:
             doc = self.variation(pid, vid)
             self.store.delete(VARIATIONS, vid)
             self._sync_parent(self.product(pid), touched=True)
+        fire("product.updated", pid, deferred=True)  # the parent's deferred sync saves it
         return doc
 
     # -- rules ---------------------------------------------------------------------------------

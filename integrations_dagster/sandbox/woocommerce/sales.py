@@ -20,6 +20,7 @@ from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_id
 from integrations_dagster.sandbox.woocommerce.ordering import OrderItems
 from integrations_dagster.sandbox.woocommerce.schema import CUSTOMER_FIELDS, ORDER_FIELDS, ORDER_STATUSES, validate
 from integrations_dagster.sandbox.woocommerce.setup import ShopSetup
+from integrations_dagster.sandbox.woocommerce.webhooks import fire, mark
 
 ORDERS, CUSTOMERS = "orders", "customers"
 WC_VERSION = "9.4.2"
@@ -57,12 +58,14 @@ class Sales:
             "line_items": [], "tax_lines": [], "shipping_lines": [], "fee_lines": [], "coupon_lines": [],
             "refunds": [],
         }
+        at = mark()  # woocommerce_new_order runs before set_paid's stock reduction (payment_complete)
         with self.store.transaction():
             self._apply(doc, data, creating=True)
             doc["id"] = self.store.insert(ORDERS, doc)
             doc["number"] = str(doc["id"])
             doc["order_key"] = "wc_order_" + hashlib.sha1(f"order-{doc['id']}".encode()).hexdigest()[:13]
             self._save(doc)
+        fire("order.created", doc["id"], at=at)  # woocommerce_new_order
         return doc
 
     def update_order(self, oid: int, body: Any) -> dict:
@@ -72,6 +75,7 @@ class Sales:
             self._apply(doc, data, creating=False)
             doc.update(dated("date_modified", now_gmt()))
             self._save(doc)
+        fire("order.updated", oid)  # woocommerce_update_order
         return doc
 
     def delete_order(self, oid: int, force: bool) -> dict:
@@ -82,6 +86,7 @@ class Sales:
             else:
                 doc["status"] = "trash"
                 self._save(doc)
+                fire("order.deleted", oid)  # woocommerce_trash_order; a forced delete: no topic's hook
         return doc
 
     def _apply(self, doc: dict, data: dict, creating: bool) -> None:
@@ -211,6 +216,7 @@ class Sales:
             self._apply_customer(doc, data)
             doc["id"] = self.store.insert(CUSTOMERS, doc)
             self.store.put(CUSTOMERS, doc["id"], doc, key=doc["email"], modified=doc["date_modified_gmt"])
+        fire("customer.created", doc["id"])  # user_register
         return doc
 
     def update_customer(self, cid: int, body: Any) -> dict:
@@ -220,6 +226,7 @@ class Sales:
             self._apply_customer(doc, data)
             doc.update(dated("date_modified", now_gmt()))
             self.store.put(CUSTOMERS, cid, doc, key=doc["email"], modified=doc["date_modified_gmt"])
+        fire("customer.updated", cid)  # profile_update
         return doc
 
     def _apply_customer(self, doc: dict, data: dict) -> None:

@@ -1,0 +1,1 @@
+"""BigCommerce (webshop): v3 catalog and inventory, v2 orders."""

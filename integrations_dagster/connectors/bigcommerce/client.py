@@ -1,0 +1,137 @@
+"""BigCommerce connector: the webshop that takes a POS's products (stock and orders come later).
+
+``base_url`` is the API host (``https://api.bigcommerce.com``; a sandbox's own address) and
+``store_hash`` the store's permanent id: every path is ``/stores/{store_hash}/v3/…`` or ``/v2/…``
+[spec: products_catalog.v3.yml#servers]. Auth is the ``X-Auth-Token`` header [spec: securitySchemes].
+
+Quota: every answer says how many requests are left in the window and when it resets
+(``X-Rate-Limit-Requests-Left``, ``X-Rate-Limit-Time-Reset-Ms``) [doc: api-rate-limits.mdx, digest
+§7]; the client paces itself on them (:class:`QuotaPacer`) and waits out a 429 by the reset header.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterator, Mapping
+
+from pydantic import PrivateAttr
+
+from integrations_dagster.connectors.base import (
+    Change, ConnectorResource, MapNotes, Outcome, WebhookHint, Window, WriteContext,
+)
+from integrations_dagster.connectors.bigcommerce import mapping, webhooks
+from integrations_dagster.connectors.bigcommerce.catalog import Catalog
+from integrations_dagster.connectors.bigcommerce.products import ProductExporter
+from integrations_dagster.connectors.http import HttpClient, QuotaPacer, RetryPolicy
+from integrations_dagster.model import CanonicalRecord
+from integrations_dagster.model.product import Product
+
+LEFT, RESET_MS = "X-Rate-Limit-Requests-Left", "X-Rate-Limit-Time-Reset-Ms"
+
+
+def error_message(body: Any) -> str:
+    """``{"status", "title", "errors": {field: text}}`` [spec: error_Base, digest §1.3]."""
+    if isinstance(body, dict) and "title" in body:
+        errors = body.get("errors") or {}
+        details = "; ".join(f"{k}: {v}" for k, v in errors.items()) if isinstance(errors, dict) else ""
+        return f"{body['title']}" + (f" ({details})" if details and details != body["title"] else "")
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # v2: [{"status", "message"}]
+        return "; ".join(str(e.get("message", e)) for e in body)
+    return str(body)[:300]
+
+
+class BigCommerceResource(ConnectorResource):
+    """One BigCommerce store."""
+
+    system: ClassVar[str] = "bigcommerce"
+    reads: ClassVar[frozenset[str]] = frozenset()
+    writes: ClassVar[frozenset[str]] = frozenset({"products"})
+    secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "webhook_secret")
+    credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("access_token",),)
+    ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": mapping.OWNABLE}
+    options_model: ClassVar[str] = "integrations_dagster.connectors.bigcommerce.options:BigCommerceOptions"
+
+    base_url: str = "https://api.bigcommerce.com"
+    store_hash: str
+    access_token: str
+    webhook_secret: str | None = None  # the app's client secret: verifies webhook callbacks
+    timeout: float = 30
+
+    _http: HttpClient | None = PrivateAttr(default=None)
+    _store: dict | None = PrivateAttr(default=None)
+
+    @property
+    def http(self) -> HttpClient:
+        if self._http is None:
+            quota = QuotaPacer(LEFT, RESET_MS)
+            self._http = HttpClient(
+                base_url=f"{self.base_url.rstrip('/')}/stores/{self.store_hash}",
+                headers={"X-Auth-Token": self.access_token, "Content-Type": "application/json"},
+                timeout=self.timeout, quota=quota, wait_hint=quota.seconds_to_reset,
+                error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts))
+        return self._http
+
+    def store(self) -> dict:
+        """The store's settings (currency...), read once per process."""
+        if self._store is None:
+            self._store = Catalog(self.http).store()
+        return self._store
+
+    def test_connection(self) -> str:
+        info = self.store()
+        return f"BigCommerce store {info.get('name', '?')} ({info.get('domain', self.store_hash)}), " \
+               f"currency {info.get('currency', '?')}"
+
+    def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
+        """A callback signed per Standard Webhooks (:mod:`.webhooks`)."""
+        return webhooks.hint(headers, body, self.webhook_secret)
+
+    def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
+
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
+                     notes: MapNotes | None = None) -> CanonicalRecord:
+        raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
+
+    def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        if entity != "products":
+            raise ValueError(f"BigCommerce is not a target of {entity!r} yet")
+        catalog = Catalog(self.http)
+        rule = mapping.PriceRule(self._sync_prices(changes, ctx), bool(ctx.options.get("prices_include_tax", True)))
+        category: list[int] = []
+
+        def landing() -> int:
+            if not category:
+                category.append(catalog.category(str(ctx.options.get("landing_category") or "Zettle")))
+            return category[0]
+
+        yield from ProductExporter(catalog, ctx, rule, landing).write(changes)
+
+    def _sync_prices(self, changes: list[Change], ctx: WriteContext) -> bool:
+        """Prices go out only when asked and in the store's own currency [seed 004: "Detta kan du bara
+        göra om du har samma valutainställningar"]; otherwise products land with price 0, said once."""
+        if not ctx.options.get("sync_prices", True):
+            ctx.log("prices are not synced (sync_prices: false): products land in BigCommerce with price 0")
+            return False
+        store_currency = str(self.store().get("currency") or "").upper()
+        currencies = _currencies(changes)
+        foreign = sorted(currencies - {store_currency}) if store_currency else []
+        if foreign:
+            ctx.log(f"prices are not synced: the source's prices are in {', '.join(foreign)} and the store's "
+                    f"currency is {store_currency}; products land with price 0")
+            return False
+        if not ctx.options.get("prices_include_tax", True):
+            ctx.log("the store's prices exclude VAT: source prices are converted with each product's own VAT "
+                    "rate; BigCommerce adds the rate of the product's tax class at checkout, so a tax class "
+                    "whose rate differs from the source's changes what shoppers pay and your margin")
+        return True
+
+
+def _currencies(changes: list[Change]) -> set[str]:
+    out = set()
+    for change in changes:
+        p = change.record
+        if isinstance(p, Product):
+            for price in (p.price, *(v.price for v in p.variants)):
+                if price is not None:
+                    out.add(price.amount.currency)
+    return out

@@ -1,0 +1,1 @@
+"""Zettle (PayPal Zettle POS): products from the Product Library, stock from Inventory v3."""

@@ -1,0 +1,139 @@
+"""Zettle connector: the POS as the master of products (Product Library); stock comes later.
+
+Zettle is several services on their own hosts (``oauth.zettle.com``, ``products.izettle.com``,
+``inventory.izettle.com``, ``purchase.izettle.com``) [doc: CONTRACTS.md §3]. ``base_url`` is a
+template with ``{service}`` in it (``https://{service}.izettle.com``; a sandbox serves each under a
+path: ``http://127.0.0.1:8703/{service}``) and ``auth_url`` the token service.
+
+Auth: the merchant's API key is a JWT used as an OAuth2 assertion; the grant gives a two-hour
+access token and no refresh token, so the grant is simply repeated (:class:`GrantedToken`)
+[doc: oauth-api …set-up-authorisation-assertion-grant.md].
+
+Reading: ``GET /organizations/self/products/v2`` returns the whole library as one bare array, no
+paging [3p: nopSolutions GetProductsRequest.cs; digest §2.2], so a window read filters it by
+``updated``; one request whatever the window.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Iterator, Mapping
+
+import requests
+from pydantic import PrivateAttr
+
+from integrations_dagster.connectors.base import (
+    Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
+)
+from integrations_dagster.connectors.http import HttpClient, RetryPolicy
+from integrations_dagster.connectors.oauth import GrantedToken
+from integrations_dagster.connectors.zettle import mapping, webhooks
+from integrations_dagster.model import CanonicalRecord
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+PRODUCTS = "/organizations/self/products/v2"
+
+
+def error_message(body: Any) -> str:
+    """Zettle's error envelope ``{"developerMessage", "errorType", "violations"}`` [doc: digest §2.7]."""
+    if isinstance(body, dict) and ("developerMessage" in body or "errorType" in body):
+        violations = "; ".join(f"{v.get('propertyName')}: {v.get('developerMessage')}"
+                               for v in body.get("violations") or [] if isinstance(v, dict))
+        text = f"{body.get('errorType', 'error')}: {body.get('developerMessage', '')}"
+        return f"{text} ({violations})" if violations else text
+    return str(body)[:300]
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, token: GrantedToken) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token.current()}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(**********)"
+
+
+class ZettleResource(ConnectorResource):
+    """One Zettle organization, reached with an API key (``client_id`` + ``api_key``)."""
+
+    system: ClassVar[str] = "zettle"
+    reads: ClassVar[frozenset[str]] = frozenset({"products"})
+    writes: ClassVar[frozenset[str]] = frozenset()
+    secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "api_key", "webhook_secret")
+    credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("client_id", "api_key"),)
+
+    base_url: str = "https://{service}.izettle.com"
+    auth_url: str = "https://oauth.zettle.com"
+    client_id: str
+    api_key: str
+    webhook_secret: str | None = None  # the Pusher subscription's signingKey (verifies deliveries)
+    timeout: float = 30
+
+    _token: GrantedToken | None = PrivateAttr(default=None)
+    _clients: dict[str, HttpClient] = PrivateAttr(default_factory=dict)
+
+    # -- adapter -------------------------------------------------------------------------------
+    def token(self) -> GrantedToken:
+        if self._token is None:
+            self._token = GrantedToken(f"{self.auth_url.rstrip('/')}/token", timeout=self.timeout, form={
+                "grant_type": JWT_BEARER, "client_id": self.client_id, "assertion": self.api_key})
+        return self._token
+
+    def service(self, name: str) -> HttpClient:
+        """The HTTP client of one Zettle service ("products", "inventory", "purchase")."""
+        if name not in self._clients:
+            token = self.token()
+            self._clients[name] = HttpClient(
+                base_url=self.base_url.format(service=name), auth=_Bearer(token), timeout=self.timeout,
+                error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts),
+                on_unauthorized=lambda: bool(token.refused()))
+        return self._clients[name]
+
+    # -- reader --------------------------------------------------------------------------------
+    def test_connection(self) -> str:
+        products = self.service("products").get(PRODUCTS)
+        return f"Zettle organization with {len(products)} products in its library"
+
+    def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        if entity != "products":
+            raise ValueError(f"zettle cannot read {entity}")
+        since = window.since.astimezone(UTC).isoformat() if window.since else None
+        until = window.until.astimezone(UTC).isoformat() if window.until else None
+        for raw in self.service("products").get(PRODUCTS):
+            updated = mapping.zettle_time(raw.get("updated")) or ""
+            if (since is None or updated >= since) and (until is None or updated < until):
+                yield raw
+
+    def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
+        """The library's newest ``updated`` (one request: the list is the whole library)."""
+        stamps = [mapping.zettle_time(raw.get("updated")) for raw in self.service("products").get(PRODUCTS)]
+        newest = max((s for s in stamps if s), default=None)
+        if newest is None:
+            return None
+        at = datetime.fromisoformat(newest)
+        fingerprint = f"{len(stamps)}"  # a deletion moves no ``updated``; the count does
+        new = since is None or at > since.at or fingerprint != since.fingerprint
+        return Watermark(at, fingerprint, new=new)
+
+    def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
+        """A Pusher delivery: ``X-iZettle-Signature`` is the lowercase hex HMAC-SHA256, keyed with the
+        subscription's ``signingKey``, of ``"<timestamp>.<payload>"`` — the envelope's ``timestamp``
+        string and its ``payload`` string as sent [doc: pusher-api_user-guides_create-subscriptions.md
+        §Step 4]; several values may be present and any may match [3p: nopSolutions ZettleService.cs]."""
+        return webhooks.hint(headers, body, self.webhook_secret)
+
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
+                     notes: MapNotes | None = None) -> CanonicalRecord:
+        return mapping.product(raw, notes)
+
+    def raw_key(self, entity: str, raw: dict) -> str:
+        return f"product {raw.get('name') or raw.get('uuid', '?')}"
+
+    def raw_id(self, entity: str, raw: dict) -> str | None:
+        return raw.get("uuid")
+
+    def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        raise NotImplementedError("zettle takes no writes yet")

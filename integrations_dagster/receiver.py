@@ -1,0 +1,94 @@
+"""The webhook receiver: one HTTP service for every connection's deliveries, in front of the sensors.
+
+``POST /hooks/<integration>/<connection>`` — the URL each vendor's webhook subscription points at.
+The connection's connector verifies the delivery (:meth:`ConnectorResource.webhook_hint`): a bad
+signature is answered 401 and nothing is stored. A good one is stored in the state store as a hint
+(``webhook_events``: which entities of which connection changed) *before* the 2xx goes out, so a
+delivery the vendor saw accepted is never lost; each flow's webhook sensor (``flows.triggers``)
+ticks every second and requests one run for all hints since its cursor.
+
+The delivery's content is never used: the run reads the source as any run does, so a lost,
+duplicated or reordered webhook changes nothing but how soon a change lands, and the schedule's
+poll still catches what no webhook announced. ``GET /hooks`` lists the newest stored hints (no
+secrets, no bodies), for a person checking that deliveries arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from integrations_dagster import config as cfg
+from integrations_dagster.build import connection_resource
+from integrations_dagster.connectors.signatures import WebhookRefused
+from integrations_dagster.state.store import StateStore
+
+log = logging.getLogger("integrations_dagster.receiver")
+MAX_BODY = 5 * 1024 * 1024  # a delivery larger than this is no vendor's webhook
+
+
+class Receiver:
+    """The receiver's state: the integrations file, the connectors built from it (lazily, with the
+    environment's credentials) and the state store the hints go to."""
+
+    def __init__(self, file: cfg.IntegrationsFile, store: StateStore) -> None:
+        self.file, self.store = file, store
+        self._connectors: dict[tuple[str, str], object] = {}
+        # (integration, connection) -> entities some enabled flow reads from that connection
+        self.wanted = {(i.name, f.source): set() for i in file.integrations for f in i.flows.values()}
+        for integration in file.integrations:
+            for flow in integration.flows.values():
+                if flow.enabled:
+                    self.wanted[(integration.name, flow.source)].add(flow.entity)
+
+    def connector(self, integration: str, connection: str):
+        key = (integration, connection)
+        if key not in self._connectors:
+            found = next((i for i in self.file.integrations if i.name == integration), None)
+            if found is None or connection not in found.connections:
+                return None
+            self._connectors[key] = connection_resource(connection, found.connections[connection], resolved=True)
+        return self._connectors[key]
+
+    async def receive(self, request: Request) -> JSONResponse:
+        integration, connection = request.path_params["integration"], request.path_params["connection"]
+        try:
+            connector = self.connector(integration, connection)
+        except cfg.ConfigError as exc:
+            log.error("webhook for %s.%s: %s", integration, connection, exc)
+            return JSONResponse({"error": "connection not configured"}, status_code=503)
+        if connector is None:
+            return JSONResponse({"error": f"no connection {integration}.{connection}"}, status_code=404)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        try:
+            hint = connector.webhook_hint(dict(request.headers), body)  # type: ignore[attr-defined]
+        except WebhookRefused as exc:
+            log.warning("webhook for %s.%s refused: %s", integration, connection, exc)
+            return JSONResponse({"error": "signature not verified"}, status_code=401)
+        entities = (hint.entities & self.wanted.get((integration, connection), set())) if hint else set()
+        if not entities:
+            return JSONResponse({"stored": 0})
+        digest = hashlib.sha256(body).hexdigest()
+        newest = await run_in_threadpool(self.store.add_webhook_event, integration, connection, entities,
+                                         hint.topic, digest)
+        return JSONResponse({"stored": len(entities), "id": newest})
+
+    async def recent(self, _: Request) -> JSONResponse:
+        rows = await run_in_threadpool(self.store.webhook_log, 50)
+        return JSONResponse([{**r, "received_at": r["received_at"].isoformat()} for r in rows])
+
+
+def build_app(file: cfg.IntegrationsFile, store: StateStore) -> Starlette:
+    receiver = Receiver(file, store)
+    return Starlette(routes=[
+        Route("/hooks/{integration}/{connection}", receiver.receive, methods=["POST"]),
+        Route("/hooks", receiver.recent, methods=["GET"]),
+    ])

@@ -1,0 +1,1 @@
+"""Emulator of the Zettle (PayPal Zettle / iZettle) POS APIs."""

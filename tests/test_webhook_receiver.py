@@ -1,0 +1,109 @@
+"""The webhook receiver over real HTTP: a delivery is verified by its connection's connector, stored
+as a hint before the 2xx, refused with 401 (nothing stored) when its signature is wrong; the flow's
+webhook sensor turns the stored hints into one run and asks for none again.
+
+Signatures here are made the way the vendor's documentation says it makes them (computed in the
+test with ``hmac``), not with the connectors' code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import textwrap
+
+import pytest
+import requests
+from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+
+from integrations_dagster import config
+from integrations_dagster.build import build_definitions
+from integrations_dagster.receiver import build_app
+from integrations_dagster.sandbox.runner import serve_in_thread
+
+SECRET = "wh_test_5ecr3t_do_not_leak_0010"
+YAML = """
+integrations:
+  - name: demo
+    start_date: 2026-11-01
+    connections:
+      shop:
+        system: woocommerce
+        base_url: "http://127.0.0.1:1"
+        credentials: {consumer_key: {env: WOO_CONSUMER_KEY}, consumer_secret: {env: WOO_CONSUMER_SECRET},
+                      webhook_secret: {env: WOO_WEBHOOK_SECRET}}
+        options: {currency: SEK, prices_include_tax: true, tax_rates: {"": 25}}
+      erp:
+        system: fortnox
+        base_url: "http://127.0.0.1:2"
+        credentials: {access_token: {env: FORTNOX_ACCESS_TOKEN}}
+    flows:
+      products: {entity: products, source: shop, target: erp, triggers: {webhook: true}}
+"""
+
+
+@pytest.fixture
+def receiver(tmp_path, store, monkeypatch):
+    monkeypatch.setenv("WOO_WEBHOOK_SECRET", SECRET)
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(YAML))
+    file = config.load(path)
+    server, thread, port = serve_in_thread(build_app(file, store), name="receiver")
+    yield f"http://127.0.0.1:{port}", build_definitions(file), store
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def woo_delivery(body: dict, topic: str = "product.updated", secret: str = SECRET) -> tuple[bytes, dict]:
+    """As WooCommerce sends it: base64 HMAC-SHA256 of the body [doc: woocommerce/webhooks.md]."""
+    raw = json.dumps(body).encode()
+    signature = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    return raw, {"X-WC-Webhook-Topic": topic, "X-WC-Webhook-Signature": signature,
+                 "Content-Type": "application/json"}
+
+
+def tick(defs, cursor=None):
+    sensor = defs.get_sensor_def("demo_products_webhook")
+    with build_sensor_context(instance=DagsterInstance.ephemeral(), cursor=cursor, definitions=defs) as ctx:
+        return sensor(ctx), ctx.cursor
+
+
+def test_a_signed_delivery_is_stored_and_becomes_one_run(receiver):
+    url, defs, store = receiver
+    result, cursor = tick(defs)
+    assert isinstance(result, SkipReason)
+    for _ in range(3):  # the same change announced three times (a retried delivery)
+        body, headers = woo_delivery({"id": 42, "sku": "TS-RED-M"})
+        answer = requests.post(f"{url}/hooks/demo/shop", data=body, headers=headers, timeout=10)
+        assert answer.status_code == 200 and answer.json()["stored"] == 1
+    result, cursor = tick(defs, cursor)
+    assert isinstance(result, RunRequest) and result.tags["integrations/webhook_hints"] == "3"
+    again, _ = tick(defs, cursor)
+    assert isinstance(again, SkipReason), "the hints were taken by the run requested"
+    assert [row["topic"] for row in requests.get(f"{url}/hooks", timeout=10).json()] == ["product.updated"] * 3
+
+
+def test_a_bad_signature_is_refused_and_nothing_is_stored(receiver):
+    url, defs, store = receiver
+    body, headers = woo_delivery({"id": 42}, secret="not-the-secret")
+    answer = requests.post(f"{url}/hooks/demo/shop", data=body, headers=headers, timeout=10)
+    assert answer.status_code == 401
+    assert SECRET not in answer.text
+    tampered, headers = woo_delivery({"id": 42})
+    answer = requests.post(f"{url}/hooks/demo/shop", data=tampered.replace(b"42", b"43"), headers=headers, timeout=10)
+    assert answer.status_code == 401
+    assert store.webhook_events_after("demo", "shop", "products", 0) == (0, 0)
+    assert isinstance(tick(defs)[0], SkipReason)
+
+
+def test_pings_other_topics_and_unknown_connections(receiver):
+    url, defs, store = receiver
+    ping = requests.post(f"{url}/hooks/demo/shop", data=b"webhook_id=7",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    assert (ping.status_code, ping.json()["stored"]) == (200, 0)
+    body, headers = woo_delivery({"id": 1}, topic="coupon.created")  # no flow reads coupons
+    assert requests.post(f"{url}/hooks/demo/shop", data=body, headers=headers, timeout=10).json()["stored"] == 0
+    assert requests.post(f"{url}/hooks/demo/nowhere", data=body, headers=headers, timeout=10).status_code == 404
+    assert store.webhook_events_after("demo", "shop", "products", 0) == (0, 0)

@@ -1,0 +1,155 @@
+"""Zettle → BigCommerce products, seed 004 point by point, over real HTTP against both sandboxes.
+
+Every expected value is computed here from the data the test gives Zettle (öre, VAT rates) and the
+store's convention; nothing is read back from the connectors' own code.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from dagster import DagsterInstance
+
+from integrations_dagster.sandbox.base import Knobs
+from integrations_dagster.sandbox.runner import start_in_thread
+
+from conftest import BIGCOMMERCE_CREDENTIALS, ZETTLE_CREDENTIALS
+from flowkit import run, stats
+from zettlekit import FULL, BigCommerce, Zettle, definitions
+
+
+@pytest.fixture
+def zettle_empty():
+    running = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=3), demo=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def bigcommerce_empty():
+    running = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, knobs=Knobs(seed=4), demo=False)
+    yield running
+    running.stop()
+
+
+def kronor(ore: int) -> float:
+    return float(Decimal(ore) / 100)
+
+
+def net(ore: int, vat: str) -> float:
+    """A VAT-inclusive Zettle price as an excl.-VAT store keeps it (4 decimals, BigCommerce's precision)."""
+    return float((Decimal(ore) / 100 / (1 + Decimal(vat) / 100)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def writes(url: str) -> int:
+    return stats(url)["writes"]
+
+
+def test_first_sync_links_by_sku_and_lands_the_rest_hidden_in_the_zettle_category(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900, "barcode": "7350000000017"}])
+    zt.create("T-shirt Logga", [{"sku": "TS-S", "amount": 19900, "options": {"Storlek": "S"}},
+                                {"sku": "TS-M", "amount": 21900, "options": {"Storlek": "M"}}],
+              options=["Storlek"])
+    zt.create("Kaffe Mörkrost", [{"sku": "COF-1", "amount": 8900}], vat="12")
+    existing = bc.call("POST", "/v3/catalog/products", {"name": "Stone mug", "type": "physical", "sku": "mug-stone",
+                                                        "price": 10, "weight": 1, "is_visible": True})["data"]
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+
+    # The mug the store already had is the same product (SKUs are case-insensitive): linked, not duplicated.
+    assert [v["product_id"] for v in bc.by_sku("MUG-STONE")] == [existing["id"]]
+    mug = bc.product(existing["id"])
+    assert (mug["name"], mug["price"], mug["is_visible"]) == ("Mugg Sten", kronor(24900), True)
+    assert len(bc.products()) == 3
+    zettle_category = bc.category_id("Zettle")
+    assert zettle_category is not None
+    shirt = bc.product(bc.by_sku("TS-S")[0]["product_id"])
+    assert (shirt["name"], shirt["is_visible"], shirt["categories"]) == ("T-shirt Logga", False, [zettle_category])
+    prices = {v["sku"]: v["price"] for v in shirt["variants"] if v.get("option_values")}
+    assert prices == {"TS-S": kronor(19900), "TS-M": kronor(21900)}
+    labels = {v["sku"]: [o["label"] for o in v["option_values"]] for v in shirt["variants"] if v.get("option_values")}
+    assert labels == {"TS-S": ["S"], "TS-M": ["M"]}
+    coffee = bc.product(bc.by_sku("COF-1")[0]["product_id"])
+    assert coffee["price"] == kronor(8900)  # the store includes VAT: Zettle's price as it is
+
+    before = writes(bigcommerce_empty.url)
+    assert run(defs, "pos_products", instance, run_config=FULL).success
+    assert writes(bigcommerce_empty.url) == before, "nothing changed in Zettle: nothing is written"
+    assert len(bc.products()) == 3
+
+
+def test_zettle_is_the_master_but_the_tax_class_stays_the_merchants(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    mug = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    product_id = bc.by_sku("MUG-STONE")[0]["product_id"]
+    bc.call("PUT", f"/v3/catalog/products/{product_id}", {"name": "Renamed in the shop", "tax_class_id": 2,
+                                                          "is_visible": True})
+    zt.update(mug, {"variants": [{"uuid": zt.get(mug)["variants"][0]["uuid"],
+                                  "price": {"amount": 27900, "currencyId": "SEK"}}]})
+    assert run(defs, "pos_products", instance).success
+    after = bc.product(product_id)
+    assert (after["name"], after["price"]) == ("Mugg Sten", kronor(27900)), "the shop's edit is overwritten"
+    assert (after["tax_class_id"], after["is_visible"]) == (2, True), "tax class and visibility are the merchant's"
+
+
+def test_an_excl_vat_store_gets_net_prices_that_add_up_to_zettles(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    zt.create("Kaffe Mörkrost", [{"sku": "COF-1", "amount": 8900}], vat="12")
+    zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}], vat="25")
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url, includes_tax=False)
+    assert run(defs, "pos_products").success
+    coffee = bc.product(bc.by_sku("COF-1")[0]["product_id"])
+    mug = bc.product(bc.by_sku("MUG-STONE")[0]["product_id"])
+    assert (coffee["price"], mug["price"]) == (net(8900, "12"), net(24900, "25"))
+    for price, vat, ore in ((coffee["price"], "1.12", 8900), (mug["price"], "1.25", 24900)):
+        assert (Decimal(str(price)) * Decimal(vat)).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(ore) / 100
+
+
+def test_prices_in_another_currency_land_as_zero_and_the_log_says_why(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    zt.create("Mug", [{"sku": "MUG-EUR", "amount": 1500, "currency": "EUR"}])
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    instance = DagsterInstance.ephemeral()
+    result = run(defs, "pos_products", instance)
+    assert bc.product(bc.by_sku("MUG-EUR")[0]["product_id"])["price"] == 0
+    said = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any("prices are not synced" in m and "EUR" in m for m in said), said
+
+
+def test_a_product_deleted_in_zettle_is_deleted_in_the_store(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    keep = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    gone = zt.create("Kaffe", [{"sku": "COF-1", "amount": 8900}], vat="12")
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    zt.delete(gone)
+    assert run(defs, "pos_products", instance, run_config=FULL).success
+    assert [p["sku"] for p in bc.products()] == ["MUG-STONE"] and keep
+
+
+def test_variants_added_changed_and_removed_in_zettle_follow_in_the_store(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    shirt = zt.create("T-shirt", [{"sku": "TS-S", "amount": 19900, "options": {"Storlek": "S"}},
+                                  {"sku": "TS-M", "amount": 19900, "options": {"Storlek": "M"}}], options=["Storlek"])
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    held = zt.get(shirt)
+    small = next(v for v in held["variants"] if v["sku"] == "TS-S")
+    zt.update(shirt, {
+        "variants": [{"uuid": small["uuid"], "price": {"amount": 17900, "currencyId": "SEK"}},
+                     {"uuid": "5a1c0a3e-0000-11ef-8000-000000000001", "name": "L", "sku": "TS-L",
+                      "price": {"amount": 20900, "currencyId": "SEK"}, "options": [{"name": "Storlek", "value": "L"}]}],
+        "variantOptionDefinitions": {"definitions": [{"name": "Storlek", "properties": [{"value": "S"}, {"value": "L"}]}]},
+    })
+    assert run(defs, "pos_products", instance).success
+    product = bc.product(bc.by_sku("TS-S")[0]["product_id"])
+    prices = {v["sku"]: v["price"] for v in product["variants"] if v.get("option_values")}
+    assert prices == {"TS-S": kronor(17900), "TS-L": kronor(20900)}

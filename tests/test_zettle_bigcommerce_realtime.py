@@ -1,0 +1,108 @@
+"""Realtime Zettle → BigCommerce: a product change in Zettle reaches the store through the vendor's
+signed webhook, the receiver and the flow's webhook sensor — and a webhook that is lost, doubled or
+late changes nothing but when the change lands (the run reads Zettle, never the delivery)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+
+from integrations_dagster.build import build_definitions
+from integrations_dagster.receiver import build_app
+from integrations_dagster.sandbox.base import Knobs
+from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
+
+from conftest import BIGCOMMERCE_CREDENTIALS, ZETTLE_CREDENTIALS
+from flowkit import run
+from zettlekit import BigCommerce, Zettle, integrations_file
+
+EVENTS = ["ProductCreated", "ProductUpdated", "ProductDeleted"]
+
+
+@pytest.fixture
+def realtime(tmp_path, store, monkeypatch):
+    """Both sandboxes, the receiver, and Zettle subscribed to it; yields a namespace of handles."""
+    zettle = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=5), demo=False)
+    bigcommerce = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, knobs=Knobs(seed=6), demo=False)
+    file = integrations_file(tmp_path, zettle.url, bigcommerce.url)
+    server, thread, port = serve_in_thread(build_app(file, store), name="receiver")
+    zt = Zettle(zettle.url)
+    monkeypatch.setenv("ZETTLE_WEBHOOK_SECRET", zt.subscribe(f"http://127.0.0.1:{port}/hooks/pos/till", EVENTS))
+
+    class Handles:
+        defs = build_definitions(file)
+        instance = DagsterInstance.ephemeral()
+        cursor: str | None = None
+
+        def __init__(self) -> None:
+            self.zettle, self.bigcommerce, self.zt, self.bc = zettle, bigcommerce, zt, BigCommerce(bigcommerce.url)
+            self.store = store
+
+        def tick(self):
+            sensor = self.defs.get_sensor_def("pos_products_webhook")
+            with build_sensor_context(instance=self.instance, cursor=self.cursor, definitions=self.defs) as ctx:
+                result = sensor(ctx)
+                self.cursor = ctx.cursor
+            return result
+
+        def delivered(self) -> None:
+            self.zettle.sandbox.outbox.flush()
+            assert self.zettle.sandbox.outbox.idle(10)
+
+        def knobs(self, **values) -> None:
+            self.zettle.sandbox.knobs.update(values)
+
+    handles = Handles()
+    yield handles
+    server.should_exit = True
+    thread.join(timeout=10)
+    zettle.stop()
+    bigcommerce.stop()
+
+
+def shop_price(h, sku: str) -> float | None:
+    found = h.bc.by_sku(sku)
+    return h.bc.product(found[0]["product_id"])["price"] if found else None
+
+
+def test_a_zettle_change_reaches_the_store_through_its_webhook(realtime):
+    h = realtime
+    assert isinstance(h.tick(), SkipReason)
+    mug = h.zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    h.delivered()
+    request = h.tick()
+    assert isinstance(request, RunRequest), request
+    assert run(h.defs, "pos_products", h.instance).success
+    assert shop_price(h, "MUG-STONE") == 249.0
+    h.zt.update(mug, {"variants": [{"uuid": h.zt.get(mug)["variants"][0]["uuid"],
+                                    "price": {"amount": 27900, "currencyId": "SEK"}}]})
+    h.delivered()
+    assert isinstance(h.tick(), RunRequest)
+    assert run(h.defs, "pos_products", h.instance).success
+    assert shop_price(h, "MUG-STONE") == 279.0
+    assert isinstance(h.tick(), SkipReason), "no new webhook: no new run"
+
+
+def test_duplicated_and_reordered_webhooks_make_one_run_and_no_duplicate(realtime):
+    h = realtime
+    h.knobs(webhook_duplicate_rate=1.0, webhook_reorder=3)
+    h.zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    h.zt.create("Kaffe", [{"sku": "COF-1", "amount": 8900}], vat="12")
+    h.delivered()
+    assert h.store.webhook_events_after("pos", "till", "products", 0)[1] == 4  # two events, each twice
+    assert isinstance(h.tick(), RunRequest)
+    assert run(h.defs, "pos_products", h.instance).success
+    assert isinstance(h.tick(), SkipReason), "every hint was taken by the one run"
+    assert sorted(p["sku"] for p in h.bc.products()) == ["COF-1", "MUG-STONE"]
+
+
+def test_a_lost_webhook_is_caught_by_the_schedules_poll(realtime):
+    h = realtime
+    h.knobs(webhook_drop_rate=1.0)
+    h.zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    h.delivered()
+    assert isinstance(h.tick(), SkipReason), "the webhook was lost: no hint"
+    assert run(h.defs, "pos_products", h.instance).success  # what the schedule runs
+    assert shop_price(h, "MUG-STONE") == 249.0
