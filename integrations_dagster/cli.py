@@ -3,6 +3,7 @@
     integrations-dagster sandbox all                  # the demo sandboxes on 8701-8704
     integrations-dagster sandbox fortnox --port 9000 --rate-limit 25 --rate-window 5
     integrations-dagster receiver [--port 8710]       # webhooks in: POST /hooks/<integration>/<connection>
+    integrations-dagster subscribe pos                # the systems of an integration send webhooks to it
     integrations-dagster validate [--config FILE]
     integrations-dagster connect demo shop            # F1: do the credentials work?
     integrations-dagster log [--run ID] [--flow demo.orders] [--key KEY] [--failed] [--since 2h]
@@ -60,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     rc.add_argument("--port", type=int, default=8710)
     rc.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
 
+    su = sub.add_parser("subscribe", help="subscribe the webhook receiver to an integration's systems")
+    su.add_argument("integration")
+    su.add_argument("--receiver-url", default="http://127.0.0.1:8710",
+                    help="where the systems reach the receiver (a public URL in production)")
+    su.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
+
     for name, help_ in (("validate", "check an integrations file"), ("connect", "test a connection")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
@@ -93,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     defaulted = _same_state_as_dagster()
     try:
-        return {"sandbox": _sandbox, "receiver": _receiver, "validate": _validate, "connect": _connect, "log": _log, "resend": _act,
+        return {"sandbox": _sandbox, "receiver": _receiver, "subscribe": _subscribe, "validate": _validate, "connect": _connect, "log": _log, "resend": _act,
                 "retry-failed": _act, "dry-run": _act}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
         from integrations_dagster.config import ConfigError
@@ -166,6 +173,17 @@ def _receiver(args) -> int:
     app = build_app(config.load(args.config), open_store())
     print(f"webhook receiver on http://{args.host}:{args.port}/hooks/<integration>/<connection>", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    return 0
+
+
+def _subscribe(args) -> int:
+    """Each connection read by a webhook-triggered flow gets a subscription to the receiver."""
+    from integrations_dagster import config
+    from integrations_dagster.receiver import subscribe
+    from integrations_dagster.state.resource import open_store
+
+    for line in subscribe(config.load(args.config), open_store(), args.integration, args.receiver_url):
+        print(f"subscribed {line}")
     return 0
 
 

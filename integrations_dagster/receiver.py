@@ -40,6 +40,7 @@ class Receiver:
     def __init__(self, file: cfg.IntegrationsFile, store: StateStore) -> None:
         self.file, self.store = file, store
         self._connectors: dict[tuple[str, str], object] = {}
+        self._secrets: dict[str, str | None] = {}
         # (integration, connection) -> entities some enabled flow reads from that connection
         self.wanted = {(i.name, f.source): set() for i in file.integrations for f in i.flows.values()}
         for integration in file.integrations:
@@ -68,8 +69,12 @@ class Receiver:
         body = await request.body()
         if len(body) > MAX_BODY:
             return JSONResponse({"error": "too large"}, status_code=413)
+        headers = dict(request.headers)
         try:
-            hint = connector.webhook_hint(dict(request.headers), body)  # type: ignore[attr-defined]
+            try:
+                hint = self.signed_by(integration, connection, connector).webhook_hint(headers, body)
+            except WebhookRefused:  # a new subscription since: its secret is in the store now
+                hint = self.signed_by(integration, connection, connector, fresh=True).webhook_hint(headers, body)
         except WebhookRefused as exc:
             log.warning("webhook for %s.%s refused: %s", integration, connection, exc)
             return JSONResponse({"error": "signature not verified"}, status_code=401)
@@ -81,9 +86,50 @@ class Receiver:
                                          hint.topic, digest)
         return JSONResponse({"stored": len(entities), "id": newest})
 
+    def signed_by(self, integration: str, connection: str, connector, *, fresh: bool = False):
+        """The connector with the secret that verifies deliveries: the connection's configured
+        ``webhook_secret``, else the one ``integrations-dagster subscribe`` stored."""
+        if getattr(connector, "webhook_secret", None):
+            return connector
+        key = webhook_secret_key(integration, connection)
+        if fresh or key not in self._secrets:
+            self._secrets[key] = (self.store.token(key) or {}).get("secret")
+        return connector.model_copy(update={"webhook_secret": self._secrets[key]}) if self._secrets[key] else connector
+
     async def recent(self, _: Request) -> JSONResponse:
         rows = await run_in_threadpool(self.store.webhook_log, 50)
         return JSONResponse([{**r, "received_at": r["received_at"].isoformat()} for r in rows])
+
+
+def webhook_secret_key(integration: str, connection: str) -> str:
+    """Where ``subscribe`` keeps a connection's webhook signing secret (the state store's ``tokens``)."""
+    return f"webhook:{integration}.{connection}"
+
+
+def subscribe(file: cfg.IntegrationsFile, store: StateStore, integration: str, receiver_url: str) -> list[str]:
+    """Subscribe the receiver to every connection of ``integration`` that a webhook-triggered flow
+    reads; keep each secret the system made or took in the state store. One line per connection."""
+    found = next((i for i in file.integrations if i.name == integration), None)
+    if found is None:
+        raise cfg.ConfigError(f"no integration {integration!r}{cfg.did_you_mean(integration, [i.name for i in file.integrations])}")
+    wanted: dict[str, set[str]] = {}
+    for flow in found.flows.values():
+        if flow.enabled and flow.triggers.webhook:
+            wanted.setdefault(flow.source, set()).add(flow.entity)
+    lines = []
+    for connection, entities in sorted(wanted.items()):
+        connector = connection_resource(connection, found.connections[connection], resolved=True)
+        destination = f"{receiver_url.rstrip('/')}/hooks/{integration}/{connection}"
+        try:
+            secret = connector.subscribe_webhooks(destination, entities)
+        except NotImplementedError as exc:
+            raise cfg.ConfigError(f"integrations[{integration}].flows: triggers.webhook reads {connection}: {exc}") from None
+        except cfg.ConfigError as exc:
+            raise cfg.ConfigError(f"integrations[{integration}].connections.{connection}.{exc}") from None
+        if secret:
+            store.save_token(webhook_secret_key(integration, connection), {"secret": secret})
+        lines.append(f"{integration}.{connection}: {', '.join(sorted(entities))} → {destination}")
+    return lines
 
 
 def build_app(file: cfg.IntegrationsFile, store: StateStore) -> Starlette:

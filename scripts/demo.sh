@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: start the four sandboxes with demo data and Dagster (webserver + daemon) with the demo
-# integration; sensors and schedules are on, so data flows without a click. Ctrl-C stops all.
+# make demo: start the four sandboxes with demo data, the webhook receiver (subscribed to Zettle) and
+# Dagster (webserver + daemon) with the demo integrations; sensors and schedules are on, so data flows
+# without a click. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
@@ -29,9 +30,15 @@ export BIGCOMMERCE_STORE_HASH="${BIGCOMMERCE_STORE_HASH:-demostore}"  # the stor
 ./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!
-trap 'kill $SANDBOX_PID 2>/dev/null || true; rm -f .demo.env' EXIT INT TERM
+# The webhook receiver: the sandboxes' deliveries come in here and start runs within seconds.
+.venv/bin/integrations-dagster receiver --port "${RECEIVER_PORT:-8710}" &
+RECEIVER_PID=$!
+trap 'kill $SANDBOX_PID $RECEIVER_PID 2>/dev/null || true; rm -f .demo.env' EXIT INT TERM
 sleep 2
 .venv/bin/integrations-dagster validate
+# Zettle delivers to https only; its sandbox lets the demo's plain-http receiver on loopback through.
+.venv/bin/python -c 'import requests; requests.post("http://127.0.0.1:8703/__sandbox__/zettle/allow-http", json={"allow": True}, timeout=10).raise_for_status()'
+.venv/bin/integrations-dagster subscribe pos --receiver-url "http://127.0.0.1:${RECEIVER_PORT:-8710}"
 echo "Second terminal: \`source .demo.env\` in $PWD gives it this demo's sandbox credentials and DAGSTER_HOME."
 echo "Dagster UI: http://127.0.0.1:3000  (Ctrl-C stops the demo)"
 .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${DAGSTER_PORT:-3000}"

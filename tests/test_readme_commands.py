@@ -78,6 +78,10 @@ SKIPPED: dict[str, str] = {
     r"^\.venv/bin/python -m pytest -q tests/browser$": "the browser test, part of `make test` (this would start a second demo)",
     r"^make browser$": "installs Debian's chromium with apt-get: part of `make test`",
     r"^curl .*https://apps\.fortnox\.se/": "needs a real Fortnox app and a one-time authorization code",
+    r"^integrations-dagster receiver$": "the long-running webhook receiver `make demo` starts; "
+                                        "tests/test_webhook_receiver.py serves it",
+    r"^integrations-dagster subscribe pos$": "`make demo` runs it against the Zettle sandbox on its fixed port; "
+                                             "tests/test_zettle_bigcommerce_realtime.py runs it",
 }
 
 

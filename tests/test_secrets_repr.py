@@ -18,7 +18,10 @@ from urllib.parse import quote, quote_plus
 import pytest
 import requests
 
-from conftest import FORTNOX_CLIENT_ID, FORTNOX_CLIENT_SECRET, FORTNOX_REFRESH, FORTNOX_TOKEN, WOO_KEY, WOO_SECRET
+from conftest import (
+    BIGCOMMERCE_CREDENTIALS, BIGCOMMERCE_STORE_HASH, BIGCOMMERCE_TOKEN, FORTNOX_CLIENT_ID, FORTNOX_CLIENT_SECRET,
+    FORTNOX_REFRESH, FORTNOX_TOKEN, WOO_KEY, WOO_SECRET, ZETTLE_API_KEY, ZETTLE_CLIENT_ID, ZETTLE_CREDENTIALS,
+)
 from flowkit import MemoryBinder
 from integrations_dagster.connectors.base import Change, Window, WriteContext
 from integrations_dagster.connectors.fortnox import FortnoxResource
@@ -27,7 +30,8 @@ from integrations_dagster.connectors.woocommerce import WooCommerceResource
 from integrations_dagster.model import StockLevel
 
 SECRETS = {"WOO_KEY": WOO_KEY, "WOO_SECRET": WOO_SECRET, "FORTNOX_TOKEN": FORTNOX_TOKEN,
-           "FORTNOX_CLIENT_SECRET": FORTNOX_CLIENT_SECRET, "FORTNOX_REFRESH": FORTNOX_REFRESH}
+           "FORTNOX_CLIENT_SECRET": FORTNOX_CLIENT_SECRET, "FORTNOX_REFRESH": FORTNOX_REFRESH,
+           "ZETTLE_API_KEY": ZETTLE_API_KEY, "BIGCOMMERCE_TOKEN": BIGCOMMERCE_TOKEN}
 # How HTTP Basic auth sends a pair: base64("user:password").
 PAIRS = {"WOO_KEY:WOO_SECRET": f"{WOO_KEY}:{WOO_SECRET}",
          "FORTNOX_CLIENT_ID:FORTNOX_CLIENT_SECRET": f"{FORTNOX_CLIENT_ID}:{FORTNOX_CLIENT_SECRET}"}
@@ -280,3 +284,33 @@ def test_fortnox_token_refused_after_the_chain_rotated(fortnox_sandbox, state_ur
     assert_nothing_exposed(scan, min_frames=3, min_characters=4_000)
     rotated = [f"rotated token in {where}" for where, text in scan.parts for t in live if t in text]
     assert not rotated, rotated
+
+
+def test_zettle_and_bigcommerce_resources_and_their_failures_show_no_credential():
+    """The API key (a JWT used as an assertion), the access token it buys, and BigCommerce's
+    ``X-Auth-Token`` stay out of reprs and of the errors a failing store raises."""
+    from integrations_dagster.connectors.bigcommerce.client import BigCommerceResource
+    from integrations_dagster.connectors.zettle.client import ZettleResource
+    from integrations_dagster.sandbox.runner import start_in_thread
+
+    zettle = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, demo=True)
+    bigcommerce = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, demo=True)
+    try:
+        till = ZettleResource(base_url=f"{zettle.url}/{{service}}", auth_url=f"{zettle.url}/oauth",
+                              client_id=ZETTLE_CLIENT_ID, api_key=ZETTLE_API_KEY, max_attempts=2)
+        shop = BigCommerceResource(base_url=bigcommerce.url, store_hash=BIGCOMMERCE_STORE_HASH,
+                                   access_token=BIGCOMMERCE_TOKEN, max_attempts=2)
+        assert till.test_connection().startswith("Zettle") and shop.test_connection().startswith("BigCommerce")
+        live = till.token().current()
+        scan = Scan()
+        scan.objects(till=till, till_http=till.service("products"), till_auth=till.service("products").auth,
+                     token=till.token(), shop=shop, shop_http=shop.http)
+        knobs(bigcommerce, fault_rate=1.0)
+        scan.failure(fail(lambda: shop.http.get("/v3/catalog/products")))
+        knobs(zettle, fault_rate=1.0)
+        scan.failure(fail(lambda: list(till.read("products", Window(), {}))))
+        assert_nothing_exposed(scan, min_frames=5, min_characters=5_000)
+        assert not any(live in text for _, text in scan.parts)
+    finally:
+        zettle.stop()
+        bigcommerce.stop()

@@ -20,8 +20,12 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
-from integrations_dagster.receiver import build_app
-from integrations_dagster.sandbox.runner import serve_in_thread
+from integrations_dagster.connectors.bigcommerce.client import BigCommerceResource
+from integrations_dagster.connectors.signatures import WebhookRefused
+from integrations_dagster.receiver import build_app, subscribe, webhook_secret_key
+from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
+
+from conftest import BIGCOMMERCE_CREDENTIALS, WOO_CREDENTIALS, QuietHandler, serving
 
 SECRET = "wh_test_5ecr3t_do_not_leak_0010"
 YAML = """
@@ -107,3 +111,71 @@ def test_pings_other_topics_and_unknown_connections(receiver):
     assert requests.post(f"{url}/hooks/demo/shop", data=body, headers=headers, timeout=10).json()["stored"] == 0
     assert requests.post(f"{url}/hooks/demo/nowhere", data=body, headers=headers, timeout=10).status_code == 404
     assert store.webhook_events_after("demo", "shop", "products", 0) == (0, 0)
+
+
+# -- what the vendors' sandboxes send verifies with the connectors' checks ----------------------
+
+class Recorder(QuietHandler):
+    got: list[tuple[dict, bytes]] = []
+
+    def do_POST(self):  # noqa: N802
+        Recorder.got.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_bigcommerce_callbacks_verify_and_a_forged_one_does_not(monkeypatch):
+    """The sandbox signs per Standard Webhooks with the app's client secret; the connector subscribes
+    (``POST /v3/hooks``) and verifies with the same secret, and refuses a callback signed otherwise."""
+    client_secret = "bc_test_5ecr3t_client_do_not_leak_0011"
+    bc = start_in_thread("bigcommerce", credentials={**BIGCOMMERCE_CREDENTIALS, "client_secret": client_secret},
+                         demo=False)
+    Recorder.got = []
+    try:
+        with serving(Recorder) as url:
+            connector = BigCommerceResource(base_url=bc.url, store_hash=BIGCOMMERCE_CREDENTIALS["store_hash"],
+                                            access_token=BIGCOMMERCE_CREDENTIALS["access_token"],
+                                            webhook_secret=client_secret)
+            assert connector.subscribe_webhooks(f"{url}/hooks/pos/webshop", {"products", "stock"}) is None
+            connector.http.request("POST", "/v3/catalog/products", json={
+                "name": "Mugg", "type": "physical", "sku": "MUG-1", "price": 10, "weight": 1})
+            assert bc.sandbox.outbox.idle(10) and Recorder.got
+            headers, body = Recorder.got[0]
+            hint = connector.webhook_hint(headers, body)
+            assert hint is not None and hint.topic == "store/product/created" and hint.entities == {"products"}
+            other = connector.model_copy(update={"webhook_secret": "another secret"})
+            with pytest.raises(WebhookRefused):
+                other.webhook_hint(headers, body)
+            with pytest.raises(WebhookRefused):
+                connector.webhook_hint(headers, body.replace(b"created", b"deleted"))
+    finally:
+        bc.stop()
+
+
+def test_woocommerce_subscribe_then_its_deliveries_become_hints(tmp_path, store, monkeypatch):
+    """``subscribe`` creates the shop's webhooks through its REST API with a secret it keeps in the
+    state store; a price edit in the shop then arrives signed with it and is stored as a hint."""
+    woo = start_in_thread("woocommerce", credentials=WOO_CREDENTIALS, demo=True)
+    monkeypatch.delenv("WOO_WEBHOOK_SECRET", raising=False)
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(YAML).replace("http://127.0.0.1:1", woo.url))
+    file = config.load(path)
+    server, thread, port = serve_in_thread(build_app(file, store), name="receiver")
+    try:
+        receiver_url = f"http://127.0.0.1:{port}"
+        assert subscribe(file, store, "demo", receiver_url) == [f"demo.shop: products → {receiver_url}/hooks/demo/shop"]
+        secret = store.token(webhook_secret_key("demo", "shop"))["secret"]
+        auth = (WOO_CREDENTIALS["consumer_key"], WOO_CREDENTIALS["consumer_secret"])
+        hooks = requests.get(f"{woo.url}/wp-json/wc/v3/webhooks", auth=auth, timeout=10).json()
+        assert sorted(h["topic"] for h in hooks) == ["product.created", "product.deleted", "product.updated"]
+        assert all("secret" not in h for h in hooks) and secret
+        product = requests.get(f"{woo.url}/wp-json/wc/v3/products", auth=auth, timeout=10).json()[0]
+        requests.put(f"{woo.url}/wp-json/wc/v3/products/{product['id']}", auth=auth, timeout=10,
+                     json={"regular_price": "123.00"}).raise_for_status()
+        assert woo.sandbox.outbox.idle(10)
+        assert store.webhook_events_after("demo", "shop", "products", 0)[1] >= 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        woo.stop()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from integrations_dagster.build import build_definitions
-from integrations_dagster.receiver import build_app
+from integrations_dagster.receiver import build_app, subscribe, webhook_secret_key
 from integrations_dagster.sandbox.base import Knobs
 from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
 
@@ -106,3 +107,37 @@ def test_a_lost_webhook_is_caught_by_the_schedules_poll(realtime):
     assert isinstance(h.tick(), SkipReason), "the webhook was lost: no hint"
     assert run(h.defs, "pos_products", h.instance).success  # what the schedule runs
     assert shop_price(h, "MUG-STONE") == 249.0
+
+
+def test_subscribe_keeps_the_signing_key_the_receiver_then_verifies_with(tmp_path, store, monkeypatch):
+    """``integrations-dagster subscribe``: the Pusher subscription is made through Zettle's API and its
+    signingKey kept in the state store (never in the YAML or the environment); the receiver verifies
+    with it, and refuses what another key signed."""
+    monkeypatch.delenv("ZETTLE_WEBHOOK_SECRET", raising=False)
+    zettle = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=7), demo=False)
+    bigcommerce = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, demo=False)
+    file = integrations_file(tmp_path, zettle.url, bigcommerce.url)
+    server, thread, port = serve_in_thread(build_app(file, store), name="receiver")
+    try:
+        requests.post(f"{zettle.url}/__sandbox__/zettle/allow-http", json={"allow": True}, timeout=10).raise_for_status()
+        receiver_url = f"http://127.0.0.1:{port}"
+        assert subscribe(file, store, "pos", receiver_url) == [
+            f"pos.till: products → {receiver_url}/hooks/pos/till"]
+        assert subscribe(file, store, "pos", receiver_url), "again: the old subscription is replaced"
+        zt = Zettle(zettle.url)
+        listed = requests.get(f"{zettle.url}/pusher/organizations/self/subscriptions", headers=zt.headers, timeout=10).json()
+        assert [s["destination"] for s in listed] == [f"{receiver_url}/hooks/pos/till"]
+        key = store.token(webhook_secret_key("pos", "till"))["secret"]
+        assert key == listed[0]["signingKey"]
+        zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+        assert zettle.sandbox.outbox.idle(10)
+        assert store.webhook_events_after("pos", "till", "products", 0)[1] == 1
+        forged = requests.post(f"{receiver_url}/hooks/pos/till", timeout=10, headers={"X-iZettle-Signature": "0" * 64},
+                               json={"eventName": "ProductUpdated", "timestamp": "t", "payload": "{}"})
+        assert forged.status_code == 401
+        assert store.webhook_events_after("pos", "till", "products", 0)[1] == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        zettle.stop()
+        bigcommerce.stop()

@@ -24,7 +24,7 @@ integrations:
         base_url: "{zettle}/{{service}}"
         credentials: {{client_id: {{env: ZETTLE_CLIENT_ID}}, api_key: {{env: ZETTLE_API_KEY}},
                       webhook_secret: {{env: ZETTLE_WEBHOOK_SECRET}}}}
-        settings: {{auth_url: "{zettle}/oauth"}}
+        settings: {{auth_url: "{zettle}/oauth", contact_email: kassa@example.se}}
       shop:
         system: bigcommerce
         base_url: "{bigcommerce}"

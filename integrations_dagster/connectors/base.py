@@ -250,6 +250,13 @@ class ConnectorResource(ConfigurableResource):
 
         raise WebhookRefused(f"{self.system} sends no webhooks this connector understands")
 
+    def subscribe_webhooks(self, destination: str, entities: set[str]) -> str | None:
+        """Subscribe ``destination`` (the receiver's URL for this connection) to this system's change
+        events for ``entities``, replacing an earlier subscription of the same destination; return
+        the secret deliveries will be signed with when the system makes or takes one (None: the
+        connection's configured ``webhook_secret`` signs them). Default: the system sends none."""
+        raise NotImplementedError(f"{self.system} sends no webhooks this connector can subscribe to")
+
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         """Cheap check for sensors: a watermark past ``since`` (``new`` when a run is due), or None
         when nothing changed. A request or two at most; the sensor keeps the watermark as its cursor.

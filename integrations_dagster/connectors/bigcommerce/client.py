@@ -85,6 +85,20 @@ class BigCommerceResource(ConnectorResource):
         """A callback signed per Standard Webhooks (:mod:`.webhooks`)."""
         return webhooks.hint(headers, body, self.webhook_secret)
 
+    def subscribe_webhooks(self, destination: str, entities: set[str]) -> str | None:
+        """A hook per scope for ``destination`` (one hook per scope and destination is allowed [doc:
+        webhooks overview.mdx]): an existing one is switched on, a missing one created [spec:
+        webhooks.v3.yml createWebhooks]. The app's client secret signs them: None."""
+        held = {(h.get("scope"), h.get("destination")): h for h in Catalog(self.http).pages("/v3/hooks")}
+        for scope in webhooks.scopes_for(entities):
+            hook = held.get((scope, destination))
+            if hook is None:
+                self.http.request("POST", "/v3/hooks", json={"scope": scope, "destination": destination,
+                                                             "is_active": True})
+            elif not hook.get("is_active"):
+                self.http.request("PUT", f"/v3/hooks/{hook['id']}", json={"is_active": True})
+        return None
+
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
 

@@ -27,6 +27,17 @@ ENTITIES = (
 )
 
 
+SCOPES = {  # entity -> the scopes to subscribe to [spec: webhooks.v3.yml store_* schemas]
+    "products": ("store/product/*",),
+    "stock": ("store/product/inventory/updated", "store/sku/inventory/updated"),
+    "orders": ("store/order/*",),
+}
+
+
+def scopes_for(entities: set[str]) -> list[str]:
+    return sorted({scope for entity in entities for scope in SCOPES.get(entity, ())})
+
+
 def hint(headers: Mapping[str, str], body: bytes, secret: str | None) -> WebhookHint | None:
     if not secret:
         raise WebhookRefused("no webhook_secret (the app's client secret) is configured")

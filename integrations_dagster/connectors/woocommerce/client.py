@@ -13,6 +13,7 @@ Stock goes out through the batch endpoints (``/products/batch`` for simple produ
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -120,6 +121,19 @@ class WooCommerceResource(ConnectorResource):
     def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
         """A delivery signed with the webhook's secret (:mod:`.webhooks`)."""
         return webhooks.hint(headers, body, self.webhook_secret)
+
+    def subscribe_webhooks(self, destination: str, entities: set[str]) -> str | None:
+        """A webhook per topic for ``destination``, all signed with one new secret; earlier webhooks of
+        the destination are deleted first (``force=true``: webhooks are not trashed) [doc:
+        woocommerce/webhooks.md §Create a webhook, §Delete a webhook]."""
+        for held in Stream("/webhooks").records(self.http):
+            if held.get("delivery_url") == destination:
+                self.http.request("DELETE", f"/webhooks/{held['id']}", params={"force": "true"}, expect=(404,))
+        secret = secrets.token_urlsafe(32)
+        for topic in webhooks.topics_for(entities):
+            self.http.request("POST", "/webhooks", json={"name": f"integrations_dagster {topic}", "topic": topic,
+                                                          "delivery_url": destination, "secret": secret})
+        return secret
 
     def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
         """The shop's currency, VAT convention and tax rates under the YAML's options (:mod:`.settings`)."""

@@ -19,6 +19,14 @@ SIGNATURE, TOPIC = "X-WC-Webhook-Signature", "X-WC-Webhook-Topic"
 ENTITIES = {"product": ("products",), "order": ("orders",)}
 
 
+TOPICS = {"products": ("product.created", "product.updated", "product.deleted"),
+          "orders": ("order.created", "order.updated")}
+
+
+def topics_for(entities: set[str]) -> list[str]:
+    return sorted({topic for entity in entities for topic in TOPICS.get(entity, ())})
+
+
 def hint(headers: Mapping[str, str], body: bytes, secret: str | None) -> WebhookHint | None:
     topic = header(headers, TOPIC)
     if topic is None and body.startswith(b"webhook_id="):

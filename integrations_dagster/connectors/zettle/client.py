@@ -16,12 +16,14 @@ paging [3p: nopSolutions GetProductsRequest.cs; digest §2.2], so a window read 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Iterator, Mapping
 
 import requests
 from pydantic import PrivateAttr
 
+from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
 )
@@ -32,6 +34,7 @@ from integrations_dagster.model import CanonicalRecord
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PRODUCTS = "/organizations/self/products/v2"
+SUBSCRIPTIONS = "/organizations/self/subscriptions"
 
 
 def error_message(body: Any) -> str:
@@ -70,6 +73,7 @@ class ZettleResource(ConnectorResource):
     client_id: str
     api_key: str
     webhook_secret: str | None = None  # the Pusher subscription's signingKey (verifies deliveries)
+    contact_email: str | None = None  # Pusher mails it when deliveries keep failing (needed to subscribe)
     timeout: float = 30
 
     _token: GrantedToken | None = PrivateAttr(default=None)
@@ -124,6 +128,22 @@ class ZettleResource(ConnectorResource):
         string and its ``payload`` string as sent [doc: pusher-api_user-guides_create-subscriptions.md
         §Step 4]; several values may be present and any may match [3p: nopSolutions ZettleService.cs]."""
         return webhooks.hint(headers, body, self.webhook_secret)
+
+    def subscribe_webhooks(self, destination: str, entities: set[str]) -> str | None:
+        """A Pusher subscription of ``destination`` to the events of ``entities`` (an earlier one of the
+        same destination is deleted first); its ``signingKey`` signs the deliveries
+        [doc: pusher-api_api-reference.md §Create a subscription: uuid v1, transportName WEBHOOK]."""
+        if not self.contact_email:
+            raise ConfigError("settings.contact_email: Zettle needs an address to mail when webhook deliveries "
+                              "keep failing before it takes a subscription")
+        pusher = self.service("pusher")
+        for held in pusher.get(SUBSCRIPTIONS):
+            if held.get("destination") == destination:
+                pusher.request("DELETE", f"{SUBSCRIPTIONS}/{held['uuid']}", expect=(404,))
+        created = pusher.request("POST", SUBSCRIPTIONS, json={
+            "uuid": str(uuid.uuid1()), "transportName": "WEBHOOK", "eventNames": webhooks.events_for(entities),
+            "destination": destination, "contactEmail": self.contact_email}).json()
+        return created["signingKey"]
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:

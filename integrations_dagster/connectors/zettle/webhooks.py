@@ -22,13 +22,25 @@ ENTITIES = {
 }
 
 
+def events_for(entities: set[str]) -> list[str]:
+    """The Pusher event names that hint at ``entities``."""
+    return sorted(name for name, hinted in ENTITIES.items() if set(hinted) & entities)
+
+
 def hint(headers: Mapping[str, str], body: bytes, secret: str | None) -> WebhookHint | None:
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        raise WebhookRefused("not a Pusher envelope (no JSON)") from None
+    if isinstance(envelope, dict) and envelope.get("eventName") == "TestMessage":
+        # Sent once to a new destination, unsigned and without timestamp; the subscription fails
+        # unless it is answered 2xx [doc: pusher-api_user-guides_create-subscriptions.md §Step 3.4].
+        return None
     if not secret:
         raise WebhookRefused("no webhook_secret (the subscription's signingKey) is configured")
     try:
-        envelope = json.loads(body)
         message = f"{envelope['timestamp']}.{envelope['payload']}".encode()
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         raise WebhookRefused("not a Pusher envelope (timestamp and payload)") from None
     if not matches(hmac_hex(secret, message), header(headers, SIGNATURE), case_insensitive=True):
         raise WebhookRefused(f"{SIGNATURE} does not match")
