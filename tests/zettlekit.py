@@ -4,6 +4,7 @@ merchant's other tools) uses them, over real HTTP, and the integrations file on 
 from __future__ import annotations
 
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -34,6 +35,7 @@ integrations:
     flows:
       products: {{entity: products, source: till, target: shop, deletes: true, op_retries: 0,
                   triggers: {{webhook: true}}{extra}}}
+      stock: {{entity: stock, source: till, target: shop, op_retries: 0, after: [products]}}
 """
 
 
@@ -99,6 +101,35 @@ class Zettle:
     def delete(self, product_uuid: str) -> None:
         self.call("DELETE", f"/products/{product_uuid}")
 
+    # -- stock, as the back office and the till move it ---------------------------------------
+    def inventory(self, method: str, path: str, body: dict | None = None) -> requests.Response:
+        for _ in range(50):  # the inventory service allows 4 requests a second
+            resp = requests.request(method, f"{self.url}/inventory/v3{path}", json=body, headers=self.headers, timeout=10)
+            if resp.status_code != 429:
+                break
+            time.sleep(0.3)
+        assert resp.status_code < 300, (method, path, resp.status_code, resp.text)
+        return resp
+
+    def track(self, *product_uuids: str) -> None:
+        self.inventory("POST", "/products", {"productUuids": list(product_uuids)})
+
+    def restock(self, product_uuid: str, sku: str, quantity: int) -> None:
+        """A delivery from the supplier: a SUPPLIER → STORE movement [doc: how-inventories-work]."""
+        kinds = {i["inventoryType"]: i["inventoryUuid"] for i in self.inventory("GET", "/inventories").json()}
+        self.inventory("POST", "/movements", {"movements": [{
+            "productUuid": product_uuid, "variantUuid": self.variant(product_uuid, sku), "change": quantity,
+            "from": kinds["SUPPLIER"], "to": kinds["STORE"]}]})
+
+    def sell(self, product_uuid: str, sku: str, quantity: int, refund: bool = False) -> None:
+        """A sale (or refund) at the till (the sandbox's till: a purchase and its stock movement)."""
+        requests.post(f"{self.url}/__sandbox__/zettle/sale", timeout=10, json={"refund": refund, "lines": [{
+            "productUuid": product_uuid, "variantUuid": self.variant(product_uuid, sku), "quantity": quantity}]}
+        ).raise_for_status()
+
+    def variant(self, product_uuid: str, sku: str) -> str:
+        return next(v["uuid"] for v in self.get(product_uuid)["variants"] if v.get("sku") == sku)
+
     def subscribe(self, destination: str, events: list[str]) -> str:
         """A Pusher subscription for ``destination``; its signingKey [doc: pusher-api_api-reference.md].
         The sandbox's HTTPS rule is switched off first: the test's receiver listens on plain http."""
@@ -135,6 +166,13 @@ class BigCommerce:
 
     def product(self, product_id: int) -> dict:
         return self.call("GET", f"/v3/catalog/products/{product_id}", include="variants")["data"]
+
+    def stock(self, sku: str) -> tuple[str, int]:
+        """(the product's inventory_tracking, the level of ``sku``) as the catalog shows them."""
+        variant = self.by_sku(sku)[0]
+        product = self.product(variant["product_id"])
+        level = product["inventory_level"] if not variant["option_values"] else variant["inventory_level"]
+        return product["inventory_tracking"], level
 
     def category_id(self, name: str) -> int | None:
         found = self.call("GET", "/v3/catalog/categories", name=name)["data"]

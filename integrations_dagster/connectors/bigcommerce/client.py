@@ -21,6 +21,7 @@ from integrations_dagster.connectors.base import (
 from integrations_dagster.connectors.bigcommerce import mapping, webhooks
 from integrations_dagster.connectors.bigcommerce.catalog import Catalog
 from integrations_dagster.connectors.bigcommerce.products import ProductExporter
+from integrations_dagster.connectors.bigcommerce.stock import StockExporter
 from integrations_dagster.connectors.http import HttpClient, QuotaPacer, RetryPolicy
 from integrations_dagster.model import CanonicalRecord
 from integrations_dagster.model.product import Product
@@ -44,7 +45,7 @@ class BigCommerceResource(ConnectorResource):
 
     system: ClassVar[str] = "bigcommerce"
     reads: ClassVar[frozenset[str]] = frozenset()
-    writes: ClassVar[frozenset[str]] = frozenset({"products"})
+    writes: ClassVar[frozenset[str]] = frozenset({"products", "stock"})
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("access_token",),)
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": mapping.OWNABLE}
@@ -107,9 +108,12 @@ class BigCommerceResource(ConnectorResource):
         raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
 
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        catalog = Catalog(self.http)
+        if entity == "stock":
+            yield from StockExporter(catalog, ctx).write(changes)
+            return
         if entity != "products":
             raise ValueError(f"BigCommerce is not a target of {entity!r} yet")
-        catalog = Catalog(self.http)
         rule = mapping.PriceRule(self._sync_prices(changes, ctx), bool(ctx.options.get("prices_include_tax", True)))
         category: list[int] = []
 

@@ -27,13 +27,14 @@ from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
 )
-from integrations_dagster.connectors.http import HttpClient, RetryPolicy
+from integrations_dagster.connectors.http import HttpClient, RateLimiter, RetryPolicy
 from integrations_dagster.connectors.oauth import GrantedToken
-from integrations_dagster.connectors.zettle import mapping, webhooks
+from integrations_dagster.connectors.zettle import mapping, stock, webhooks
 from integrations_dagster.model import CanonicalRecord
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PRODUCTS = "/organizations/self/products/v2"
+INVENTORY_RATE = 4  # requests per second [doc: inventory overview §Rate limit "4 requests per second"]
 SUBSCRIPTIONS = "/organizations/self/subscriptions"
 
 
@@ -63,7 +64,7 @@ class ZettleResource(ConnectorResource):
     """One Zettle organization, reached with an API key (``client_id`` + ``api_key``)."""
 
     system: ClassVar[str] = "zettle"
-    reads: ClassVar[frozenset[str]] = frozenset({"products"})
+    reads: ClassVar[frozenset[str]] = frozenset({"products", "stock"})
     writes: ClassVar[frozenset[str]] = frozenset()
     secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "api_key", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("client_id", "api_key"),)
@@ -87,12 +88,14 @@ class ZettleResource(ConnectorResource):
         return self._token
 
     def service(self, name: str) -> HttpClient:
-        """The HTTP client of one Zettle service ("products", "inventory", "purchase")."""
+        """The HTTP client of one Zettle service ("products", "inventory", "purchase", "pusher")."""
         if name not in self._clients:
             token = self.token()
+            root = self.base_url.format(service=name)
             self._clients[name] = HttpClient(
-                base_url=self.base_url.format(service=name), auth=_Bearer(token), timeout=self.timeout,
+                base_url=f"{root}/v3" if name == "inventory" else root, auth=_Bearer(token), timeout=self.timeout,
                 error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts),
+                limiter=RateLimiter(INVENTORY_RATE, 1.0) if name == "inventory" else None,
                 on_unauthorized=lambda: bool(token.refused()))
         return self._clients[name]
 
@@ -102,18 +105,27 @@ class ZettleResource(ConnectorResource):
         return f"Zettle organization with {len(products)} products in its library"
 
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
-        if entity != "products":
-            raise ValueError(f"zettle cannot read {entity}")
+        """Products (the whole library, one request) or stock (STORE balances, paged), those whose
+        ``updated`` falls in the window."""
         since = window.since.astimezone(UTC).isoformat() if window.since else None
         until = window.until.astimezone(UTC).isoformat() if window.until else None
-        for raw in self.service("products").get(PRODUCTS):
+        for raw in self._records(entity):
             updated = mapping.zettle_time(raw.get("updated")) or ""
             if (since is None or updated >= since) and (until is None or updated < until):
                 yield raw
 
+    def _records(self, entity: str) -> Iterator[dict]:
+        products = self.service("products").get(PRODUCTS)
+        if entity == "products":
+            return iter(products)
+        if entity == "stock":
+            return stock.with_skus(stock.balances(self.service("inventory")), stock.sku_by_variant(products))
+        raise ValueError(f"zettle cannot read {entity}")
+
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
-        """The library's newest ``updated`` (one request: the list is the whole library)."""
-        stamps = [mapping.zettle_time(raw.get("updated")) for raw in self.service("products").get(PRODUCTS)]
+        """The newest ``updated`` of the library or of the balances (the whole list: one request for
+        the library, one per thousand balances)."""
+        stamps = [mapping.zettle_time(raw.get("updated")) for raw in self._records(entity)]
         newest = max((s for s in stamps if s), default=None)
         if newest is None:
             return None
@@ -147,13 +159,15 @@ class ZettleResource(ConnectorResource):
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
-        return mapping.product(raw, notes)
+        return stock.stock_level(raw) if entity == "stock" else mapping.product(raw, notes)
 
     def raw_key(self, entity: str, raw: dict) -> str:
+        if entity == "stock":
+            return raw.get("_sku") or f"variant {raw.get('variantUuid', '?')}"
         return f"product {raw.get('name') or raw.get('uuid', '?')}"
 
     def raw_id(self, entity: str, raw: dict) -> str | None:
-        return raw.get("uuid")
+        return raw.get("variantUuid") if entity == "stock" else raw.get("uuid")
 
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         raise NotImplementedError("zettle takes no writes yet")

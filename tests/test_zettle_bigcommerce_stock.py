@@ -1,0 +1,61 @@
+"""Zettle stock → BigCommerce: the STORE balance of each tracked variant, after sales and refunds at
+the till, is the store's level; untracked products keep theirs. Expected levels are the test's own
+arithmetic over the movements it makes."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import DagsterInstance
+
+from integrations_dagster.sandbox.base import Knobs
+from integrations_dagster.sandbox.runner import start_in_thread
+
+from conftest import BIGCOMMERCE_CREDENTIALS, ZETTLE_CREDENTIALS
+from flowkit import run
+from zettlekit import BigCommerce, Zettle, definitions
+
+
+@pytest.fixture
+def shops(tmp_path, state_url):
+    zettle = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=8), demo=False)
+    bigcommerce = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, knobs=Knobs(seed=9), demo=False)
+    yield Zettle(zettle.url), BigCommerce(bigcommerce.url), definitions(tmp_path, zettle.url, bigcommerce.url)
+    zettle.stop()
+    bigcommerce.stop()
+
+
+def test_sales_and_refunds_at_the_till_move_the_stores_stock(shops):
+    zt, bc, defs = shops
+    mug = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    shirt = zt.create("T-shirt", [{"sku": "TS-S", "amount": 19900, "options": {"Storlek": "S"}},
+                                  {"sku": "TS-M", "amount": 19900, "options": {"Storlek": "M"}}], options=["Storlek"])
+    zt.create("Presentkort", [{"sku": "GIFT", "amount": 50000}])  # not tracked in Zettle
+    zt.track(mug, shirt)
+    zt.restock(mug, "MUG-STONE", 12)
+    zt.restock(shirt, "TS-S", 5)
+    zt.restock(shirt, "TS-M", 8)
+    zt.sell(mug, "MUG-STONE", 3)
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    assert run(defs, "pos_stock", instance).success
+    assert bc.stock("MUG-STONE") == ("product", 12 - 3)
+    assert bc.stock("TS-S") == ("variant", 5) and bc.stock("TS-M") == ("variant", 8)
+    assert bc.stock("GIFT") == ("none", 0), "stock is synced only for what Zettle tracks"
+
+    zt.sell(shirt, "TS-M", 2)
+    zt.sell(mug, "MUG-STONE", 1, refund=True)
+    assert run(defs, "pos_stock", instance).success
+    assert bc.stock("TS-M")[1] == 8 - 2 and bc.stock("MUG-STONE")[1] == 12 - 3 + 1
+    assert bc.stock("TS-S")[1] == 5
+
+
+def test_a_sale_below_zero_lands_as_zero_with_a_warning(shops):
+    zt, bc, defs = shops
+    mug = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    zt.track(mug)
+    zt.restock(mug, "MUG-STONE", 1)
+    zt.sell(mug, "MUG-STONE", 3)  # the till sells what the shelf had, the books say -2
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    result = run(defs, "pos_stock", instance)
+    assert result.success and bc.stock("MUG-STONE") == ("product", 0)
