@@ -9,6 +9,7 @@ records; drift, where the target can verify, on a schedule of its own); the aler
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from integrations_dagster import config as cfg
 from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.base import ConnectorResource
 from integrations_dagster.flows.checks import connection_check_job
+from integrations_dagster.flows.pairs import find_reverse
 from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resource_key
 from integrations_dagster.flows.alerts import alert_sensors
 from integrations_dagster.flows.assets import integration_assets, name_checks
@@ -70,6 +72,8 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
         partitions = DailyPartitionsDefinition(start_date=integration.start_date.isoformat())
         enabled = [(name, flow) for name, flow in integration.flows.items() if flow.enabled]
         specs = name_checks([flow_spec(integration, name, flow) for name, flow in enabled])
+        reverse = find_reverse(specs)
+        specs = [replace(s, reverse=reverse.get(s.state_name)) for s in specs]
         flows = [(spec, flow) for spec, (_, flow) in zip(specs, enabled)]
         for spec, flow in flows:
             job = build_flow_job(spec)

@@ -31,7 +31,8 @@ CREDENTIAL_ENV = {
     "fortnox": {"client_id": "FORTNOX_CLIENT_ID", "client_secret": "FORTNOX_CLIENT_SECRET",
                 "refresh_token": "FORTNOX_REFRESH_TOKEN", "access_token": "FORTNOX_ACCESS_TOKEN"},
     "zettle": {"client_id": "ZETTLE_CLIENT_ID", "api_key": "ZETTLE_API_KEY"},
-    "bigcommerce": {"store_hash": "BIGCOMMERCE_STORE_HASH", "access_token": "BIGCOMMERCE_ACCESS_TOKEN"},
+    "bigcommerce": {"store_hash": "BIGCOMMERCE_STORE_HASH", "access_token": "BIGCOMMERCE_ACCESS_TOKEN",
+                    "client_secret": "BIGCOMMERCE_WEBHOOK_SECRET"},  # the app's secret signs its webhooks
 }
 SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "woocommerce": (("consumer_key", "consumer_secret"),),

@@ -26,6 +26,7 @@ generate FORTNOX_REFRESH_TOKEN ""
 generate ZETTLE_CLIENT_ID ""
 generate ZETTLE_API_KEY ""
 generate BIGCOMMERCE_ACCESS_TOKEN ""
+generate BIGCOMMERCE_WEBHOOK_SECRET ""
 export BIGCOMMERCE_STORE_HASH="${BIGCOMMERCE_STORE_HASH:-demostore}"  # the store's id: no secret
 ./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &

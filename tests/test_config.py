@@ -35,7 +35,7 @@ def test_demo_file_validates():
     file = config.load(config.DEFAULT_CONFIG)
     assert [i.name for i in file.integrations] == ["demo", "pos"]
     assert set(file.integrations[0].flows) == {"products", "orders", "stock"}
-    assert set(file.integrations[1].flows) == {"products", "stock"}
+    assert set(file.integrations[1].flows) == {"products", "stock", "stock_back"}
 
 
 def test_schedule_presets_and_cron(tmp_path):

@@ -11,7 +11,7 @@ from integrations_dagster.sandbox.base import Knobs
 from integrations_dagster.sandbox.runner import start_in_thread
 
 from conftest import BIGCOMMERCE_CREDENTIALS, ZETTLE_CREDENTIALS
-from flowkit import run
+from flowkit import run, stats
 from zettlekit import BigCommerce, Zettle, definitions
 
 
@@ -59,3 +59,36 @@ def test_a_sale_below_zero_lands_as_zero_with_a_warning(shops):
     assert run(defs, "pos_products", instance).success
     result = run(defs, "pos_stock", instance)
     assert result.success and bc.stock("MUG-STONE") == ("product", 0)
+
+
+def test_both_ways_orders_and_sales_add_up_and_nothing_echoes(shops):
+    """Seed 004: a BigCommerce order lowers Zettle's stock (STORE → SOLD) and a Zettle sale lowers
+    the store's; our own write never comes back as the other side's change, and a sale on each side
+    between two runs both count."""
+    zt, bc, defs = shops
+    mug = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    zt.track(mug)
+    zt.restock(mug, "MUG-STONE", 12)
+    instance = DagsterInstance.ephemeral()
+    for job in ("pos_products", "pos_stock", "pos_stock_back"):
+        assert run(defs, job, instance).success
+    assert bc.stock("MUG-STONE")[1] == 12 and zt.balance(mug, "MUG-STONE") == 12
+    moved = zt.movements()
+
+    bc.order("MUG-STONE", 3)  # a shopper buys three: the store's count is 9
+    assert run(defs, "pos_stock_back", instance).success
+    assert zt.balance(mug, "MUG-STONE") == 12 - 3 and zt.movements() == moved + 1
+    writes = stats(bc.base.split("/stores/")[0])["writes"]
+    assert run(defs, "pos_stock", instance).success
+    assert stats(bc.base.split("/stores/")[0])["writes"] == writes, "Zettle's movement is ours: not carried back"
+
+    zt.sell(mug, "MUG-STONE", 2)  # both sides sell before either flow runs
+    bc.order("MUG-STONE", 1)
+    assert run(defs, "pos_stock", instance).success
+    assert run(defs, "pos_stock_back", instance).success
+    expected = 12 - 3 - 2 - 1
+    assert (zt.balance(mug, "MUG-STONE"), bc.stock("MUG-STONE")[1]) == (expected, expected)
+    moved, writes = zt.movements(), stats(bc.base.split("/stores/")[0])["writes"]
+    for job in ("pos_stock", "pos_stock_back", "pos_stock"):
+        assert run(defs, job, instance).success
+    assert (zt.movements(), stats(bc.base.split("/stores/")[0])["writes"]) == (moved, writes), "settled: no echo"

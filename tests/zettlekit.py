@@ -36,6 +36,7 @@ integrations:
       products: {{entity: products, source: till, target: shop, deletes: true, op_retries: 0,
                   triggers: {{webhook: true}}{extra}}}
       stock: {{entity: stock, source: till, target: shop, op_retries: 0, after: [products]}}
+      stock_back: {{entity: stock, source: shop, target: till, op_retries: 0, after: [products]}}
 """
 
 
@@ -127,6 +128,15 @@ class Zettle:
             "productUuid": product_uuid, "variantUuid": self.variant(product_uuid, sku), "quantity": quantity}]}
         ).raise_for_status()
 
+    def balance(self, product_uuid: str, sku: str) -> int:
+        """The STORE balance of one variant [doc: …/fetch-inventory-balance]."""
+        variant = self.variant(product_uuid, sku)
+        return next(r["balance"] for r in self.inventory("GET", "/stock?limit=1000").json() if r["variantUuid"] == variant)
+
+    def movements(self) -> int:
+        """How many stock movements Zettle has recorded (the sandbox's ledger)."""
+        return len(requests.get(f"{self.url}/__sandbox__/zettle/ledger", timeout=10).json())
+
     def variant(self, product_uuid: str, sku: str) -> str:
         return next(v["uuid"] for v in self.get(product_uuid)["variants"] if v.get("sku") == sku)
 
@@ -166,6 +176,11 @@ class BigCommerce:
 
     def product(self, product_id: int) -> dict:
         return self.call("GET", f"/v3/catalog/products/{product_id}", include="variants")["data"]
+
+    def order(self, sku: str, quantity: int) -> None:
+        """A shopper checks out (the sandbox's checkout: an order, and the stock it takes)."""
+        requests.post(self.base.split("/stores/")[0] + "/__sandbox__/bigcommerce/order", timeout=10,
+                      json={"lines": [{"sku": sku, "quantity": quantity}]}).raise_for_status()
 
     def stock(self, sku: str) -> tuple[str, int]:
         """(the product's inventory_tracking, the level of ``sku``) as the catalog shows them."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
 
 from dagster import ConfigurableResource
@@ -129,6 +130,10 @@ class Outcome:
     binding_entity: str | None = None  # entity of ``bindings`` when not the flow's own (e.g. customers)
     target_entity: str | None = None  # id-map entity of ``target_id`` when not the flow's own (invoices)
     warnings: tuple[str, ...] = ()  # it landed, with these reservations (a row without article...)
+    # A counted quantity the write changed at the target (stock), for the flow that reads this target
+    # back (``flows.pairs``): ``moved`` by a relative write, or set to ``level`` by an absolute one.
+    moved: Decimal | None = None
+    level: Decimal | None = None
 
 
 class Binder(Protocol):

@@ -49,6 +49,7 @@ from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordErro
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
 from integrations_dagster.flows.memory import collector_paused
+from integrations_dagster.flows import pairs  # (after memory: a module, not a name)
 from integrations_dagster.flows.prints import mapping_salt, source_print
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
 from integrations_dagster.flows.spec import FlowSpec, resource_key  # noqa: F401 - resource_key: re-exported
@@ -300,8 +301,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
 
     # A backfill takes its own concurrency slot per target and a lower priority, so a long one never
     # holds realtime runs back; the state store's claims keep the two from creating one record twice.
-    slot = {BACKFILL_TARGET_TAG: f"{spec.integration}.{spec.target}", PRIORITY_TAG: BACKFILL_PRIORITY} \
-        if partitions else {TARGET_TAG: f"{spec.integration}.{spec.target}"}
+    slot = {BACKFILL_TARGET_TAG: pairs.slot(spec), PRIORITY_TAG: BACKFILL_PRIORITY} \
+        if partitions else {TARGET_TAG: pairs.slot(spec)}
     tags = {**slot, "integrations/integration": spec.integration, FLOW_TAG: spec.state_name,
             MAX_RUNTIME_TAG: str(spec.max_runtime_s)}
 
@@ -740,6 +741,7 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
+    pairs.echo(store, spec, change, outcome)  # the reverse flow must not carry this write back
     tally.add(outcome.action)
     tally.note_landed({"key": outcome.key, "action": change.action, "outcome": outcome.action, "source_id": source_id,
                        "target_id": outcome.target_id, "changes": describe(changes) or None,

@@ -20,6 +20,8 @@ class FlowSpec:
     target: str
     mode: str = "both"
     deletes: bool = False  # records gone from the source (a full read) are deleted in the target
+    # The flow of the same entity between the same two connections the other way (``flows.pairs``).
+    reverse: str | None = None
     owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)
     batch_size: int = 500
     op_retries: int = 2

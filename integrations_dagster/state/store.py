@@ -110,6 +110,15 @@ class StateStore:
         """The accepted records of these keys as parsed JSON (``snapshot_versions``' texts)."""
         return {k: json.loads(p) for k, (_, p) in self.snapshot_versions(flow, keys).items()}
 
+    def put_snapshot(self, flow: FlowRef, key: str, record_hash: str, payload: dict) -> None:
+        """Set what a flow takes as already seen for one record, with no sync-log row: the other
+        flow of a pair wrote it (``flows.pairs``), so it is not a change this flow must carry back."""
+        with self.engine.begin() as conn:
+            _upsert(conn, snapshots, {
+                "flow": flow.name, "key": key, "source": flow.source, "target": flow.target, "entity": flow.entity,
+                "hash": record_hash, "payload": json.dumps(payload, default=str), "updated_at": now(),
+                "source_print": None}, ["flow", "key"])
+
     def refresh_payloads(self, flow: str, payloads: dict[str, dict]) -> None:
         """Replace the stored payload of records whose hash did not change (a newer freshness token)."""
         self._set_snapshot_column(flow, "payload", {k: json.dumps(v, default=str) for k, v in payloads.items()})

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "docs" / "img"
 VIEWPORT = {"width": 1400, "height": 900}
-DEMO_JOBS = ("demo_products", "demo_orders", "demo_stock", "pos_products", "pos_stock")
+DEMO_JOBS = ("demo_products", "demo_orders", "demo_stock", "pos_products", "pos_stock", "pos_stock_back")
 # The daemon ticks the demo's sensors every 15-30 s and orders and stock wait for the first products
 # sync (`after:`): a first successful run of all five takes one to two minutes on a 2-core machine.
 FIRST_SYNC_TIMEOUT_S = 240

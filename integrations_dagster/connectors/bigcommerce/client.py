@@ -11,17 +11,18 @@ Quota: every answer says how many requests are left in the window and when it re
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Iterator, Mapping
 
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, MapNotes, Outcome, WebhookHint, Window, WriteContext,
+    Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
 )
-from integrations_dagster.connectors.bigcommerce import mapping, webhooks
+from integrations_dagster.connectors.bigcommerce import mapping, stock, webhooks
 from integrations_dagster.connectors.bigcommerce.catalog import Catalog
 from integrations_dagster.connectors.bigcommerce.products import ProductExporter
-from integrations_dagster.connectors.bigcommerce.stock import StockExporter
 from integrations_dagster.connectors.http import HttpClient, QuotaPacer, RetryPolicy
 from integrations_dagster.model import CanonicalRecord
 from integrations_dagster.model.product import Product
@@ -44,7 +45,7 @@ class BigCommerceResource(ConnectorResource):
     """One BigCommerce store."""
 
     system: ClassVar[str] = "bigcommerce"
-    reads: ClassVar[frozenset[str]] = frozenset()
+    reads: ClassVar[frozenset[str]] = frozenset({"stock"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "stock"})
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("access_token",),)
@@ -101,16 +102,38 @@ class BigCommerceResource(ConnectorResource):
         return None
 
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
-        raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
+        """Stock: every tracked SKU's level, whatever the window (inventory items carry no change
+        time to filter on; a few list pages)."""
+        if entity != "stock":
+            raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
+        yield from stock.levels(Catalog(self.http), datetime.now(UTC).isoformat())
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
-        raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
+        if entity != "stock":
+            raise ValueError(f"bigcommerce cannot be the source of {entity} yet")
+        return stock.stock_level(raw)
+
+    def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
+        """Stock has no change time to ask for: a fingerprint of every tracked level (the read a run
+        would make, a few list pages) tells whether one moved since the last tick."""
+        if entity != "stock":
+            return None
+        now = datetime.now(UTC)
+        levels = sorted((r["sku"], str(r["quantity"])) for r in stock.levels(Catalog(self.http), now.isoformat()))
+        fingerprint = hashlib.sha256(repr(levels).encode()).hexdigest()[:16]
+        return Watermark(now, fingerprint, new=since is None or since.fingerprint != fingerprint)
+
+    def raw_key(self, entity: str, raw: dict) -> str:
+        return str(raw.get("sku") or raw.get("variant_id") or "?")
+
+    def raw_id(self, entity: str, raw: dict) -> str | None:
+        return str(raw["variant_id"]) if raw.get("variant_id") is not None else None
 
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         catalog = Catalog(self.http)
         if entity == "stock":
-            yield from StockExporter(catalog, ctx).write(changes)
+            yield from stock.StockExporter(catalog, ctx).write(changes)
             return
         if entity != "products":
             raise ValueError(f"BigCommerce is not a target of {entity!r} yet")

@@ -1,4 +1,8 @@
-"""Exporter of stock levels into BigCommerce: absolute adjustments at the default location.
+"""Stock in BigCommerce: levels read from the inventory items, changes written as adjustments.
+
+A level the store never had from us is *set* (absolute adjustment); after that the change since the
+level this flow last carried is *applied* (relative adjustment), so an order the store took
+meanwhile is not erased by our write — a pair of stock flows (``flows.pairs``) relies on it.
 
 ``PUT /v3/inventory/adjustments/absolute`` takes up to 2000 items, each naming ``product_id`` (a
 product without variants), ``variant_id`` (a product tracked by variant) or ``sku``, with
@@ -23,7 +27,7 @@ from typing import Iterator
 from integrations_dagster.connectors.base import Change, Outcome, WriteContext
 from integrations_dagster.connectors.bigcommerce.catalog import Catalog
 from integrations_dagster.connectors.http import ApiError, TransientError
-from integrations_dagster.model import StockLevel
+from integrations_dagster.model import RecordError, StockLevel, to_decimal
 
 ITEM_LIMIT = 2000  # [spec: inventory.v3.yml "Limit of 2000 items per payload"]
 LOCATION = 1
@@ -50,34 +54,61 @@ class StockExporter:
                 yield Outcome(change.key, ok=False, action="failed",
                               error=f"SKU {level.sku}: {level.quantity} is not a whole number (BigCommerce counts units)")
                 continue
-            item, warnings = dict(found["item"]), ()
-            item["quantity"] = int(level.quantity)
-            if level.quantity < 0:
-                item["quantity"] = 0
-                warnings = (f"SKU {level.sku}: the source has {level.quantity}; BigCommerce takes no negative stock: 0",)
-            ready.append((change, {**item, "location_id": LOCATION}, warnings))
+            previous = change.previous if isinstance(change.previous, StockLevel) else None
+            ready.append((change, {**found["item"], "location_id": LOCATION}, previous))
         self._track(holders, [c.record.sku for c, _, _ in ready])
-        for start in range(0, len(ready), ITEM_LIMIT):
-            yield from self._adjust(ready[start:start + ITEM_LIMIT], holders)
+        absolute = [(c, i) for c, i, p in ready if p is None]
+        relative = [(c, i, c.record.quantity - p.quantity) for c, i, p in ready if p is not None]
+        for start in range(0, len(absolute), ITEM_LIMIT):
+            yield from self._set(absolute[start:start + ITEM_LIMIT])
+        for start in range(0, len(relative), ITEM_LIMIT):
+            yield from self._move(relative[start:start + ITEM_LIMIT])
 
-    def _adjust(self, batch: list[tuple[Change, dict, tuple[str, ...]]], holders: dict) -> Iterator[Outcome]:
+    def _set(self, batch: list[tuple[Change, dict]]) -> Iterator[Outcome]:
+        """Absolute levels (a negative one as 0: BigCommerce takes none)."""
+        items = [{**item, "quantity": max(int(change.record.quantity), 0)} for change, item in batch]
+        if not self._send("absolute", items):
+            if len(batch) == 1:
+                yield _refused(batch[0][0])
+                return
+            for one in batch:  # one bad item refuses the payload: find it, land the rest
+                yield from self._set([one])
+            return
+        for (change, item), sent in zip(batch, items):
+            warnings = () if change.record.quantity >= 0 else (
+                f"SKU {change.record.sku}: the source has {change.record.quantity}; BigCommerce takes no negative "
+                "stock: 0",)
+            yield _landed(change, item, warnings, level=Decimal(sent["quantity"]))
+
+    def _move(self, batch: list[tuple[Change, dict, Decimal]]) -> Iterator[Outcome]:
+        """Relative adjustments; one the store refuses (below zero) is set to the source's level instead."""
+        moving = [(c, i, d) for c, i, d in batch if d]
+        for change, item, _ in batch:
+            if not any(c is change for c, _, _ in moving):
+                yield _landed(change, item, (), moved=Decimal(0))
+        if not moving:
+            return
+        items = [{**item, "quantity": int(delta)} for _, item, delta in moving]
+        if self._send("relative", items):
+            for change, item, delta in moving:
+                yield _landed(change, item, (), moved=delta)
+        elif len(moving) > 1:
+            for one in moving:
+                yield from self._move([one])
+        else:
+            yield from self._set([(moving[0][0], moving[0][1])])
+
+    def _send(self, kind: str, items: list[dict]) -> bool:
+        """One adjustment payload; False when BigCommerce refused it (one bad item refuses all)."""
+        method, path = ("PUT", "/v3/inventory/adjustments/absolute") if kind == "absolute" else \
+            ("POST", "/v3/inventory/adjustments/relative")
         try:
-            self.catalog.http.request("PUT", "/v3/inventory/adjustments/absolute",
-                                      json={"reason": "integrations_dagster stock sync", "items": [i for _, i, _ in batch]})
+            self.catalog.http.request(method, path, json={"reason": "integrations_dagster stock sync", "items": items})
         except TransientError:
             raise
         except ApiError:
-            if len(batch) > 1:  # one bad item refuses the payload: find it, land the rest
-                for one in batch:
-                    yield from self._adjust([one], holders)
-                return
-            change, _, _ = batch[0]
-            yield Outcome(change.key, ok=False, action="failed", error=f"SKU {change.record.sku}: refused by BigCommerce")
-            return
-        for change, item, warnings in batch:
-            target = str(item.get("variant_id") or item.get("product_id"))
-            yield Outcome(change.key, ok=True, action="updated", target_id=target, warnings=warnings,
-                          target_entity="variants" if "variant_id" in item else "products")
+            return False
+        return True
 
     def _holders(self) -> dict[str, dict]:
         """casefolded SKU -> where its stock is held: ``item`` (``product_id`` or ``variant_id``), the
@@ -104,3 +135,38 @@ class StockExporter:
             for h in holders.values():
                 if h["product_id"] == product_id:
                     h["tracking"] = "product" if simple else "variant"
+
+
+def _landed(change: Change, item: dict, warnings: tuple[str, ...], *, level: Decimal | None = None,
+            moved: Decimal | None = None) -> Outcome:
+    target = str(item.get("variant_id") or item.get("product_id"))
+    return Outcome(change.key, ok=True, action="updated", target_id=target, warnings=warnings, level=level,
+                   moved=moved, target_entity="variants" if "variant_id" in item else "products")
+
+
+def _refused(change: Change) -> Outcome:
+    return Outcome(change.key, ok=False, action="failed", error=f"SKU {change.record.sku}: refused by BigCommerce")
+
+
+def levels(catalog: Catalog, fetched_at: str) -> Iterator[dict]:
+    """The level of every SKU of a product that tracks stock: ``GET /v3/inventory/items`` (identity and
+    per-location counts [spec: inventory.v3.yml get-inventory-items]) at the default location, joined
+    with the products' ``inventory_tracking`` (an untracked product's count means nothing)."""
+    tracked = {int(p["id"]) for p in catalog.pages("/v3/catalog/products", include_fields="id,inventory_tracking")
+               if p.get("inventory_tracking") in ("product", "variant")}
+    for row in catalog.pages("/v3/inventory/items"):
+        identity = row.get("identity") or {}
+        if int(identity.get("product_id") or 0) not in tracked or not identity.get("sku"):
+            continue
+        at = next((loc for loc in row.get("locations") or [] if int(loc.get("location_id", 0)) == LOCATION), None)
+        if at is not None:
+            yield {"sku": identity["sku"], "variant_id": identity.get("variant_id"), "product_id": identity.get("product_id"),
+                   "quantity": at.get("total_inventory_onhand"), "_fetched_at": fetched_at}
+
+
+def stock_level(raw: dict) -> StockLevel:
+    try:
+        quantity = to_decimal(raw.get("quantity"), f"SKU {raw.get('sku')}: total_inventory_onhand")
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
+    return StockLevel(sku=raw["sku"], quantity=quantity, source_id=str(raw.get("variant_id")), as_of=raw.get("_fetched_at"))

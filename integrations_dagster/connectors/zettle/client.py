@@ -65,7 +65,7 @@ class ZettleResource(ConnectorResource):
 
     system: ClassVar[str] = "zettle"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "stock"})
-    writes: ClassVar[frozenset[str]] = frozenset()
+    writes: ClassVar[frozenset[str]] = frozenset({"stock"})
     secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "api_key", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("client_id", "api_key"),)
 
@@ -170,4 +170,6 @@ class ZettleResource(ConnectorResource):
         return raw.get("variantUuid") if entity == "stock" else raw.get("uuid")
 
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
-        raise NotImplementedError("zettle takes no writes yet")
+        if entity != "stock":
+            raise ValueError(f"Zettle is not a target of {entity!r}")
+        yield from stock.MovementWriter(self.service("products"), self.service("inventory")).write(changes)

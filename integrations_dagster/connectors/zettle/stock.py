@@ -1,4 +1,5 @@
-"""Reader of Zettle stock (Inventory v3): the STORE balance of every variant of a tracked product.
+"""Zettle stock (Inventory v3): the STORE balance of every variant of a tracked product is read;
+changes are written as movements (:class:`MovementWriter`).
 
 ``GET /v3/stock`` lists the balances of all STORE inventories, a bare array paged by cursor: the
 next page is the URL of the ``Link: <…>; rel="next"`` header, followed as it is until no header
@@ -13,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from integrations_dagster.connectors.http import HttpClient
+from integrations_dagster.connectors.base import Change, Outcome
+from integrations_dagster.connectors.http import ApiError, HttpClient, TransientError
 from integrations_dagster.connectors.zettle import mapping
 from integrations_dagster.model import RecordError, StockLevel, to_decimal
 
@@ -53,3 +55,73 @@ def stock_level(raw: dict) -> StockLevel:
         raise RecordError(str(exc)) from None
     return StockLevel(sku=sku, quantity=quantity, source_id=str(raw.get("variantUuid")),
                       as_of=mapping.zettle_time(raw.get("updated")))
+
+
+class MovementWriter:
+    """Stock changes into Zettle, which takes no absolute level: "You cannot set a stock balance for a
+    variant directly … calculate the change needed … you always move *positive* numbers" — a decrease
+    moves STORE → SOLD (an order elsewhere is a sale), an increase SUPPLIER → STORE (a delivery)
+    [doc: inventory-api_concepts_how-inventories-work.md §Setting inventory balances]. ``POST /movements``
+    answers 204 and applies all its movements or none [doc: …/update-inventory-balance].
+
+    A level Zettle has never had from us is only *seen* (``linked``): Zettle, the master, keeps its
+    own count; after that the change since the level this flow last carried is moved (``flows.pairs``).
+    """
+
+    BATCH = 100  # movements per request (no documented limit; kept small: one refused item refuses all)
+
+    def __init__(self, products: HttpClient, inventory: HttpClient) -> None:
+        self.products, self.inventory = products, inventory
+
+    def write(self, changes: list[Change]) -> Iterator[Outcome]:
+        variants = {sku.casefold(): (str(p["uuid"]), str(v["uuid"]))
+                    for p in self.products.get("/organizations/self/products/v2") for v in p.get("variants") or []
+                    if (sku := (v.get("sku") or "").strip())}
+        kinds = {i.get("inventoryType"): i.get("inventoryUuid") for i in self.inventory.get("/inventories")}
+        moves = []
+        for change in changes:
+            level = change.record
+            if not isinstance(level, StockLevel):
+                yield Outcome(change.key, ok=True, action="skipped", error="stock levels are not deleted")
+                continue
+            found = variants.get(level.sku.casefold())
+            if found is None:
+                yield Outcome(change.key, ok=True, action="ignored", error=f"Zettle has no variant with SKU {level.sku!r}")
+                continue
+            previous = change.previous if isinstance(change.previous, StockLevel) else None
+            if previous is None:
+                yield Outcome(change.key, ok=True, action="linked", target_id=found[1])
+                continue
+            delta = level.quantity - previous.quantity
+            if delta != delta.to_integral_value():
+                yield Outcome(change.key, ok=False, action="failed",
+                              error=f"SKU {level.sku}: a change of {delta} is not a whole number of units")
+                continue
+            if not delta:
+                yield Outcome(change.key, ok=True, action="updated", target_id=found[1], moved=delta)
+                continue
+            moves.append((change, found, delta, {
+                "productUuid": found[0], "variantUuid": found[1], "change": int(abs(delta)),
+                "from": kinds.get("STORE") if delta < 0 else kinds.get("SUPPLIER"),
+                "to": kinds.get("SOLD") if delta < 0 else kinds.get("STORE")}))
+        for start in range(0, len(moves), self.BATCH):
+            yield from self._move(moves[start:start + self.BATCH])
+
+    def _move(self, batch: list) -> Iterator[Outcome]:
+        try:
+            self.inventory.request("POST", "/movements", json={"movements": [m for *_, m in batch]})
+        except TransientError:
+            raise
+        except ApiError as exc:
+            if len(batch) > 1:  # one refused movement refuses all: find it, land the rest
+                for one in batch:
+                    yield from self._move([one])
+                return
+            change = batch[0][0]
+            untracked = "track" in exc.message.lower()
+            yield Outcome(change.key, ok=untracked, action="ignored" if untracked else "failed",
+                          error=f"SKU {change.record.sku}: Zettle refused the movement ({exc.message})"
+                                + ("; stock is synced only for products Zettle tracks" if untracked else ""))
+            return
+        for change, found, delta, _ in batch:
+            yield Outcome(change.key, ok=True, action="updated", target_id=found[1], moved=delta)
