@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     rc = sub.add_parser("receiver", help="serve the webhook receiver (POST /hooks/<integration>/<connection>)")
     rc.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
     rc.add_argument("--port", type=int, default=8710)
+    rc.add_argument("--dagster-url", default=os.environ.get("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000"),
+                    help="the Dagster webserver asked for a flow's run as soon as a webhook arrives ('' : leave it to "
+                         "the webhook sensors)")
     rc.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
 
     su = sub.add_parser("subscribe", help="subscribe the webhook receiver to an integration's systems")
@@ -171,7 +174,9 @@ def _receiver(args) -> int:
     from integrations_dagster.receiver import build_app
     from integrations_dagster.state.resource import open_store
 
-    app = build_app(config.load(args.config), open_store())
+    from integrations_dagster.launch import Launcher
+
+    app = build_app(config.load(args.config), open_store(), Launcher(args.dagster_url) if args.dagster_url else None)
     print(f"webhook receiver on http://{args.host}:{args.port}/hooks/<integration>/<connection>", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
     return 0

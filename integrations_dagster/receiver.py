@@ -4,8 +4,9 @@
 The connection's connector verifies the delivery (:meth:`ConnectorResource.webhook_hint`): a bad
 signature is answered 401 and nothing is stored. A good one is stored in the state store as a hint
 (``webhook_events``: which entities of which connection changed) *before* the 2xx goes out, so a
-delivery the vendor saw accepted is never lost; each flow's webhook sensor (``flows.triggers``)
-ticks every second and requests one run for all hints since its cursor.
+delivery the vendor saw accepted is never lost. Then it asks Dagster for the run of each flow the
+hint concerns at once (:mod:`.launch`, through the webserver); each flow's webhook sensor
+(``flows.triggers``) ticks behind it and requests a run for hints no run took (the webserver was down).
 
 The delivery's content is never used: the run reads the source as any run does, so a lost,
 duplicated or reordered webhook changes nothing but how soon a change lands, and the schedule's
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from integrations_dagster import config as cfg
 from integrations_dagster.build import connection_resource
 from integrations_dagster.connectors.signatures import WebhookRefused
+from integrations_dagster.launch import Launcher
 from integrations_dagster.state.store import StateStore
 
 log = logging.getLogger("integrations_dagster.receiver")
@@ -37,16 +39,21 @@ class Receiver:
     """The receiver's state: the integrations file, the connectors built from it (lazily, with the
     environment's credentials) and the state store the hints go to."""
 
-    def __init__(self, file: cfg.IntegrationsFile, store: StateStore) -> None:
-        self.file, self.store = file, store
+    def __init__(self, file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | None = None) -> None:
+        self.file, self.store, self.launcher = file, store, launcher
         self._connectors: dict[tuple[str, str], object] = {}
         self._secrets: dict[str, str | None] = {}
         # (integration, connection) -> entities some enabled flow reads from that connection
         self.wanted = {(i.name, f.source): set() for i in file.integrations for f in i.flows.values()}
+        # (integration, connection, entity) -> the jobs of the webhook-triggered flows reading it
+        self.jobs: dict[tuple[str, str, str], list[str]] = {}
         for integration in file.integrations:
-            for flow in integration.flows.values():
+            for name, flow in integration.flows.items():
                 if flow.enabled:
                     self.wanted[(integration.name, flow.source)].add(flow.entity)
+                if flow.enabled and flow.triggers.webhook:
+                    key = (integration.name, flow.source, flow.entity)
+                    self.jobs.setdefault(key, []).append(f"{integration.name}_{name}")
 
     def connector(self, integration: str, connection: str):
         key = (integration, connection)
@@ -84,6 +91,10 @@ class Receiver:
         digest = hashlib.sha256(body).hexdigest()
         newest = await run_in_threadpool(self.store.add_webhook_event, integration, connection, entities,
                                          hint.topic, digest)
+        if self.launcher is not None:
+            for entity in sorted(entities):
+                for job in self.jobs.get((integration, connection, entity), ()):
+                    self.launcher.request_later(job, newest)
         return JSONResponse({"stored": len(entities), "id": newest})
 
     def signed_by(self, integration: str, connection: str, connector, *, fresh: bool = False):
@@ -132,8 +143,9 @@ def subscribe(file: cfg.IntegrationsFile, store: StateStore, integration: str, r
     return lines
 
 
-def build_app(file: cfg.IntegrationsFile, store: StateStore) -> Starlette:
-    receiver = Receiver(file, store)
+def build_app(file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | None = None) -> Starlette:
+    """The receiver's app; with a ``launcher`` it also asks Dagster for each hinted flow's run at once."""
+    receiver = Receiver(file, store, launcher)
     return Starlette(routes=[
         Route("/hooks/{integration}/{connection}", receiver.receive, methods=["POST"]),
         Route("/hooks", receiver.recent, methods=["GET"]),

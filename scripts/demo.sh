@@ -32,7 +32,7 @@ export BIGCOMMERCE_STORE_HASH="${BIGCOMMERCE_STORE_HASH:-demostore}"  # the stor
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!
 # The webhook receiver: the sandboxes' deliveries come in here and start runs within seconds.
-.venv/bin/integrations-dagster receiver --port "${RECEIVER_PORT:-8710}" &
+.venv/bin/integrations-dagster receiver --port "${RECEIVER_PORT:-8710}" --dagster-url "http://127.0.0.1:${DAGSTER_PORT:-3000}" &
 RECEIVER_PID=$!
 trap 'kill $SANDBOX_PID $RECEIVER_PID 2>/dev/null || true; rm -f .demo.env' EXIT INT TERM
 sleep 2
@@ -41,5 +41,5 @@ sleep 2
 .venv/bin/python -c 'import requests; requests.post("http://127.0.0.1:8703/__sandbox__/zettle/allow-http", json={"allow": True}, timeout=10).raise_for_status()'
 .venv/bin/integrations-dagster subscribe pos --receiver-url "http://127.0.0.1:${RECEIVER_PORT:-8710}"
 echo "Second terminal: \`source .demo.env\` in $PWD gives it this demo's sandbox credentials and DAGSTER_HOME."
-echo "Dagster UI: http://127.0.0.1:3000  (Ctrl-C stops the demo)"
+echo "Dagster UI: http://127.0.0.1:${DAGSTER_PORT:-3000}  (Ctrl-C stops the demo)"
 .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${DAGSTER_PORT:-3000}"

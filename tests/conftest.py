@@ -28,6 +28,7 @@ ZETTLE_CLIENT_ID = "zt_test_client_id_0007"
 ZETTLE_API_KEY = "zt_test_5ecr3t_api_key_do_not_leak_0008"
 BIGCOMMERCE_STORE_HASH = "teststore1"
 BIGCOMMERCE_TOKEN = "bc_test_5ecr3t_t0ken_do_not_leak_0009"
+BIGCOMMERCE_CLIENT_SECRET = "bc_test_5ecr3t_client_do_not_leak_0012"
 
 WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
 FORTNOX_CREDENTIALS = {"access_token": FORTNOX_TOKEN, "client_id": FORTNOX_CLIENT_ID,
@@ -89,6 +90,7 @@ def _fake_secret_env(monkeypatch):
     monkeypatch.setenv("ZETTLE_CLIENT_ID", ZETTLE_CLIENT_ID)
     monkeypatch.setenv("ZETTLE_API_KEY", ZETTLE_API_KEY)
     monkeypatch.setenv("BIGCOMMERCE_ACCESS_TOKEN", BIGCOMMERCE_TOKEN)
+    monkeypatch.setenv("BIGCOMMERCE_WEBHOOK_SECRET", BIGCOMMERCE_CLIENT_SECRET)
 
 
 def in_ci() -> bool:

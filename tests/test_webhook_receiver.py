@@ -22,6 +22,7 @@ from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 from integrations_dagster.connectors.bigcommerce.client import BigCommerceResource
 from integrations_dagster.connectors.signatures import WebhookRefused
+from integrations_dagster.launch import HINT_TAG, TRIGGER_TAG
 from integrations_dagster.receiver import build_app, subscribe, webhook_secret_key
 from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
 
@@ -87,6 +88,25 @@ def test_a_signed_delivery_is_stored_and_becomes_one_run(receiver):
     again, _ = tick(defs, cursor)
     assert isinstance(again, SkipReason), "the hints were taken by the run requested"
     assert [row["topic"] for row in requests.get(f"{url}/hooks", timeout=10).json()] == ["product.updated"] * 3
+
+
+def test_hints_a_receiver_launched_run_took_start_no_second_run(receiver):
+    """The receiver asks Dagster for the run itself (launch.py) and tags it with the newest hint; the
+    sensor behind it then takes those hints as handled instead of requesting another run."""
+    url, defs, store = receiver
+    body, headers = woo_delivery({"id": 42})
+    newest = requests.post(f"{url}/hooks/demo/shop", data=body, headers=headers, timeout=10).json()["id"]
+    instance = DagsterInstance.ephemeral()
+    sensor = defs.get_sensor_def("demo_products_webhook")
+    job = defs.resolve_job_def("demo_products")
+    instance.create_run_for_job(job, tags={TRIGGER_TAG: "webhook", HINT_TAG: str(newest)})  # (as it is queued)
+    with build_sensor_context(instance=instance, definitions=defs) as ctx:
+        result = sensor(ctx)
+        assert isinstance(result, SkipReason) and ctx.cursor == str(newest)
+    requests.post(f"{url}/hooks/demo/shop", data=body, headers=headers, timeout=10)  # a newer hint
+    with build_sensor_context(instance=instance, cursor=str(newest), definitions=defs) as ctx:
+        waiting = sensor(ctx)  # the queued run has not read yet, but may have: one more after it
+        assert isinstance(waiting, SkipReason) and "wait" in waiting.skip_message and ctx.cursor == str(newest)
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(receiver):

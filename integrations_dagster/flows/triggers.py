@@ -9,11 +9,13 @@
   at most ``MAX_RETRY_BACKOFF`` — instead of leaving the pending changes to the next schedule: the
   sensor's watermark has already moved past them, but the flow's cursor has not, so the retry (a
   plain cursor run) reads them again. One retry per failed run (run key ``retry:<run id>``).
-* A **webhook sensor** (``triggers.webhook``) ticks every second over the hints the webhook
-  receiver stored (``receiver``): one run for every hint since its cursor (the newest hint's id). It
-  asks the source nothing; the run reads the source as any run does, so lost, doubled or reordered
-  deliveries change only latency. While a run is going it waits, and the hints that came in
-  meanwhile start the next one.
+* A **webhook sensor** (``triggers.webhook``) ticks over the hints the webhook receiver stored
+  (``receiver``): one run for every hint since its cursor (the newest hint's id). The receiver asks
+  Dagster for that run itself at once (``launch``): the sensor then finds the hints taken and only
+  covers for a receiver that could not reach the webserver (the daemon ticks sensors every 5 s at
+  best). It asks the source nothing; the run reads the source as any run does, so lost, doubled or
+  reordered deliveries change only latency. While a run is going it waits, and the hints that came
+  in meanwhile start the next one.
 * A **schedule** runs the flow at an interval; a second, daily **reconcile** schedule does a full
   read, which catches edits that bump no modification date (written straight into the database).
 * A flow with ``after:`` is started by neither until the flows it names finished their first sync
@@ -35,6 +37,7 @@ from integrations_dagster.config import Flow
 from integrations_dagster.connectors.base import Watermark
 from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.flows.pipeline import DRY_RUN_TAG, FlowSpec
+from integrations_dagster.launch import HINT_TAG, TRIGGER_TAG
 from integrations_dagster.state.resource import open_store
 
 STUCK_AFTER = timedelta(hours=2)
@@ -170,6 +173,10 @@ def webhook_sensor(spec: FlowSpec, job: JobDefinition) -> SensorDefinition:
         newest, count = open_store().webhook_events_after(spec.integration, spec.source, spec.entity, after)
         if not count:
             return SkipReason(f"no webhook from {spec.source} about {spec.entity} since hint {after}")
+        taken = _hint_taken(context.instance, job.name)
+        if taken >= newest:  # the receiver asked for the run itself (launch.py)
+            context.update_cursor(str(newest))
+            return SkipReason(f"the receiver already asked for a run for hints up to {taken}")
         recent = datetime.now(UTC) - STUCK_AFTER
         if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE, updated_after=recent)):
             return SkipReason(f"{count} hints wait for the run that is going")  # cursor kept: the next tick
@@ -177,6 +184,15 @@ def webhook_sensor(spec: FlowSpec, job: JobDefinition) -> SensorDefinition:
             return SkipReason(f"waiting for the first sync of flow {waiting} (after: in the YAML)")
         context.update_cursor(str(newest))
         return RunRequest(run_key=f"{spec.state_name}@hook{newest}",
-                          tags={"integrations/trigger": "webhook", "integrations/webhook_hints": str(count)})
+                          tags={TRIGGER_TAG: "webhook", HINT_TAG: str(newest), "integrations/webhook_hints": str(count)})
 
     return _sensor
+
+
+def _hint_taken(instance: DagsterInstance, job_name: str) -> int:
+    """The newest hint id a webhook-triggered run of the job was asked for (0: none)."""
+    runs = instance.get_runs(RunsFilter(job_name=job_name, tags={TRIGGER_TAG: "webhook"}), limit=1)
+    try:
+        return int(runs[0].tags.get(HINT_TAG, 0)) if runs else 0
+    except ValueError:
+        return 0
