@@ -37,34 +37,54 @@ ZETTLE_CREDENTIALS = {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY}
 BIGCOMMERCE_CREDENTIALS = {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}
 
 
+@contextmanager
+def running(system: str, credentials: dict[str, str], seed: int, demo: bool) -> Iterator:
+    """A sandbox on a free loopback port for the length of a test (``.url``, ``.sandbox``)."""
+    sandbox = start_in_thread(system, credentials=credentials, knobs=Knobs(seed=seed), demo=demo)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
 @pytest.fixture
 def woo_sandbox():
     """A WooCommerce sandbox with demo data; yields the RunningSandbox (``.url``, ``.sandbox``)."""
-    running = start_in_thread("woocommerce", credentials=WOO_CREDENTIALS, knobs=Knobs(seed=1))
-    yield running
-    running.stop()
+    with running("woocommerce", WOO_CREDENTIALS, 1, demo=True) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
 def woo_empty():
-    running = start_in_thread("woocommerce", credentials=WOO_CREDENTIALS, knobs=Knobs(seed=1), demo=False)
-    yield running
-    running.stop()
+    with running("woocommerce", WOO_CREDENTIALS, 1, demo=False) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
 def fortnox_sandbox():
     """A Fortnox sandbox with demo data (price list "A", a few articles and customers)."""
-    running = start_in_thread("fortnox", credentials=FORTNOX_CREDENTIALS, knobs=Knobs(seed=2))
-    yield running
-    running.stop()
+    with running("fortnox", FORTNOX_CREDENTIALS, 2, demo=True) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
 def fortnox_empty():
-    running = start_in_thread("fortnox", credentials=FORTNOX_CREDENTIALS, knobs=Knobs(seed=2), demo=False)
-    yield running
-    running.stop()
+    with running("fortnox", FORTNOX_CREDENTIALS, 2, demo=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def zettle_empty():
+    """A Zettle sandbox with no products (an organization's library before the test fills it)."""
+    with running("zettle", ZETTLE_CREDENTIALS, 3, demo=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def bigcommerce_empty():
+    """A BigCommerce sandbox with an empty catalog."""
+    with running("bigcommerce", BIGCOMMERCE_CREDENTIALS, 4, demo=False) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture(autouse=True)

@@ -8,29 +8,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-import pytest
 from dagster import DagsterInstance
 
-from integrations_dagster.sandbox.base import Knobs
-from integrations_dagster.sandbox.runner import start_in_thread
 
-from conftest import BIGCOMMERCE_CREDENTIALS, ZETTLE_CREDENTIALS
 from flowkit import run, stats
 from zettlekit import FULL, BigCommerce, Zettle, definitions
-
-
-@pytest.fixture
-def zettle_empty():
-    running = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=3), demo=False)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def bigcommerce_empty():
-    running = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, knobs=Knobs(seed=4), demo=False)
-    yield running
-    running.stop()
 
 
 def kronor(ore: int) -> float:

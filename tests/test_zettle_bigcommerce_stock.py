@@ -7,21 +7,15 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 
-from integrations_dagster.sandbox.base import Knobs
-from integrations_dagster.sandbox.runner import start_in_thread
 
-from conftest import BIGCOMMERCE_CREDENTIALS, ZETTLE_CREDENTIALS
 from flowkit import run, stats
 from zettlekit import BigCommerce, Zettle, definitions
 
 
 @pytest.fixture
-def shops(tmp_path, state_url):
-    zettle = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=8), demo=False)
-    bigcommerce = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, knobs=Knobs(seed=9), demo=False)
-    yield Zettle(zettle.url), BigCommerce(bigcommerce.url), definitions(tmp_path, zettle.url, bigcommerce.url)
-    zettle.stop()
-    bigcommerce.stop()
+def shops(tmp_path, state_url, zettle_empty, bigcommerce_empty):
+    return (Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url),
+            definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url))
 
 
 def test_sales_and_refunds_at_the_till_move_the_stores_stock(shops):

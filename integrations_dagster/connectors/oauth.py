@@ -122,30 +122,39 @@ class RotatingToken:
     def _grant(self, refresh: Secret) -> _Tokens:
         """POST the refresh grant; transient failures are retried (the token was not used: a lost
         answer is the one case that locks an integration out, and no client can prevent it)."""
-        last: Exception | None = None
-        for attempt in range(self.retry.attempts):
-            try:
-                resp = requests.post(self.token_url, auth=BasicAuth(self.client_id, self.client_secret),
-                                     timeout=self.timeout,
-                                     data={"grant_type": "refresh_token", "refresh_token": refresh.value})
-            except requests.RequestException as exc:
-                last = TransientError(0, f"token refresh failed: {type(exc).__name__}", method="POST",
-                                      path=self.token_url)
-                time.sleep(self.retry.delay(attempt, None))
-                continue
-            if resp.status_code == 200:
-                return _Tokens.granted(resp.json(), self.clock())
-            error = _oauth_error(resp)
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = TransientError(resp.status_code, error, method="POST", path=self.token_url)
-                time.sleep(self.retry.delay(attempt, retry_after_seconds(resp.headers)))
-                continue
-            raise ReauthorizationNeeded(
-                resp.status_code, f"the token endpoint refused the refresh token ({error}): authorize the integration "
-                "again and give the connection the new first refresh token (README: Fortnox tokens)",
-                method="POST", path=self.token_url)
-        assert last is not None
-        raise last
+        body = _post_token(
+            self.token_url, lambda: {"grant_type": "refresh_token", "refresh_token": refresh.value},
+            auth=BasicAuth(self.client_id, self.client_secret), timeout=self.timeout, retry=self.retry,
+            refused=lambda error: f"the token endpoint refused the refresh token ({error}): authorize the "
+                                  "integration again and give the connection the new first refresh token "
+                                  "(README: Fortnox tokens)")
+        return _Tokens.granted(body, self.clock())
+
+
+def _post_token(url: str, form: Callable[[], dict], *, auth: Any, timeout: float, retry: RetryPolicy,
+                refused: Callable[[str], str]) -> dict:
+    """POST to a token endpoint and return its JSON answer; 429, 5xx and lost connections are
+    retried, any other refusal raises :class:`ReauthorizationNeeded` with ``refused(error)``.
+    ``form`` makes the body only as it is sent, so no frame of a failure keeps a credential in a
+    local variable (a traceback's locals show)."""
+    last: Exception | None = None
+    for attempt in range(retry.attempts):
+        try:
+            resp = requests.post(url, auth=auth, timeout=timeout, data=form())
+        except requests.RequestException as exc:
+            last = TransientError(0, f"token request failed: {type(exc).__name__}", method="POST", path=url)
+            time.sleep(retry.delay(attempt, None))
+            continue
+        if resp.status_code == 200:
+            return resp.json()
+        error = _oauth_error(resp)
+        if resp.status_code == 429 or resp.status_code >= 500:
+            last = TransientError(resp.status_code, error, method="POST", path=url)
+            time.sleep(retry.delay(attempt, retry_after_seconds(resp.headers)))
+            continue
+        raise ReauthorizationNeeded(resp.status_code, refused(error), method="POST", path=url)
+    assert last is not None
+    raise last
 
 
 def _oauth_error(resp: requests.Response) -> str:
@@ -192,25 +201,7 @@ class GrantedToken:
             return access.value
 
     def _grant(self) -> tuple[Secret, float]:
-        last: Exception | None = None
-        for attempt in range(self.retry.attempts):
-            try:
-                resp = requests.post(self.token_url, data=self.form, timeout=self.timeout)
-            except requests.RequestException as exc:
-                last = TransientError(0, f"token grant failed: {type(exc).__name__}", method="POST",
-                                      path=self.token_url)
-                time.sleep(self.retry.delay(attempt, None))
-                continue
-            if resp.status_code == 200:
-                body = resp.json()
-                return Secret(body.get("access_token") or ""), float(body.get("expires_in") or 3600)
-            error = _oauth_error(resp)
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = TransientError(resp.status_code, error, method="POST", path=self.token_url)
-                time.sleep(self.retry.delay(attempt, retry_after_seconds(resp.headers)))
-                continue
-            raise ReauthorizationNeeded(
-                resp.status_code, f"the token endpoint refused the grant ({error}): check the connection's "
-                "credentials (a revoked or mistyped API key)", method="POST", path=self.token_url)
-        assert last is not None
-        raise last
+        body = _post_token(self.token_url, lambda: self.form, auth=None, timeout=self.timeout, retry=self.retry,
+                           refused=lambda error: f"the token endpoint refused the grant ({error}): check the "
+                                                 "connection's credentials (a revoked or mistyped API key)")
+        return Secret(body.get("access_token") or ""), float(body.get("expires_in") or 3600)
