@@ -21,8 +21,12 @@ import requests
 WOO_KEY = "ck_" + secrets.token_hex(8)
 WOO_SECRET = "cs_" + secrets.token_hex(8)
 FORTNOX_TOKEN = secrets.token_hex(16)
+ZETTLE_CLIENT_ID, ZETTLE_API_KEY = secrets.token_hex(8), secrets.token_hex(16)
+BIGCOMMERCE_STORE_HASH, BIGCOMMERCE_TOKEN = "benchstore", secrets.token_hex(16)
 CREDENTIALS = {"woocommerce": {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET},
-               "fortnox": {"access_token": FORTNOX_TOKEN}}
+               "fortnox": {"access_token": FORTNOX_TOKEN},
+               "zettle": {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY},
+               "bigcommerce": {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}}
 FORTNOX_LIMIT, FORTNOX_WINDOW_S = 25, 5.0
 
 
@@ -79,7 +83,9 @@ def start_sandbox(system: str, *, latency_ms: float = 20, products: int = 0, var
 
 
 def env() -> None:
-    os.environ.update(WOO_CONSUMER_KEY=WOO_KEY, WOO_CONSUMER_SECRET=WOO_SECRET, FORTNOX_ACCESS_TOKEN=FORTNOX_TOKEN)
+    os.environ.update(WOO_CONSUMER_KEY=WOO_KEY, WOO_CONSUMER_SECRET=WOO_SECRET, FORTNOX_ACCESS_TOKEN=FORTNOX_TOKEN,
+                      ZETTLE_CLIENT_ID=ZETTLE_CLIENT_ID, ZETTLE_API_KEY=ZETTLE_API_KEY,
+                      BIGCOMMERCE_ACCESS_TOKEN=BIGCOMMERCE_TOKEN)
 
 
 YAML = """

@@ -17,12 +17,12 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cases import cycle, engine, freshness, full_sync, vs_dlt
+from bench.cases import cycle, engine, freshness, full_sync, vs_dlt, zettle_bigcommerce
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = Path(__file__).with_name("results-quick.json")
-CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt")
-QUICK = {"full_products": 30, "products": 200, "engine_products": 10_000, "dlt_products": 200,
+CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt", "zettle_bigcommerce")
+QUICK = {"full_products": 30, "products": 200, "zb_products": 320, "engine_products": 10_000, "dlt_products": 200,
          "freshness_changes": 8, "freshness_spread_s": 40.0, "freshness_empty_runs": 8}
 QUICK_TEXT = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items())
 
@@ -42,6 +42,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--change-share", type=float, default=0.01, help="share of products changed")
     p.add_argument("--engine-products", type=int, default=100_000, help="engine overhead (no network)")
     p.add_argument("--dlt-products", type=int, default=1000, help="dlt comparison catalogue")
+    p.add_argument("--zb-products", type=int, default=2000,
+                   help="Zettle → BigCommerce full sync at 150 requests / 30 s (~7 min at 2000)")
+    p.add_argument("--zb-freshness-spread-s", type=float, default=90,
+                   help="Zettle → BigCommerce freshness: changes fall at random in this span")
     p.add_argument("--freshness-changes", type=int, default=30)
     p.add_argument("--freshness-spread-s", type=float, default=120, help="changes fall at random in this span")
     p.add_argument("--freshness-sensor-s", type=int, default=3, help="the stock sensor's minimum interval")
@@ -102,6 +106,21 @@ def table(r: dict) -> str:
             f"{f['floor_s']} s ({f['minimum_requests']} req, first 25 at once)",
             f"{f['wall_s']} s, {f['fortnox_requests']} req, {f['responses_429']} x 429",
             f["ratio_to_floor"], "<= 1.15, 0 x 429", f["ratio_to_floor"] <= 1.15 and f["responses_429"] == 0)
+    if z := (r.get("zettle_bigcommerce") or {}).get("full_sync"):
+        add("zettle_bigcommerce full_sync", f"{z['products']} products x {z['variants_per_product']} variants, "
+                                            f"BigCommerce {z['quota']}",
+            f"{z['floor_s']} s ({z['minimum_requests']} req)",
+            f"{z['wall_s']} s, {z['bigcommerce_requests']} req, {z['responses_429']} x 429",
+            z["ratio_to_floor"], "<= 1.15, 0 x 429",
+            z["ratio_to_floor"] is not None and z["ratio_to_floor"] <= 1.15 and z["responses_429"] == 0)
+    for mode in ("freshness_webhook", "freshness_poll"):
+        if f := (r.get("zettle_bigcommerce") or {}).get(mode):
+            webhook = mode == "freshness_webhook"
+            add(f"zettle_bigcommerce {mode}", f"{f['changes']} changes (price, sale) in {f['settings']['spread_s']} s",
+                "-", f"p50 {f['p50_s']} s, p95 {f['p95_s']} s (price {f['product_change_p95_s']}, "
+                     f"sale {f['sale_to_stock_p95_s']}), {f['seen']} seen",
+                None, "p95 <= 3 s" if webhook else "(for the record)",
+                (f["p95_s"] is not None and f["p95_s"] <= 3 and f["seen"] == f["changes"]) if webhook else None)
     if i := r.get("incremental"):
         k = i["kinds"]
         add("incremental", f"{i['products']} x {i['variations_per_product']}, {i['changed_products']} changed "
@@ -182,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["freshness"] = freshness.run(args)
             elif case == "vs_dlt":
                 results["vs_dlt"] = vs_dlt.run(args)
+            elif case == "zettle_bigcommerce":
+                results["zettle_bigcommerce"] = zettle_bigcommerce.run(args)
         except Exception as exc:  # one case failing still reports the others
             traceback.print_exc()
             results["errors"][case] = f"{type(exc).__name__}: {exc}"[:300]
