@@ -62,6 +62,14 @@ def connection_resource(name: str, conn: cfg.Connection, *, resolved: bool = Fal
     return cls(**fields)
 
 
+def integration_specs(integration: cfg.Integration) -> list[FlowSpec]:
+    """The FlowSpecs of an integration's enabled flows, in the YAML's order, pairs joined."""
+    enabled = [(name, flow) for name, flow in integration.flows.items() if flow.enabled]
+    specs = name_checks([flow_spec(integration, name, flow) for name, flow in enabled])
+    reverse = find_reverse(specs)
+    return [replace(s, reverse=reverse.get(s.state_name)) for s in specs]
+
+
 def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
     jobs, schedules, sensors, resources = [], [], [], {"state": StateStoreResource()}
     assets, checks = [], []
@@ -71,9 +79,7 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
         jobs.append(connection_check_job(integration.name, list(integration.connections)))
         partitions = DailyPartitionsDefinition(start_date=integration.start_date.isoformat())
         enabled = [(name, flow) for name, flow in integration.flows.items() if flow.enabled]
-        specs = name_checks([flow_spec(integration, name, flow) for name, flow in enabled])
-        reverse = find_reverse(specs)
-        specs = [replace(s, reverse=reverse.get(s.state_name)) for s in specs]
+        specs = integration_specs(integration)
         flows = [(spec, flow) for spec, (_, flow) in zip(specs, enabled)]
         for spec, flow in flows:
             job = build_flow_job(spec)
@@ -89,8 +95,8 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
                 if schedule := drift_schedule(spec, flow.triggers, drift):
                     schedules.append(schedule)
                     jobs.append(schedule.job)
-        integration_specs, integration_checks = integration_assets(integration, flows)
-        assets += integration_specs
+        asset_specs, integration_checks = integration_assets(integration, flows)
+        assets += asset_specs
         checks += integration_checks
     sensors += alert_sensors({i.name: i.alerts for i in file.integrations})
     return Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, sensors=sensors,

@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     rc.add_argument("--dagster-url", default=os.environ.get("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000"),
                     help="the Dagster webserver asked for a flow's run as soon as a webhook arrives ('' : leave it to "
                          "the webhook sensors)")
+    rc.add_argument("--runs", choices=("here", "dagster"), default="here",
+                    help="here: run a hinted flow at once in this warm process (recorded in Dagster's instance; "
+                         "pairs and flows waiting for `after:` go to Dagster); dagster: ask the webserver for each run")
     rc.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
 
     su = sub.add_parser("subscribe", help="subscribe the webhook receiver to an integration's systems")
@@ -174,9 +177,11 @@ def _receiver(args) -> int:
     from integrations_dagster.receiver import build_app
     from integrations_dagster.state.resource import open_store
 
-    from integrations_dagster.launch import Launcher
+    from integrations_dagster.launch import Launcher, WarmRunner
 
-    app = build_app(config.load(args.config), open_store(), Launcher(args.dagster_url) if args.dagster_url else None)
+    file = config.load(args.config)
+    launcher = Launcher(args.dagster_url) if args.dagster_url else None
+    app = build_app(file, open_store(), WarmRunner(file, fallback=launcher) if args.runs == "here" else launcher)
     print(f"webhook receiver on http://{args.host}:{args.port}/hooks/<integration>/<connection>", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
     return 0

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from integrations_dagster import config as cfg
 from integrations_dagster.build import connection_resource
 from integrations_dagster.connectors.signatures import WebhookRefused
-from integrations_dagster.launch import Launcher
+from integrations_dagster.launch import Launcher, WarmRunner
 from integrations_dagster.state.store import StateStore
 
 log = logging.getLogger("integrations_dagster.receiver")
@@ -39,7 +39,7 @@ class Receiver:
     """The receiver's state: the integrations file, the connectors built from it (lazily, with the
     environment's credentials) and the state store the hints go to."""
 
-    def __init__(self, file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | None = None) -> None:
+    def __init__(self, file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | WarmRunner | None = None) -> None:
         self.file, self.store, self.launcher = file, store, launcher
         self._connectors: dict[tuple[str, str], object] = {}
         self._secrets: dict[str, str | None] = {}
@@ -143,8 +143,9 @@ def subscribe(file: cfg.IntegrationsFile, store: StateStore, integration: str, r
     return lines
 
 
-def build_app(file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | None = None) -> Starlette:
-    """The receiver's app; with a ``launcher`` it also asks Dagster for each hinted flow's run at once."""
+def build_app(file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | WarmRunner | None = None) -> Starlette:
+    """The receiver's app; with a ``launcher`` it also has each hinted flow run at once: asked of
+    Dagster (:class:`Launcher`) or run warm in this process (:class:`WarmRunner`)."""
     receiver = Receiver(file, store, launcher)
     return Starlette(routes=[
         Route("/hooks/{integration}/{connection}", receiver.receive, methods=["POST"]),

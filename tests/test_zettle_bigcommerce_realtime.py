@@ -11,6 +11,7 @@ import requests
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from integrations_dagster.build import build_definitions
+from integrations_dagster.launch import WarmRunner
 from integrations_dagster.receiver import build_app, subscribe, webhook_secret_key
 from integrations_dagster.sandbox.base import Knobs
 from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
@@ -136,6 +137,35 @@ def test_subscribe_keeps_the_signing_key_the_receiver_then_verifies_with(tmp_pat
                                json={"eventName": "ProductUpdated", "timestamp": "t", "payload": "{}"})
         assert forged.status_code == 401
         assert store.webhook_events_after("pos", "till", "products", 0)[1] == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        zettle.stop()
+        bigcommerce.stop()
+
+
+def test_the_receiver_runs_a_hinted_flow_warm_and_the_sensor_asks_for_nothing_more(tmp_path, store, monkeypatch):
+    """``receiver --runs here``: the delivery's flow runs at once in the receiver's process, recorded
+    in the Dagster instance with the hint it took; no sensor tick is needed and the sensor then
+    finds the hint taken. A flow of a pair is left to Dagster's queue (no run here)."""
+    zettle = start_in_thread("zettle", credentials=ZETTLE_CREDENTIALS, knobs=Knobs(seed=12), demo=False)
+    bigcommerce = start_in_thread("bigcommerce", credentials=BIGCOMMERCE_CREDENTIALS, demo=False)
+    file = integrations_file(tmp_path, zettle.url, bigcommerce.url)
+    instance = DagsterInstance.ephemeral()
+    runner = WarmRunner(file, instance=instance)
+    server, thread, port = serve_in_thread(build_app(file, store, runner), name="receiver")
+    try:
+        zt, bc = Zettle(zettle.url), BigCommerce(bigcommerce.url)
+        monkeypatch.setenv("ZETTLE_WEBHOOK_SECRET", zt.subscribe(f"http://127.0.0.1:{port}/hooks/pos/till", EVENTS))
+        zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+        assert zettle.sandbox.outbox.idle(10) and runner.idle(60)
+        assert shop_price(type("H", (), {"bc": bc})(), "MUG-STONE") == 249.0
+        runs = instance.get_runs()
+        assert [(r.job_name, r.tags.get("integrations/trigger")) for r in runs] == [("pos_products", "webhook")]
+        assert runner.runs == 1
+        sensor = build_definitions(file).get_sensor_def("pos_products_webhook")
+        with build_sensor_context(instance=instance, definitions=build_definitions(file)) as ctx:
+            assert isinstance(sensor(ctx), SkipReason)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
