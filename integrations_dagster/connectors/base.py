@@ -180,6 +180,9 @@ class WriteContext:
     owns: frozenset[str] | None = None
     # What the target last accepted for other keys of this flow (the snapshot): key -> record.
     accepted: Callable[[list[str]], dict[str, CanonicalRecord]] = lambda keys: {}
+    # What a writer learned in this run for its next batch (one push op, several ``write`` calls):
+    # a store's SKU index, a category's id. Gone with the run.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def owned(self, name: str) -> bool:
         return self.owns is None or name in self.owns

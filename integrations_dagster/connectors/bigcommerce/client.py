@@ -138,12 +138,12 @@ class BigCommerceResource(ConnectorResource):
         if entity != "products":
             raise ValueError(f"BigCommerce is not a target of {entity!r} yet")
         rule = mapping.PriceRule(self._sync_prices(changes, ctx), bool(ctx.options.get("prices_include_tax", True)))
-        category: list[int] = []
-
         def landing() -> int:
-            if not category:
-                category.append(catalog.category(str(ctx.options.get("landing_category") or "Zettle")))
-            return category[0]
+            """The landing category's id, looked up (or made) once per run."""
+            if "bigcommerce.landing_category" not in ctx.memo:
+                name = str(ctx.options.get("landing_category") or "Zettle")
+                ctx.memo["bigcommerce.landing_category"] = catalog.category(name)
+            return ctx.memo["bigcommerce.landing_category"]
 
         yield from ProductExporter(catalog, ctx, rule, landing).write(changes)
 
@@ -151,20 +151,28 @@ class BigCommerceResource(ConnectorResource):
         """Prices go out only when asked and in the store's own currency [seed 004: "Detta kan du bara
         göra om du har samma valutainställningar"]; otherwise products land with price 0, said once."""
         if not ctx.options.get("sync_prices", True):
-            ctx.log("prices are not synced (sync_prices: false): products land in BigCommerce with price 0")
+            _once(ctx, "prices are not synced (sync_prices: false): products land in BigCommerce with price 0")
             return False
         store_currency = str(self.store().get("currency") or "").upper()
         currencies = _currencies(changes)
         foreign = sorted(currencies - {store_currency}) if store_currency else []
         if foreign:
-            ctx.log(f"prices are not synced: the source's prices are in {', '.join(foreign)} and the store's "
-                    f"currency is {store_currency}; products land with price 0")
+            _once(ctx, f"prices are not synced: the source's prices are in {', '.join(foreign)} and the store's "
+                       f"currency is {store_currency}; products land with price 0")
             return False
         if not ctx.options.get("prices_include_tax", True):
-            ctx.log("the store's prices exclude VAT: source prices are converted with each product's own VAT "
-                    "rate; BigCommerce adds the rate of the product's tax class at checkout, so a tax class "
-                    "whose rate differs from the source's changes what shoppers pay and your margin")
+            _once(ctx, "the store's prices exclude VAT: source prices are converted with each product's own VAT "
+                       "rate; BigCommerce adds the rate of the product's tax class at checkout, so a tax class "
+                       "whose rate differs from the source's changes what shoppers pay and your margin")
         return True
+
+
+def _once(ctx: WriteContext, message: str) -> None:
+    """Say ``message`` in the run's log once, however many batches the run writes."""
+    said = ctx.memo.setdefault("bigcommerce.said", set())
+    if message not in said:
+        said.add(message)
+        ctx.log(message)
 
 
 def _currencies(changes: list[Change]) -> set[str]:

@@ -22,6 +22,7 @@ from integrations_dagster.connectors.http import ApiError, TransientError
 from integrations_dagster.model.product import Product
 
 INDEX_AFTER = 20  # more unknown products than this in one run: list the store's SKUs once
+INDEX_MEMO = "bigcommerce.sku_index"
 VARIANTS_ENTITY = "variants"
 
 
@@ -31,11 +32,19 @@ class ProductExporter:
         self.catalog, self.ctx, self.rule = catalog, ctx, rule
         self.landing_category = landing_category
         self.owned = [f for f in mapping.OWNABLE if ctx.owned(f)]
-        self._index: dict[str, tuple[int, int]] | None = None
+
+    @property
+    def _index(self) -> dict[str, tuple[int, int]] | None:
+        """The store's SKUs, listed once per run (``ctx.memo``) and kept up to date as products land."""
+        return self.ctx.memo.get(INDEX_MEMO)
+
+    @_index.setter
+    def _index(self, value: dict[str, tuple[int, int]] | None) -> None:
+        self.ctx.memo[INDEX_MEMO] = value
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
         unknown = sum(1 for c in changes if c.action != "delete" and not self._bound(c))
-        if unknown > INDEX_AFTER:
+        if unknown > INDEX_AFTER and self._index is None:
             self._index = self.catalog.sku_index()
         for change in changes:
             try:
@@ -95,9 +104,12 @@ class ProductExporter:
             if found is None:
                 raise
             return self._update(found, product, "linked") or self._create(product)
+        variants = created.get("variants") or self.catalog.variants(created["id"])
+        if self._index is not None:
+            self._index.update({str(v["sku"]).casefold(): (int(created["id"]), int(v["id"])) for v in variants
+                                if v.get("sku")})
         return Outcome(product.key, ok=True, action="created", target_id=str(created["id"]),
-                       bindings=_bindings(product, created.get("variants") or self.catalog.variants(created["id"])),
-                       binding_entity=VARIANTS_ENTITY)
+                       bindings=_bindings(product, variants), binding_entity=VARIANTS_ENTITY)
 
     def _update(self, product_id: int | str, product: Product, action: str) -> Outcome | None:
         """Write the owned fields to the store's product; None when it is no longer there."""
