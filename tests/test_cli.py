@@ -33,6 +33,26 @@ def test_connect_says_ok_with_good_credentials_and_why_not_with_bad(tmp_path, wo
     assert "401" in err and "not-the-token" not in err and "Traceback" not in err
 
 
+def test_connect_checks_the_till_and_the_store(tmp_path, zettle_empty, bigcommerce_empty, monkeypatch, capsys):
+    """Seed 004: "Connect both accounts"; connect says what each system answered, or what is wrong."""
+    from zettlekit import integrations_file
+
+    integrations_file(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    config = str(tmp_path / "integrations.yaml")
+    assert main(["connect", "--config", config, "pos", "till"]) == 0
+    assert main(["connect", "--config", config, "pos", "shop"]) == 0
+    out = capsys.readouterr().out
+    assert "pos.till: OK" in out and "Zettle" in out and "pos.shop: OK" in out and "currency SEK" in out
+    monkeypatch.setenv("ZETTLE_API_KEY", "a-revoked-key")
+    assert main(["connect", "--config", config, "pos", "till"]) == 2
+    err = capsys.readouterr().err
+    assert "refused the grant" in err and "a-revoked-key" not in err and "Traceback" not in err
+    monkeypatch.setenv("BIGCOMMERCE_ACCESS_TOKEN", "not-the-token")
+    assert main(["connect", "--config", config, "pos", "shop"]) == 2
+    err = capsys.readouterr().err
+    assert "401" in err and "not-the-token" not in err and "Traceback" not in err
+
+
 def test_connect_names_a_missing_environment_variable(tmp_path, woo_sandbox, fortnox_empty, monkeypatch, capsys):
     definitions(tmp_path, woo_sandbox.url, fortnox_empty.url)
     monkeypatch.delenv("WOO_CONSUMER_SECRET")
