@@ -86,3 +86,29 @@ def test_both_ways_orders_and_sales_add_up_and_nothing_echoes(shops):
     for job in ("pos_stock", "pos_stock_back", "pos_stock"):
         assert run(defs, job, instance).success
     assert (zt.movements(), stats(bc.base.split("/stores/")[0])["writes"]) == (moved, writes), "settled: no echo"
+
+
+@pytest.mark.parametrize("side", ["bigcommerce", "zettle"])
+def test_a_change_applied_but_answered_500_is_not_applied_twice(shops, side, zettle_empty, bigcommerce_empty):
+    """A relative adjustment or a movement is not idempotent: when the target applied it and the
+    answer was lost (500 after the write), the next run must find it applied, not send it again."""
+    zt, bc, defs = shops
+    mug = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    zt.track(mug)
+    zt.restock(mug, "MUG-STONE", 10)
+    instance = DagsterInstance.ephemeral()
+    for job in ("pos_products", "pos_stock", "pos_stock_back"):
+        assert run(defs, job, instance).success
+    if side == "bigcommerce":
+        zt.sell(mug, "MUG-STONE", 2)  # to carry into the store
+        target, job = bigcommerce_empty, "pos_stock"
+    else:
+        bc.order("MUG-STONE", 2)  # to carry into Zettle
+        target, job = zettle_empty, "pos_stock_back"
+    target.sandbox.knobs.update({"fault_after_write_rate": 1.0})
+    run(defs, job, instance, raise_on_error=False)
+    target.sandbox.knobs.update({"fault_after_write_rate": 0.0})
+    assert run(defs, job, instance).success
+    for again in ("pos_stock", "pos_stock_back"):
+        assert run(defs, again, instance).success
+    assert (zt.balance(mug, "MUG-STONE"), bc.stock("MUG-STONE")[1]) == (10 - 2, 10 - 2)

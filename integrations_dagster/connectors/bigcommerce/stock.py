@@ -26,6 +26,7 @@ from typing import Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome, WriteContext
 from integrations_dagster.connectors.bigcommerce.catalog import Catalog
+from integrations_dagster.connectors.deltas import apply_once
 from integrations_dagster.connectors.http import ApiError, TransientError
 from integrations_dagster.model import RecordError, StockLevel, to_decimal
 
@@ -89,7 +90,9 @@ class StockExporter:
         if not moving:
             return
         items = [{**item, "quantity": int(delta)} for _, item, delta in moving]
-        if self._send("relative", items):
+        skus = [change.record.sku for change, _, _ in moving]
+        if self._send("relative", items, lambda: self._levels(skus),
+                      {change.record.sku.casefold(): delta for change, _, delta in moving}):
             for change, item, delta in moving:
                 yield _landed(change, item, (), moved=delta)
         elif len(moving) > 1:
@@ -98,17 +101,37 @@ class StockExporter:
         else:
             yield from self._set([(moving[0][0], moving[0][1])])
 
-    def _send(self, kind: str, items: list[dict]) -> bool:
-        """One adjustment payload; False when BigCommerce refused it (one bad item refuses all)."""
+    def _send(self, kind: str, items: list[dict], read=None, changes=None) -> bool:
+        """One adjustment payload; False when BigCommerce refused it (one bad item refuses all). A
+        relative one is sent once (:func:`apply_once`: ``read`` the levels, ``changes`` by SKU)."""
         method, path = ("PUT", "/v3/inventory/adjustments/absolute") if kind == "absolute" else \
             ("POST", "/v3/inventory/adjustments/relative")
-        try:
+
+        def send() -> None:
             self.catalog.http.request(method, path, json={"reason": "integrations_dagster stock sync", "items": items})
+
+        try:
+            if kind == "relative":
+                apply_once(send, read, changes)
+            else:
+                send()  # (an absolute level may be sent twice)
         except TransientError:
             raise
         except ApiError:
             return False
         return True
+
+    def _levels(self, skus: list[str]) -> dict[str, Decimal]:
+        """casefolded SKU -> on-hand count at the default location [spec: get-inventory-items, sku:in]."""
+        out = {}
+        for start in range(0, len(skus), 50):
+            chunk = ",".join(skus[start:start + 50])
+            for row in self.catalog.pages("/v3/inventory/items", **{"sku:in": chunk}):
+                at = next((loc for loc in row.get("locations") or [] if int(loc.get("location_id", 0)) == LOCATION), None)
+                sku = (row.get("identity") or {}).get("sku")
+                if at is not None and sku:
+                    out[str(sku).casefold()] = Decimal(str(at.get("total_inventory_onhand") or 0))
+        return out
 
     def _holders(self) -> dict[str, dict]:
         """casefolded SKU -> where its stock is held: ``item`` (``product_id`` or ``variant_id``), the

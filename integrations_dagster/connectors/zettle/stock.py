@@ -12,9 +12,11 @@ lagerspårning i Zettle" [seed 004]. Rows carry ``variantUuid`` and no SKU, so t
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome
+from integrations_dagster.connectors.deltas import apply_once
 from integrations_dagster.connectors.http import ApiError, HttpClient, TransientError
 from integrations_dagster.connectors.zettle import mapping
 from integrations_dagster.model import RecordError, StockLevel, to_decimal
@@ -108,8 +110,14 @@ class MovementWriter:
             yield from self._move(moves[start:start + self.BATCH])
 
     def _move(self, batch: list) -> Iterator[Outcome]:
-        try:
+        def send() -> None:
             self.inventory.request("POST", "/movements", json={"movements": [m for *_, m in batch]})
+
+        def read() -> dict[str, Decimal]:
+            return {str(r.get("variantUuid")): Decimal(str(r.get("balance") or 0)) for r in balances(self.inventory)}
+
+        try:
+            apply_once(send, read, {found[1]: delta for _, found, delta, _ in batch})
         except TransientError:
             raise
         except ApiError as exc:
