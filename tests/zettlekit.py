@@ -25,12 +25,12 @@ integrations:
         base_url: "{zettle}/{{service}}"
         credentials: {{client_id: {{env: ZETTLE_CLIENT_ID}}, api_key: {{env: ZETTLE_API_KEY}},
                       webhook_secret: {{env: ZETTLE_WEBHOOK_SECRET}}}}
-        settings: {{auth_url: "{zettle}/oauth", contact_email: kassa@example.se}}
+        settings: {{auth_url: "{zettle}/oauth", contact_email: kassa@example.se{settings}}}
       shop:
         system: bigcommerce
         base_url: "{bigcommerce}"
         credentials: {{access_token: {{env: BIGCOMMERCE_ACCESS_TOKEN}}}}
-        settings: {{store_hash: {store_hash}}}
+        settings: {{store_hash: {store_hash}{settings}}}
         options: {{prices_include_tax: {includes_tax}}}
     flows:
       products: {{entity: products, source: till, target: shop, deletes: true, op_retries: 0,
@@ -41,14 +41,16 @@ integrations:
 
 
 def integrations_file(tmp_path: Path, zettle_url: str, bigcommerce_url: str, *, includes_tax: bool = True,
-                      flow_options: dict | None = None) -> config.IntegrationsFile:
+                      flow_options: dict | None = None, settings: dict | None = None) -> config.IntegrationsFile:
+    """``settings``: more connector settings of both connections (``timeout``, ``max_attempts``)."""
     extra = ""
     if flow_options:
         extra = ", options: {" + ", ".join(f"{k}: {v}" for k, v in flow_options.items()) + "}"
     path = tmp_path / "integrations.yaml"
     path.write_text(textwrap.dedent(TEMPLATE.format(
         zettle=zettle_url, bigcommerce=bigcommerce_url, store_hash=BIGCOMMERCE_STORE_HASH,
-        includes_tax=str(includes_tax).lower(), extra=extra)))
+        includes_tax=str(includes_tax).lower(), extra=extra,
+        settings="".join(f", {k}: {v}" for k, v in (settings or {}).items()))))
     return config.load(path)
 
 
