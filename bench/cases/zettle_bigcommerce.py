@@ -26,7 +26,8 @@ import requests
 from bench.common import ZETTLE_API_KEY, ZETTLE_CLIENT_ID, BIGCOMMERCE_STORE_HASH, delta, env, start_sandbox
 
 QUOTA, WINDOW_S = 150, 30.0  # [doc: api-rate-limits.mdx: Standard plan]
-YAML = """
+# The integration the cases run (``flows`` is the YAML of its flows, indented as a flows: block).
+CONNECTIONS = """
 integrations:
   - name: bench
     start_date: 2026-11-01
@@ -35,15 +36,21 @@ integrations:
         system: zettle
         base_url: "{zettle}/{{service}}"
         credentials: {{client_id: {{env: ZETTLE_CLIENT_ID}}, api_key: {{env: ZETTLE_API_KEY}}}}
-        settings: {{auth_url: "{zettle}/oauth"}}
+        settings: {{auth_url: "{zettle}/oauth", contact_email: bench@example.com}}
       shop:
         system: bigcommerce
         base_url: "{bigcommerce}"
         credentials: {{access_token: {{env: BIGCOMMERCE_ACCESS_TOKEN}}}}
         settings: {{store_hash: {store_hash}}}
     flows:
-      products: {{entity: products, source: till, target: shop, triggers: {{schedule: 2h, sensor: false}}}}
 """
+FLOWS = """      products: {{entity: products, source: till, target: shop, triggers: {{schedule: 2h, sensor: false}}}}
+"""
+
+
+def integrations_yaml(zettle: str, bigcommerce: str, flows: str, **values) -> str:
+    return textwrap.dedent(CONNECTIONS).format(zettle=zettle, bigcommerce=bigcommerce,
+                                               store_hash=BIGCOMMERCE_STORE_HASH) + flows.format(**values)
 
 
 def _catalogue(url: str, products: int, variants: int) -> None:
@@ -87,8 +94,7 @@ def full_sync(args) -> dict:
             from integrations_dagster.build import build_definitions
 
             path = Path(tmp) / "bench.yaml"
-            path.write_text(textwrap.dedent(YAML.format(zettle=zettle.url, bigcommerce=bigcommerce.url,
-                                                        store_hash=BIGCOMMERCE_STORE_HASH)))
+            path.write_text(integrations_yaml(zettle.url, bigcommerce.url, FLOWS))
             defs = build_definitions(config.load(path))
             bigcommerce.clear_stats()
             started = time.perf_counter()

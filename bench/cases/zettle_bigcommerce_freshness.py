@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -26,26 +25,11 @@ from pathlib import Path
 import requests
 
 from bench.cases.freshness import REPO, _free_port, _pct, _round, _wait_quiet
+from bench.cases.zettle_bigcommerce import integrations_yaml
 from bench.common import BIGCOMMERCE_STORE_HASH, ZETTLE_API_KEY, ZETTLE_CLIENT_ID, env, start_sandbox
 
 PRODUCTS = 20
-YAML = """
-integrations:
-  - name: bench
-    start_date: 2026-11-01
-    connections:
-      till:
-        system: zettle
-        base_url: "{zettle}/{{service}}"
-        credentials: {{client_id: {{env: ZETTLE_CLIENT_ID}}, api_key: {{env: ZETTLE_API_KEY}}}}
-        settings: {{auth_url: "{zettle}/oauth", contact_email: bench@example.com}}
-      shop:
-        system: bigcommerce
-        base_url: "{bigcommerce}"
-        credentials: {{access_token: {{env: BIGCOMMERCE_ACCESS_TOKEN}}}}
-        settings: {{store_hash: {store_hash}}}
-    flows:
-      products: {{entity: products, source: till, target: shop,
+FLOWS = """      products: {{entity: products, source: till, target: shop,
                   triggers: {{schedule: 2h, sensor: true, sensor_interval_s: {sensor_s}, webhook: {webhook}}}}}
       stock: {{entity: stock, source: till, target: shop, after: [products],
                triggers: {{schedule: 2h, sensor: true, sensor_interval_s: {sensor_s}, webhook: {webhook}}}}}
@@ -121,9 +105,8 @@ def measure(args, *, webhooks: bool) -> dict:
         till = Till(zettle.url)
         till.catalogue(PRODUCTS)
         config = tmp / "bench.yaml"
-        config.write_text(textwrap.dedent(YAML.format(
-            zettle=zettle.url, bigcommerce=bigcommerce.url, store_hash=BIGCOMMERCE_STORE_HASH,
-            sensor_s=args.freshness_sensor_s, webhook=str(webhooks).lower())))
+        config.write_text(integrations_yaml(zettle.url, bigcommerce.url, FLOWS, sensor_s=args.freshness_sensor_s,
+                                            webhook=str(webhooks).lower()))
         env()
         os.environ.update(DAGSTER_HOME=str(home), INTEGRATIONS_CONFIG=str(config),
                           INTEGRATIONS_STATE_URL=f"sqlite:///{tmp / 'state.db'}")
