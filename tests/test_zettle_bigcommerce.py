@@ -135,3 +135,23 @@ def test_variants_added_changed_and_removed_in_zettle_follow_in_the_store(tmp_pa
     product = bc.product(bc.by_sku("TS-S")[0]["product_id"])
     prices = {v["sku"]: v["price"] for v in product["variants"] if v.get("option_values")}
     assert prices == {"TS-S": kronor(17900), "TS-L": kronor(20900)}
+
+
+def test_a_dry_run_of_the_first_sync_says_what_would_be_created_matched_and_left_alone(
+        tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    """Seed 004's duplicates, avoided before anything is written: the dry run reads the store (never
+    writes it) and lists the product it would match by SKU apart from those it would create."""
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    zt.create("Kaffe", [{"sku": "COF-1", "amount": 8900}], vat="12")
+    existing = bc.call("POST", "/v3/catalog/products", {"name": "Stone mug", "type": "physical", "sku": "MUG-STONE",
+                                                        "price": 10, "weight": 1})["data"]
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    before = writes(bigcommerce_empty.url)
+    result = run(defs, "pos_products", run_config={"ops": {"pos_products_fetch": {"config": {"dry_run": True}}}})
+    assert writes(bigcommerce_empty.url) == before, "a dry run writes nothing"
+    rows = next({r.data["key"]: r.data for r in e.event_specific_data.metadata["records"].records}
+                for e in result.all_events if e.event_type_value == "STEP_OUTPUT" and e.step_key == "pos_products_push")
+    assert {k: r["outcome"] for k, r in rows.items()} == {"MUG-STONE": "would link", "COF-1": "would create"}
+    assert f"product {existing['id']}" in rows["MUG-STONE"]["reason"]
+    assert len(bc.products()) == 1

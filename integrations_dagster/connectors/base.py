@@ -293,6 +293,13 @@ class ConnectorResource(ConfigurableResource):
         value = raw.get("id")
         return None if value is None else str(value)
 
+    def plan(self, entity: str, changes: list[Change], ctx: WriteContext) -> dict[str, tuple[str, str]]:
+        """A dry run's look at the target, read-only: key -> (what a write would do, why), for the
+        changes whose fate the diff cannot tell — a create that would *link* a record the target
+        already has (``("link", "the store has SKU X")``). Keys left out go as the diff says.
+        Default: no look."""
+        return {}
+
     @abstractmethod
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         """Apply changes; yield one Outcome per change as soon as the target has accepted it."""

@@ -591,14 +591,20 @@ def with_previous(spec: FlowSpec, store: StateStore, changes: list[Change], *, r
 def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally) -> Output[None]:
     """What the push would do, record by record, without a write to the target or the state store."""
     store: StateStore = context.resources.state.store()
+    target: ConnectorResource = getattr(context.resources, spec.target_key)
+    ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
+                       options=connection_options(spec, "target"), log=context.log.info, owns=spec.owns)
+    planned = target.plan(spec.entity, diff.changes, ctx)
     for change in with_previous(spec, store, diff.changes, resend=diff.fetched.by_key):
-        tally.add(f"would {change.action}")
-        tally.note_landed({"key": change.key, "action": change.action, "outcome": f"would {change.action}",
+        action, why = planned.get(change.key, (change.action, None))
+        tally.add(f"would {action}")
+        tally.note_landed({"key": change.key, "action": change.action, "outcome": f"would {action}", "reason": why,
                            "source_id": getattr(change.record, "source_id", None), "target_id": change.target_id,
                            "changes": describe(record_changes(change.previous, change.record))
                            or ("every field it owns (re-send)" if change.previous is None and change.target_id
                                else None)})
     context.log.info(f"dry run: {tally.counts.get('would create', 0)} would be created, "
+                     f"{tally.counts.get('would link', 0)} matched with what {spec.target} has, "
                      f"{tally.counts.get('would update', 0)} updated, {diff.unchanged} left alone; nothing written")
     return Output(None, metadata={**RunReport(spec, tally, diff.unchanged).metadata(context.run_id),
                                   "dry run": MetadataValue.text("nothing was written")})

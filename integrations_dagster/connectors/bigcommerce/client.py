@@ -147,6 +147,22 @@ class BigCommerceResource(ConnectorResource):
 
         yield from ProductExporter(catalog, ctx, rule, landing).write(changes)
 
+    def plan(self, entity: str, changes: list[Change], ctx: WriteContext) -> dict[str, tuple[str, str]]:
+        """Which products a first sync would link (the store has one of their SKUs) rather than
+        create: the store's SKUs, listed once, read-only."""
+        creates = [c for c in changes if c.action == "create" and isinstance(c.record, Product)
+                   and not (c.target_id or ctx.binder.external_id("products", c.key))]
+        if entity != "products" or not creates:
+            return {}
+        index = Catalog(self.http).sku_index()
+        out = {}
+        for change in creates:
+            hit = next(((sku, index[sku.casefold()]) for sku in mapping.skus(change.record) if sku.casefold() in index),
+                       None)
+            if hit:
+                out[change.key] = ("link", f"the store has SKU {hit[0]} (product {hit[1][0]}): matched, not created")
+        return out
+
     def _sync_prices(self, changes: list[Change], ctx: WriteContext) -> bool:
         """Prices go out only when asked and in the store's own currency [seed 004: "Detta kan du bara
         göra om du har samma valutainställningar"]; otherwise products land with price 0, said once."""
