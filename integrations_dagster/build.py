@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-
 from datetime import timedelta
 from pathlib import Path
 

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from integrations_dagster import config as cfg
-from integrations_dagster.build import connection_resource
+from integrations_dagster.build import connection_resource, integration_specs
 from integrations_dagster.connectors.signatures import WebhookRefused
 from integrations_dagster.launch import Launcher, WarmRunner
 from integrations_dagster.state.store import StateStore
@@ -44,16 +44,14 @@ class Receiver:
         self._connectors: dict[tuple[str, str], object] = {}
         self._secrets: dict[str, str | None] = {}
         # (integration, connection) -> entities some enabled flow reads from that connection
-        self.wanted = {(i.name, f.source): set() for i in file.integrations for f in i.flows.values()}
+        self.wanted: dict[tuple[str, str], set[str]] = {}
         # (integration, connection, entity) -> the jobs of the webhook-triggered flows reading it
         self.jobs: dict[tuple[str, str, str], list[str]] = {}
         for integration in file.integrations:
-            for name, flow in integration.flows.items():
-                if flow.enabled:
-                    self.wanted[(integration.name, flow.source)].add(flow.entity)
-                if flow.enabled and flow.triggers.webhook:
-                    key = (integration.name, flow.source, flow.entity)
-                    self.jobs.setdefault(key, []).append(f"{integration.name}_{name}")
+            for spec in integration_specs(integration):  # (the enabled flows)
+                self.wanted.setdefault((integration.name, spec.source), set()).add(spec.entity)
+                if integration.flows[spec.name].triggers.webhook:
+                    self.jobs.setdefault((integration.name, spec.source, spec.entity), []).append(spec.job_name)
 
     def connector(self, integration: str, connection: str):
         key = (integration, connection)
@@ -80,7 +78,10 @@ class Receiver:
         try:
             try:
                 hint = self.signed_by(integration, connection, connector).webhook_hint(headers, body)
-            except WebhookRefused:  # a new subscription since: its secret is in the store now
+            except WebhookRefused:
+                if getattr(connector, "webhook_secret", None):
+                    raise  # (a configured secret does not change)
+                # a new subscription since: its secret is in the store now
                 hint = self.signed_by(integration, connection, connector, fresh=True).webhook_hint(headers, body)
         except WebhookRefused as exc:
             log.warning("webhook for %s.%s refused: %s", integration, connection, exc)

@@ -46,14 +46,14 @@ def echo(store: StateStore, spec: FlowSpec, change: Change, outcome: Outcome) ->
     if outcome.moved is None and outcome.level is None:
         return
     reverse = FlowRef(spec.reverse, spec.target, spec.source, spec.entity)
-    held = store.snapshot_payloads(spec.reverse, [outcome.key]).get(outcome.key)
     if outcome.level is not None:
         seen = replace_quantity(change.record, outcome.level)
-    elif held is not None:
+    else:
+        held = store.snapshot_payloads(spec.reverse, [outcome.key]).get(outcome.key)
+        if held is None:
+            return  # the reverse flow has not seen the record yet: its first read takes it as it is
         before = RECORD_TYPES[spec.entity].model_validate(held)
         seen = replace_quantity(before, before.quantity + outcome.moved)
-    else:
-        return  # the reverse flow has not seen the record yet: its first read takes it as it is
     store.put_snapshot(reverse, outcome.key, seen.content_hash(), seen.model_dump(mode="json"))
 
 

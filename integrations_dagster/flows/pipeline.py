@@ -49,7 +49,7 @@ from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordErro
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
 from integrations_dagster.flows.memory import collector_paused
-from integrations_dagster.flows import pairs  # (after memory: a module, not a name)
+from integrations_dagster.flows import pairs
 from integrations_dagster.flows.prints import mapping_salt, source_print
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
 from integrations_dagster.flows.spec import FlowSpec, resource_key  # noqa: F401 - resource_key: re-exported
@@ -279,7 +279,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         for key, stage, reason in diff.failures:
             tally.note_failure(key, "map", reason, stage=stage)
         if diff.fetched.dry_run:
-            return _dry_run(context, spec, diff, tally)
+            return _dry_run(context, spec, diff, tally, target, ctx)
         _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key,
                       prints=diff.prints)
         report = RunReport(spec, tally, diff.unchanged)
@@ -588,12 +588,11 @@ def with_previous(spec: FlowSpec, store: StateStore, changes: list[Change], *, r
     return [replace(c, previous=accepted[c.key]) if c.key in wanted and c.key in accepted else c for c in changes]
 
 
-def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally) -> Output[None]:
-    """What the push would do, record by record, without a write to the target or the state store."""
+def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally, target: ConnectorResource,
+             ctx: WriteContext) -> Output[None]:
+    """What the push would do, record by record, without a write to the target or the state store
+    (the target is only read: ``plan``)."""
     store: StateStore = context.resources.state.store()
-    target: ConnectorResource = getattr(context.resources, spec.target_key)
-    ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
-                       options=connection_options(spec, "target"), log=context.log.info, owns=spec.owns)
     planned = target.plan(spec.entity, diff.changes, ctx)
     for change in with_previous(spec, store, diff.changes, resend=diff.fetched.by_key):
         action, why = planned.get(change.key, (change.action, None))

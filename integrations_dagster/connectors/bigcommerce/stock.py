@@ -32,6 +32,7 @@ from integrations_dagster.model import RecordError, StockLevel, to_decimal
 
 ITEM_LIMIT = 2000  # [spec: inventory.v3.yml "Limit of 2000 items per payload"]
 LOCATION = 1
+HOLDERS_MEMO = "bigcommerce.stock_holders"
 
 
 class StockExporter:
@@ -39,7 +40,9 @@ class StockExporter:
         self.catalog, self.ctx = catalog, ctx
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
-        holders = self._holders()
+        if HOLDERS_MEMO not in self.ctx.memo:  # (listed once per run, kept up to date by _track)
+            self.ctx.memo[HOLDERS_MEMO] = self._holders()
+        holders = self.ctx.memo[HOLDERS_MEMO]
         ready: list[tuple[Change, dict, tuple[str, ...]]] = []
         for change in changes:
             level = change.record

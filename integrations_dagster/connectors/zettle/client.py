@@ -125,7 +125,8 @@ class ZettleResource(ConnectorResource):
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         """The newest ``updated`` of the library or of the balances (the whole list: one request for
         the library, one per thousand balances)."""
-        stamps = [mapping.zettle_time(raw.get("updated")) for raw in self._records(entity)]
+        rows = stock.balances(self.service("inventory")) if entity == "stock" else self._records(entity)
+        stamps = [mapping.zettle_time(raw.get("updated")) for raw in rows]
         newest = max((s for s in stamps if s), default=None)
         if newest is None:
             return None
@@ -172,4 +173,4 @@ class ZettleResource(ConnectorResource):
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         if entity != "stock":
             raise ValueError(f"Zettle is not a target of {entity!r}")
-        yield from stock.MovementWriter(self.service("products"), self.service("inventory")).write(changes)
+        yield from stock.MovementWriter(self.service("products"), self.service("inventory"), ctx.memo).write(changes)

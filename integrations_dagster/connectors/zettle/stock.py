@@ -22,6 +22,7 @@ from integrations_dagster.connectors.zettle import mapping
 from integrations_dagster.model import RecordError, StockLevel, to_decimal
 
 STOCK = "/stock"
+PER_PRODUCT_READS = 5  # a movement batch of up to this many products reads their counts one by one
 PAGE_LIMIT = 1000  # [3p: usefulapi zettle_get_stock "limit 1–1000"]; the docs' examples use 100
 NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -72,14 +73,19 @@ class MovementWriter:
 
     BATCH = 100  # movements per request (no documented limit; kept small: one refused item refuses all)
 
-    def __init__(self, products: HttpClient, inventory: HttpClient) -> None:
+    def __init__(self, products: HttpClient, inventory: HttpClient, memo: dict) -> None:
         self.products, self.inventory = products, inventory
+        if "zettle.variants" not in memo:  # what the run's batches share (``WriteContext.memo``)
+            memo["zettle.variants"] = {
+                sku.casefold(): (str(p["uuid"]), str(v["uuid"]))
+                for p in products.get("/organizations/self/products/v2") for v in p.get("variants") or []
+                if (sku := (v.get("sku") or "").strip())}
+            memo["zettle.inventories"] = {i.get("inventoryType"): i.get("inventoryUuid")
+                                          for i in inventory.get("/inventories")}
+        self.variants, self.kinds = memo["zettle.variants"], memo["zettle.inventories"]
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
-        variants = {sku.casefold(): (str(p["uuid"]), str(v["uuid"]))
-                    for p in self.products.get("/organizations/self/products/v2") for v in p.get("variants") or []
-                    if (sku := (v.get("sku") or "").strip())}
-        kinds = {i.get("inventoryType"): i.get("inventoryUuid") for i in self.inventory.get("/inventories")}
+        variants, kinds = self.variants, self.kinds
         moves = []
         for change in changes:
             level = change.record
@@ -114,7 +120,13 @@ class MovementWriter:
             self.inventory.request("POST", "/movements", json={"movements": [m for *_, m in batch]})
 
         def read() -> dict[str, Decimal]:
-            return {str(r.get("variantUuid")): Decimal(str(r.get("balance") or 0)) for r in balances(self.inventory)}
+            products = {found[0] for _, found, _, _ in batch}
+            if len(products) > PER_PRODUCT_READS:
+                rows = balances(self.inventory)
+            else:  # one request a product: cheaper than the whole list (a single retried movement)
+                rows = (r for p in sorted(products)
+                        for r in self.inventory.get(f"{STOCK}/{self.kinds.get('STORE')}/products/{p}"))
+            return {str(r.get("variantUuid")): Decimal(str(r.get("balance") or 0)) for r in rows}
 
         try:
             apply_once(send, read, {found[1]: delta for _, found, delta, _ in batch})
