@@ -116,7 +116,7 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
                               f"a flow of {flow.entity} can own (it has {', '.join(ownable) or 'none'})")
     return FlowSpec(
         integration=integration.name, name=flow_name, entity=flow.entity, source=flow.source,
-        target=flow.target, mode=flow.mode, deletes=flow.deletes, owns=frozenset(flow.owns) if flow.owns is not None else None,
+        target=flow.target, mode=flow.mode, deletes=flow.deletes, scope=flow.scope, owns=frozenset(flow.owns) if flow.owns is not None else None,
         batch_size=flow.batch_size, op_retries=flow.op_retries,
         op_retry_delay_s=flow.op_retry_delay_s, max_runtime_s=round(flow.max_runtime_hours * 3600),
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),

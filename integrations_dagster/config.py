@@ -154,6 +154,10 @@ class Flow(Strict):
     # Delete in the target what the source no longer has (seen by a full read: the schedule's full
     # reconcile, a full run). Off by default: an ERP keeps articles a shop stopped selling.
     deletes: bool = False
+    # Which source records the flow carries: ``all``, or only those the source assigns to the
+    # target's sales channel (``assigned``: a record unassigned at the source is deleted in the
+    # target, as a POS's "assign to channels" does; a source that does not say counts as assigned).
+    scope: Literal["all", "assigned"] = "all"
     # The target fields this flow writes; the rest of a target record is left as it is (default:
     # every field the target lets a flow own; see `ownable` of its connector).
     owns: list[str] | None = None

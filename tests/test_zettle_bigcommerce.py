@@ -116,6 +116,35 @@ def test_a_product_deleted_in_zettle_is_deleted_in_the_store(tmp_path, zettle_em
     assert [p["sku"] for p in bc.products()] == ["MUG-STONE"] and keep
 
 
+def test_only_products_assigned_to_the_channel_sync_and_unassigning_removes_one(tmp_path, zettle_empty,
+                                                                               bigcommerce_empty, state_url):
+    """Seed 004: "Välj manuellt vilka produkter du vill synka" … "endast dessa och alla nytillagda
+    produkter" and, unassigned, "Efter detta tas dina produkter bort från BigCommerce"."""
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    zt.create("Mugg", [{"sku": "MUG-1", "amount": 14900}], online={"status": "ACTIVE"})
+    cup = zt.create("Kopp", [{"sku": "CUP-1", "amount": 9900}], online={"status": "ACTIVE"})
+    bowl = zt.create("Skål", [{"sku": "BOWL-1", "amount": 19900}], online={"status": "HIDDEN"})
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url, product_fields={"scope": "assigned"})
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    assert sorted(p["sku"] for p in bc.products()) == ["CUP-1", "MUG-1"]
+    zt.update(cup, {"online": {"status": "HIDDEN"}})  # unassigned in the product library
+    zt.update(bowl, {"online": {"status": "ACTIVE"}})  # assigned
+    zt.create("Fat", [{"sku": "PLATE-1", "amount": 12900}])  # added after the setup: follows the channel
+    assert run(defs, "pos_products", instance).success
+    assert sorted(p["sku"] for p in bc.products()) == ["BOWL-1", "MUG-1", "PLATE-1"]
+    assert run(defs, "pos_products", instance, run_config=FULL).success  # a full read agrees
+    assert sorted(p["sku"] for p in bc.products()) == ["BOWL-1", "MUG-1", "PLATE-1"]
+
+
+def test_every_product_syncs_when_the_scope_is_all(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    zt.create("Skål", [{"sku": "BOWL-1", "amount": 19900}], online={"status": "HIDDEN"})
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    assert run(defs, "pos_products", DagsterInstance.ephemeral()).success
+    assert [p["sku"] for p in bc.products()] == ["BOWL-1"]
+
+
 def test_variants_added_changed_and_removed_in_zettle_follow_in_the_store(tmp_path, zettle_empty, bigcommerce_empty, state_url):
     zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
     shirt = zt.create("T-shirt", [{"sku": "TS-S", "amount": 19900, "options": {"Storlek": "S"}},

@@ -34,15 +34,17 @@ integrations:
         options: {{prices_include_tax: {includes_tax}}}
     flows:
       products: {{entity: products, source: till, target: shop, deletes: true, op_retries: 0,
-                  triggers: {{webhook: true}}{extra}}}
+                  triggers: {{webhook: true}}{fields}{extra}}}
       stock: {{entity: stock, source: till, target: shop, op_retries: 0, after: [products]}}
       stock_back: {{entity: stock, source: shop, target: till, op_retries: 0, after: [products]}}
 """
 
 
 def integrations_file(tmp_path: Path, zettle_url: str, bigcommerce_url: str, *, includes_tax: bool = True,
-                      flow_options: dict | None = None, settings: dict | None = None) -> config.IntegrationsFile:
-    """``settings``: more connector settings of both connections (``timeout``, ``max_attempts``)."""
+                      flow_options: dict | None = None, settings: dict | None = None,
+                      product_fields: dict | None = None) -> config.IntegrationsFile:
+    """``settings``: more connector settings of both connections (``timeout``, ``max_attempts``);
+    ``flow_options``: options of the products flow; ``product_fields``: more fields of that flow (``scope``)."""
     extra = ""
     if flow_options:
         extra = ", options: {" + ", ".join(f"{k}: {v}" for k, v in flow_options.items()) + "}"
@@ -50,6 +52,7 @@ def integrations_file(tmp_path: Path, zettle_url: str, bigcommerce_url: str, *, 
     path.write_text(textwrap.dedent(TEMPLATE.format(
         zettle=zettle_url, bigcommerce=bigcommerce_url, store_hash=BIGCOMMERCE_STORE_HASH,
         includes_tax=str(includes_tax).lower(), extra=extra,
+        fields="".join(f", {k}: {v}" for k, v in (product_fields or {}).items()),
         settings="".join(f", {k}: {v}" for k, v in (settings or {}).items()))))
     return config.load(path)
 
@@ -78,8 +81,10 @@ class Zettle:
         assert resp.status_code < 300, (method, path, resp.status_code, resp.text)
         return resp
 
-    def create(self, name: str, variants: list[dict], vat: str = "25", options: list[str] = ()) -> str:
-        """A product; each variant ``{"sku", "amount" (öre), "currency"?, "options"?: {name: value}, "barcode"?}``."""
+    def create(self, name: str, variants: list[dict], vat: str = "25", options: list[str] = (),
+               online: dict | None = None) -> str:
+        """A product; each variant ``{"sku", "amount" (öre), "currency"?, "options"?: {name: value}, "barcode"?}``;
+        ``online``: the product's webshop block (``{"status": "HIDDEN"}``: not assigned to the webshop)."""
         product_uuid = str(uuid.uuid1())
         body = {"uuid": product_uuid, "name": name, "vatPercentage": vat, "variants": [
             {"uuid": str(uuid.uuid1()), "name": " ".join((v.get("options") or {}).values()) or name,
@@ -87,6 +92,8 @@ class Zettle:
              "price": {"amount": v["amount"], "currencyId": v.get("currency", "SEK")},
              "options": [{"name": k, "value": x} for k, x in (v.get("options") or {}).items()]}
             for v in variants]}
+        if online is not None:
+            body["online"] = online
         if options:
             body["variantOptionDefinitions"] = {"definitions": [
                 {"name": n, "properties": [{"value": x} for x in dict.fromkeys(

@@ -136,6 +136,8 @@ class Normalized:
     # What the target had accepted when normalize read it: key -> (hash, id in the target's map);
     # None for records with a freshness token (their diff reads it itself, as late as it can).
     landed: dict[str, tuple[str, str | None]] | None = None
+    # Keys of records the source no longer assigns to the target's channel (``scope: assigned``).
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -229,14 +231,16 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map",
                                   source_ids=ids)
         records, skipped = filter_statuses(spec, records)
+        records, withdrawn = split_scope(spec, records)
         for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
         context.add_output_metadata({"records": len(records) + len(unchanged), "mapped": len(records),
                                      "unchanged_at_source": len(unchanged), "failed": len(failures),
                                      "parts_failed": len(parts), "skipped_by_status": skipped,
+                                     "not_assigned": len(withdrawn),
                                      "failures": MetadataValue.md(failure_table(failures + parts))})
         return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts,
-                          unchanged, prints, landed)
+                          unchanged, prints, landed, withdrawn)
 
     @op(name=f"{prefix}_diff", required_resource_keys={spec.target_key, "state"},
         ins={"normalized": In(Normalized)}, out=Out(Diff), tags=flow_tag)
@@ -251,7 +255,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             context.log.warning(f"{key}: {reason}")
         result = compute_diff(spec, store, records, full=fetched.window.full and not fetched.by_key,
                               resend=fetched.by_key, dry_run=fetched.dry_run, unchanged=normalized.unchanged,
-                              landed=normalized.landed)
+                              landed=normalized.landed, withdrawn=normalized.withdrawn)
         if result.stale:
             context.log.info(f"{len(result.stale)} records are older than what {spec.target} already has; "
                              "not pushed")
@@ -416,6 +420,19 @@ def filter_statuses(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[lis
     return kept, len(records) - len(kept)
 
 
+def split_scope(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[list[CanonicalRecord], list[str]]:
+    """With ``scope: assigned``, the records the source assigns to the target's channel, and the keys
+    of those it does not (the diff deletes them where they landed: unassigning removes the product
+    from the channel). A record whose source does not say (None) is assigned."""
+    if spec.scope != "assigned":
+        return records, []
+    kept = [r for r in records if getattr(r, "channel_assigned", None) is not False]
+    if len(kept) == len(records):
+        return records, []
+    withdrawn = [r.key for r in records if getattr(r, "channel_assigned", None) is False]
+    return kept, withdrawn
+
+
 def _dedupe(records: list[CanonicalRecord], taken: Iterable[str] = ()) -> tuple[list[CanonicalRecord],
                                                                                 list[tuple[str, str]]]:
     """Two source records with one key (a SKU used twice) cannot both land: keep the first. ``taken``:
@@ -464,13 +481,16 @@ class DiffResult:
 def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecord], *, full: bool,
                  resend: bool = False, dry_run: bool = False,
                  unchanged: list[tuple[str, str]] = (),
-                 landed: dict[str, tuple[str, str | None]] | None = None) -> DiffResult:
+                 landed: dict[str, tuple[str, str | None]] | None = None,
+                 withdrawn: Iterable[str] = ()) -> DiffResult:
     """Hashes of the fetched records against the snapshot. ``resend``: records
     read by key go out even when unchanged (as wholly changed, so the writer sends every field it
     owns); ``dry_run``: the snapshot is only read; ``unchanged``: (key, hash) of fetched records
     normalize did not map (their source text is the one the target's version came from);
     ``landed``: the snapshot with each record's id in the target's map (key -> (hash, id)) as
-    normalize read it (the run's one read of the whole flow; read here when not given).
+    normalize read it (the run's one read of the whole flow; read here when not given);
+    ``withdrawn``: keys of records the source no longer assigns to the target's channel: deleted
+    where they landed, whatever ``deletes`` says (a record deleted at the source needs ``deletes``).
 
     The snapshot is joined to the fetched hashes in a dict (pandas' outer merge cost twice as much,
     measured at 100 000 records); changes and deletions come in key order, as the merge gave them.
@@ -494,6 +514,7 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
         created.sort()
         updated.sort()
         deleted = sorted(k for k in landed if k not in hashes) if full else []
+        unassigned = sorted(k for k in set(withdrawn) if k in landed and k not in hashes)
         # A record left unmapped whose snapshot changed since normalize read it (another run landed
         # one meanwhile): this run has no record to send; the next run maps it.
         updated = [k for k in updated if k in by_key]
@@ -521,9 +542,9 @@ def compute_diff(spec: FlowSpec, store: StateStore, records: list[CanonicalRecor
         if resend:
             changes += [Change("update", k, by_key[k], target_id=ids.get(k)) for k in same]
             same = []
-        if spec.deletes:
-            changes += [Change("delete", k, None, target_id=landed[k][1]) for k in deleted]
-    return DiffResult(changes, len(same), deleted, sorted(stale))
+        removed = sorted(set(deleted if spec.deletes else ()) | set(unassigned))
+        changes += [Change("delete", k, None, target_id=landed[k][1]) for k in removed]
+    return DiffResult(changes, len(same), sorted(set(deleted) | set(unassigned)), sorted(stale))
 
 
 def _stale(by_key: dict[str, CanonicalRecord], accepted: dict[str, CanonicalRecord | None],

@@ -20,6 +20,7 @@ class FlowSpec:
     target: str
     mode: str = "both"
     deletes: bool = False  # records gone from the source (a full read) are deleted in the target
+    scope: str = "all"  # "assigned": only records the source assigns to the target's channel
     # The flow of the same entity between the same two connections the other way (``flows.pairs``).
     reverse: str | None = None
     owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)

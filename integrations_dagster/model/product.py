@@ -54,7 +54,8 @@ class SellableUnit(Value):
 
 
 class Product(CanonicalRecord):
-    volatile_fields: ClassVar[frozenset[str]] = frozenset({"modified_at"})
+    # ``channel_assigned`` says which records a flow carries, it is nothing the target holds.
+    volatile_fields: ClassVar[frozenset[str]] = frozenset({"modified_at", "channel_assigned"})
 
     source_id: str
     sku: str | None = None  # required for a simple product; optional on a variable parent
@@ -74,6 +75,9 @@ class Product(CanonicalRecord):
     option_names: tuple[str, ...] = ()
     variants: tuple[Variant, ...] = ()
     modified_at: str | None = None  # ISO 8601 UTC, the source's own modification time
+    # Whether the source assigns the product to the sales channel the integration feeds (a POS's
+    # "assign to channels"); None: the source has no such notion. Read by a flow with ``scope: assigned``.
+    channel_assigned: bool | None = None
 
     @property
     def key(self) -> str:

@@ -8,6 +8,12 @@ product and on each variant [doc: pusher-api_concept_event-payloads.md]; prices 
 ``online`` (description, shipping weight, images) [3p: nopSolutions Product.cs]; ``updated`` is
 ``yyyy-MM-ddTHH:mm:ss.SSS+0000`` [doc: event-payloads].
 
+Channel assignment ("Tilldela till kanaler" in the product library [doc: seed 004]) has no public
+API field. GUESS, kept here only: it is the product's ``online.status`` (a field the event payloads
+show, value ``HIDDEN`` [doc: event-payloads]); ``HIDDEN`` = not assigned to the webshop channel, any
+other status assigned, no status = the source does not say (new products follow the channel, as the
+seed says they do once the integration is set up).
+
 A product with one variant and no option definitions is a simple product (the POS's default: the
 variant is the product); anything else is variable, keyed ``parent:<product uuid>`` because Zettle
 has no product-level SKU. A variant without a SKU cannot be matched or counted anywhere else: it is
@@ -25,6 +31,7 @@ from integrations_dagster.model import RecordError, to_decimal
 from integrations_dagster.model.money import Money, Price
 from integrations_dagster.model.product import Product, Variant
 
+UNASSIGNED_STATUS = "HIDDEN"  # GUESS (see the module docstring): online.status of an unassigned product
 DEFAULT_VAT = Decimal("25")  # only when neither the product nor the variant states a rate (never seen)
 
 
@@ -79,6 +86,11 @@ def _images(raw: dict, online: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))
 
 
+def _channel_assigned(online: dict) -> bool | None:
+    status = online.get("status")
+    return None if status in (None, "") else status != UNASSIGNED_STATUS
+
+
 def product(raw: dict, notes: MapNotes | None = None) -> Product:
     """One Zettle product as a canonical product; RecordError when it cannot be one."""
     uuid, name = raw.get("uuid"), (raw.get("name") or "").strip()
@@ -97,7 +109,7 @@ def product(raw: dict, notes: MapNotes | None = None) -> Product:
     common: dict[str, Any] = dict(
         source_id=uuid, name=name, description=online.get("description") or raw.get("description"),
         vat_rate=vat, weight=_weight_kg(online), images=_images(raw, online),
-        modified_at=zettle_time(raw.get("updated")),
+        modified_at=zettle_time(raw.get("updated")), channel_assigned=_channel_assigned(online),
     )
     definitions = ((raw.get("variantOptionDefinitions") or {}).get("definitions")) or []
     if len(variants) == 1 and not definitions:
