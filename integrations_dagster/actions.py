@@ -29,7 +29,8 @@ class ActionResult:
 
 
 def run_flow(integration: str, flow: str, *, keys: list[str] | None = None, retry_failed: bool = False,
-             dry_run: bool = False, full: bool = False, config: str | None = None) -> ActionResult:
+             dry_run: bool = False, full: bool = False, withdraw_all: bool = False,
+             config: str | None = None) -> ActionResult:
     """Run one flow's job now with the given fetch config; its record table and counts."""
     from integrations_dagster.build import load_definitions
 
@@ -41,7 +42,8 @@ def run_flow(integration: str, flow: str, *, keys: list[str] | None = None, retr
         flows = sorted({j.tags["integrations/flow"] for j in defs.resolve_all_job_defs()
                         if j.tags.get("integrations/flow")})
         raise ConfigError(f"no flow {integration}.{flow} (flows: {', '.join(flows) or 'none'})") from None
-    fetch: dict[str, Any] = {"keys": list(keys or []), "retry_failed": retry_failed, "dry_run": dry_run, "full": full}
+    fetch: dict[str, Any] = {"keys": list(keys or []), "retry_failed": retry_failed, "dry_run": dry_run, "full": full,
+                             "withdraw_all": withdraw_all}
     result = job.execute_in_process(
         instance=_instance(), raise_on_error=False,
         run_config={"ops": {f"{job_name}_fetch": {"config": fetch}},

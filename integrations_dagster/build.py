@@ -66,7 +66,11 @@ def integration_specs(integration: cfg.Integration) -> list[FlowSpec]:
     enabled = [(name, flow) for name, flow in integration.flows.items() if flow.enabled]
     specs = name_checks([flow_spec(integration, name, flow) for name, flow in enabled])
     reverse = find_reverse(specs)
-    return [replace(s, reverse=reverse.get(s.state_name)) for s in specs]
+    by_name = {s.state_name: s for s in specs}
+    return [replace(s, reverse=reverse.get(s.state_name), splits=dict(s.separate_stock),
+                    separate_stock={**(by_name[reverse[s.state_name]].separate_stock if s.state_name in reverse else {}),
+                                    **s.separate_stock})
+            for s in specs]
 
 
 def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
@@ -122,7 +126,7 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),
         after=tuple(f"{integration.name}.{other}" for other in flow.after),
         source_options=dict(source.options), target_options=dict(target.options),
-        flow_options=dict(flow.options), warn_at=flow.failed_records.warn_at,
+        flow_options=dict(flow.options), separate_stock=dict(flow.separate_stock), warn_at=flow.failed_records.warn_at,
         error_at=flow.failed_records.error_at)
 
 

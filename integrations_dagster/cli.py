@@ -74,12 +74,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the systems reach the receiver (a public URL in production)")
     su.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
 
-    for name, help_ in (("validate", "check an integrations file"), ("connect", "test a connection")):
+    for name, help_ in (("validate", "check an integrations file"),
+                        ("connect", "test an integration's connections (all, or one); connects a disconnected one again")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
         if name == "connect":
             p.add_argument("integration")
-            p.add_argument("connection")
+            p.add_argument("connection", nargs="?", help="just this one (a test only: it connects nothing again)")
+
+    dc = sub.add_parser("disconnect", help="stop an integration's flows, keeping or deleting what they created "
+                                           "in the targets; its fixed choices are forgotten")
+    dc.add_argument("integration")
+    dc.add_argument("--products", choices=("keep", "delete"), required=True,
+                    help="keep: the target's products stay and stop syncing; delete: products the flows created "
+                         "or linked there are deleted")
+    dc.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
 
     lg = sub.add_parser("log", help="show the sync log (oldest first)")
     lg.add_argument("--run", help="one run's rows (its Dagster run id)")
@@ -107,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     defaulted = _same_state_as_dagster()
     try:
-        return {"sandbox": _sandbox, "receiver": _receiver, "subscribe": _subscribe, "validate": _validate, "connect": _connect, "log": _log, "resend": _act,
+        return {"sandbox": _sandbox, "receiver": _receiver, "subscribe": _subscribe, "validate": _validate, "connect": _connect, "disconnect": _disconnect, "log": _log, "resend": _act,
                 "retry-failed": _act, "dry-run": _act}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
         from integrations_dagster.config import ConfigError
@@ -222,23 +231,66 @@ def _validate(args) -> int:
 
 
 def _connect(args) -> int:
+    """Test each connection of the integration (or the one named); with all of them answering, an
+    integration that was disconnected is connected again: its flows start over with a first sync."""
     from integrations_dagster import config
     from integrations_dagster.build import connection_resource
+    from integrations_dagster.flows import lifecycle
+    from integrations_dagster.state.resource import open_store
 
     file = config.load(args.config)
     integration = next((i for i in file.integrations if i.name == args.integration), None)
-    if integration is None or args.connection not in integration.connections:
-        print(f"error: no connection {args.integration}.{args.connection} in {args.config or config.config_path()}",
-              file=sys.stderr)
+    names = [args.connection] if args.connection else list(integration.connections) if integration else []
+    if integration is None or any(n not in integration.connections for n in names):
+        where = f"{args.integration}.{args.connection}" if args.connection else args.integration
+        print(f"error: no {'connection' if args.connection else 'integration'} {where} in "
+              f"{args.config or config.config_path()}", file=sys.stderr)
         return 2
-    resource = connection_resource(args.connection, integration.connections[args.connection])
-    missing = [getattr(resource, f).env_var_name for f in resource.secret_fields
-               if hasattr(getattr(resource, f), "env_var_name") and not os.environ.get(getattr(resource, f).env_var_name)]
-    if missing:
-        print(f"error: set {', '.join(missing)} first", file=sys.stderr)
+    for name in names:
+        resource = connection_resource(name, integration.connections[name])
+        missing = [getattr(resource, f).env_var_name for f in resource.secret_fields
+                   if hasattr(getattr(resource, f), "env_var_name") and not os.environ.get(getattr(resource, f).env_var_name)]
+        if missing:
+            print(f"error: set {', '.join(missing)} first", file=sys.stderr)
+            return 2
+        with resource.process_config_and_initialize_cm() as live:
+            print(f"{args.integration}.{name}: OK — {live.test_connection()}")
+    if not args.connection and lifecycle.reconnect(open_store(), args.integration):
+        print(f"{args.integration}: connected again; its flows begin with a first sync (products already in a "
+              "target are linked by SKU, not created twice)")
+    return 0
+
+
+def _disconnect(args) -> int:
+    """Mark the integration disconnected (its runs read and write nothing), delete what its product
+    flows landed when asked (a run of each, recorded like any run), then forget its flows' state."""
+    from integrations_dagster import config
+    from integrations_dagster.actions import run_flow
+    from integrations_dagster.build import integration_specs
+    from integrations_dagster.flows import lifecycle
+    from integrations_dagster.state.resource import open_store
+
+    file = config.load(args.config)
+    integration = next((i for i in file.integrations if i.name == args.integration), None)
+    if integration is None:
+        print(f"error: no integration {args.integration} in {args.config or config.config_path()}", file=sys.stderr)
         return 2
-    with resource.process_config_and_initialize_cm() as live:
-        print(f"{args.integration}.{args.connection}: OK — {live.test_connection()}")
+    specs = integration_specs(integration)
+    store = open_store()
+    lifecycle.mark_disconnected(store, integration.name, args.products)
+    if args.products == "delete":
+        for spec in (s for s in specs if s.entity == "products"):
+            result = run_flow(integration.name, spec.name, withdraw_all=True, config=args.config)
+            deleted = result.summary.get("deleted", 0)
+            print(f"{spec.state_name}: {deleted} products deleted in {spec.target} (run {result.run_id})")
+            if not result.success:
+                print(f"error: {result.error}; the integration stays disconnected and nothing is forgotten: run "
+                      f"disconnect again to delete the rest", file=sys.stderr)
+                return 1
+    lifecycle.forget(store, specs)
+    kept = "kept in the targets, no longer synced" if args.products == "keep" else "deleted in the targets"
+    print(f"{integration.name}: disconnected; products {kept}; its fixed choices are forgotten. "
+          f"`integrations-dagster connect {integration.name}` connects it again")
     return 0
 
 

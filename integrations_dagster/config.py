@@ -171,9 +171,24 @@ class Flow(Strict):
     # Flows of this integration whose first sync must have finished before this flow's sensor and
     # schedules start it (orders after products: an order's lines then find their articles).
     after: list[str] = Field(default_factory=list)
+    # Stock only: SKUs whose target keeps a stock of its own, with the share it gets ("Separat lager för
+    # BigCommerce … Ange hur du vill fördela lagren" [seed 004]). The first run after a SKU is listed
+    # sets the target to its share and moves that share out of the source's stock; from then on neither
+    # this flow nor its reverse syncs the SKU. Unlisted again, the target's count follows the source's.
+    separate_stock: dict[str, int] = Field(default_factory=dict)
     triggers: Trigger = Field(default_factory=Trigger)
     failed_records: RecordChecks = Field(default_factory=RecordChecks)
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+    @model_validator(mode="after")
+    def _separate_stock(self) -> "Flow":
+        if self.separate_stock and self.entity != "stock":
+            raise ValueError("separate_stock is for stock flows")
+        for sku, share in self.separate_stock.items():
+            if share < 0:
+                raise ValueError(f"separate_stock.{sku}: the share must not be negative (got {share})")
+        return self
 
 
 class Alerts(Strict):

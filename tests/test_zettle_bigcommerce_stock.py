@@ -112,3 +112,37 @@ def test_a_change_applied_but_answered_500_is_not_applied_twice(shops, side, zet
     for again in ("pos_stock", "pos_stock_back"):
         assert run(defs, again, instance).success
     assert (zt.balance(mug, "MUG-STONE"), bc.stock("MUG-STONE")[1]) == (10 - 2, 10 - 2)
+
+
+def test_separate_stock_gives_the_store_its_share_once_and_then_neither_side_follows(tmp_path, state_url,
+                                                                                   zettle_empty, bigcommerce_empty):
+    """Seed 004: "Separat lager för BigCommerce … Ange hur du vill fördela lagren", and stock shows on
+    the other side only while "separat lager är avaktiverat"."""
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    mug = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])
+    cup = zt.create("Kopp", [{"sku": "CUP-1", "amount": 9900}])
+    zt.track(mug, cup)
+    zt.restock(mug, "MUG-STONE", 12)
+    zt.restock(cup, "CUP-1", 10)
+    instance = DagsterInstance.ephemeral()
+    together = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url)
+    for job in ("pos_products", "pos_stock", "pos_stock_back"):
+        assert run(together, job, instance).success
+    assert bc.stock("MUG-STONE")[1] == 12 and bc.stock("CUP-1")[1] == 10
+    apart = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url, stock_fields={"separate_stock": "{MUG-STONE: 5}"})
+    for job in ("pos_stock", "pos_stock_back"):
+        assert run(apart, job, instance).success
+    assert bc.stock("MUG-STONE")[1] == 5 and zt.balance(mug, "MUG-STONE") == 12 - 5  # the split, once
+    zt.sell(mug, "MUG-STONE", 2)  # a sale at the till: the store's share stays
+    bc.order("MUG-STONE", 1)  # an order in the store: the till's count stays
+    zt.sell(cup, "CUP-1", 3)  # a SKU not kept apart still follows both ways
+    bc.order("CUP-1", 1)
+    for _ in range(2):
+        for job in ("pos_stock", "pos_stock_back"):
+            assert run(apart, job, instance).success
+    assert bc.stock("MUG-STONE")[1] == 5 - 1 and zt.balance(mug, "MUG-STONE") == 12 - 5 - 2
+    assert bc.stock("CUP-1")[1] == 10 - 3 - 1 and zt.balance(cup, "CUP-1") == 10 - 3 - 1
+    # Unlisted again: Zettle is the master of the count once more.
+    for job in ("pos_stock", "pos_stock_back"):
+        assert run(together, job, instance).success
+    assert bc.stock("MUG-STONE")[1] == 12 - 5 - 2 and zt.balance(mug, "MUG-STONE") == 12 - 5 - 2

@@ -35,16 +35,17 @@ integrations:
     flows:
       products: {{entity: products, source: till, target: shop, deletes: true, op_retries: 0,
                   triggers: {{webhook: true}}{fields}{extra}}}
-      stock: {{entity: stock, source: till, target: shop, op_retries: 0, after: [products]}}
+      stock: {{entity: stock, source: till, target: shop, op_retries: 0, after: [products]{stock_fields}}}
       stock_back: {{entity: stock, source: shop, target: till, op_retries: 0, after: [products]}}
 """
 
 
 def integrations_file(tmp_path: Path, zettle_url: str, bigcommerce_url: str, *, includes_tax: bool = True,
                       flow_options: dict | None = None, settings: dict | None = None,
-                      product_fields: dict | None = None) -> config.IntegrationsFile:
+                      product_fields: dict | None = None, stock_fields: dict | None = None) -> config.IntegrationsFile:
     """``settings``: more connector settings of both connections (``timeout``, ``max_attempts``);
-    ``flow_options``: options of the products flow; ``product_fields``: more fields of that flow (``scope``)."""
+    ``flow_options``: options of the products flow; ``product_fields`` / ``stock_fields``: more fields of the products / stock
+    flow (``scope``, ``separate_stock``)."""
     extra = ""
     if flow_options:
         extra = ", options: {" + ", ".join(f"{k}: {v}" for k, v in flow_options.items()) + "}"
@@ -53,6 +54,7 @@ def integrations_file(tmp_path: Path, zettle_url: str, bigcommerce_url: str, *, 
         zettle=zettle_url, bigcommerce=bigcommerce_url, store_hash=BIGCOMMERCE_STORE_HASH,
         includes_tax=str(includes_tax).lower(), extra=extra,
         fields="".join(f", {k}: {v}" for k, v in (product_fields or {}).items()),
+        stock_fields="".join(f", {k}: {v}" for k, v in (stock_fields or {}).items()),
         settings="".join(f", {k}: {v}" for k, v in (settings or {}).items()))))
     return config.load(path)
 

@@ -25,11 +25,12 @@ class ConnectorOptions(BaseModel):
 
 
 def option(default: Any = None, *, reads: Iterable[str] = (), writes: Iterable[str] = (),
-           description: str = "") -> Any:
+           description: str = "", fixed: bool = False) -> Any:
     """A field of a :class:`ConnectorOptions`: read when the connector is the source of one of
-    ``reads`` or the target of one of ``writes``."""
+    ``reads`` or the target of one of ``writes``. ``fixed``: a choice made once, at the first sync into
+    the connection; changing it means disconnecting and connecting again (``flows.lifecycle``)."""
     return Field(default, description=description,
-                 json_schema_extra={"reads": sorted(reads), "writes": sorted(writes)})
+                 json_schema_extra={"reads": sorted(reads), "writes": sorted(writes), "fixed": fixed})
 
 
 def options_model(resource_cls: type) -> type[ConnectorOptions] | None:
@@ -41,6 +42,12 @@ def options_model(resource_cls: type) -> type[ConnectorOptions] | None:
         return ref
     module, _, name = str(ref).partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def fixed_names(model: type[ConnectorOptions], entity: str) -> list[str]:
+    """The options of ``model`` fixed once made that its connector writes ``entity`` with."""
+    return sorted(n for n in names_for(model, entity, "target")
+                  if (model.model_fields[n].json_schema_extra or {}).get("fixed"))  # type: ignore[union-attr]
 
 
 def names_for(model: type[ConnectorOptions], entity: str, role: str) -> set[str]:

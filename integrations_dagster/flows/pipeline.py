@@ -49,7 +49,7 @@ from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordErro
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
 from integrations_dagster.flows.memory import collector_paused
-from integrations_dagster.flows import pairs
+from integrations_dagster.flows import lifecycle, pairs, separate
 from integrations_dagster.flows.prints import mapping_salt, source_print
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
 from integrations_dagster.flows.spec import FlowSpec, resource_key  # noqa: F401 - resource_key: re-exported
@@ -83,6 +83,8 @@ class FetchConfig(Config):
         "re-send every record of this flow that failed and has not landed since"))
     dry_run: bool = Field(default=False, description=(
         "say what would be created or updated, field by field, and write nothing"))
+    withdraw_all: bool = Field(default=False, description=(
+        "disconnect, deleting: delete in the target every record this flow landed there; reads no source"))
 
 
 @dataclass
@@ -98,6 +100,8 @@ class Fetched:
     by_key: bool = False  # read by key (re-send): every record is pushed even when unchanged, none is "deleted"
     dry_run: bool = False
     missing: list[tuple[str, str]] = field(default_factory=list)  # (key, why the source has no such record)
+    withdraw_all: bool = False  # every landed record is to be deleted in the target (disconnect)
+    idle: bool = False  # the integration is disconnected: the run reads and writes nothing
 
     @classmethod
     def of(cls, records: Iterable[dict], window: Window, started: datetime, moves_cursor: bool,
@@ -164,6 +168,9 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         window, moves_cursor = _window(context, spec, config, store, partitioned=partitions is not None)
         started = datetime.now(UTC)
+        since = lifecycle.disconnected_since(store, spec.integration)
+        if config.withdraw_all or since:
+            return _nothing_to_read(context, spec, window, started, config.withdraw_all, since)
         keys = _keys_to_send(spec, config, store)
         try:
             options = source.prepare(spec.entity, connection_options(spec, "source"))
@@ -232,12 +239,15 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                                   source_ids=ids)
         records, skipped = filter_statuses(spec, records)
         records, withdrawn = split_scope(spec, records)
+        records, kept_apart = separate.apart(spec, records)
+        if fetched.withdraw_all:
+            withdrawn = [key for key, *_ in store.landed(spec.state_name, spec.target, spec.entity)]
         for key, reason in failures + parts:
             context.log.warning(f"{key}: {reason}")
         context.add_output_metadata({"records": len(records) + len(unchanged), "mapped": len(records),
                                      "unchanged_at_source": len(unchanged), "failed": len(failures),
                                      "parts_failed": len(parts), "skipped_by_status": skipped,
-                                     "not_assigned": len(withdrawn),
+                                     "not_assigned": len(withdrawn), "not_synced_separate": kept_apart,
                                      "failures": MetadataValue.md(failure_table(failures + parts))})
         return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts,
                           unchanged, prints, landed, withdrawn)
@@ -284,6 +294,12 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             tally.note_failure(key, "map", reason, stage=stage)
         if diff.fetched.dry_run:
             return _dry_run(context, spec, diff, tally, target, ctx)
+        if diff.changes and not diff.fetched.withdraw_all:
+            lifecycle.settle_choices(spec, store, type(target), ctx.options)
+        if spec.entity == "stock" and not (diff.fetched.withdraw_all or diff.fetched.idle):
+            source: ConnectorResource = getattr(context.resources, spec.source_key)
+            separate.settle(spec, store, context.run_id, target, ctx, source, reverse_context(spec, store, context),
+                            context.log.info)
         _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key,
                       prints=diff.prints)
         report = RunReport(spec, tally, diff.unchanged)
@@ -322,6 +338,27 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
 
 
 # -- the pieces, in the order the ops use them -----------------------------------------------------
+
+def reverse_context(spec: FlowSpec, store: StateStore, context: OpExecutionContext) -> WriteContext:
+    """A WriteContext for writing to the flow's *source* (the split of separate stock)."""
+    return WriteContext(binder=store.binder(spec.source), source_binder=store.binder(spec.target),
+                        options=connection_options(spec, "source"), log=context.log.info)
+
+
+def _nothing_to_read(context: OpExecutionContext, spec: FlowSpec, window: Window, started: datetime,
+                     withdraw_all: bool, since: str | None) -> Fetched:
+    """A run of a disconnected integration reads nothing (so writes nothing); one that withdraws
+    everything (disconnect, deleting) reads nothing either: what it deletes is in the snapshot."""
+    if withdraw_all:
+        context.log.info(f"deleting in {spec.target} every {spec.entity} record this flow landed there")
+    else:
+        context.log.info(f"{spec.integration} was disconnected at {since}: nothing is synced; "
+                         f"`integrations-dagster connect {spec.integration}` connects it again")
+    fetched = Fetched([], window, started, False)
+    fetched.withdraw_all, fetched.idle = withdraw_all, not withdraw_all
+    context.add_output_metadata({"records": 0, "window": "disconnected" if since else "withdraw all"})
+    return fetched
+
 
 def _keys_to_send(spec: FlowSpec, config: FetchConfig, store: StateStore) -> list[str] | None:
     """The keys a re-send reads (those named, and with ``retry_failed`` every record of the flow

@@ -30,6 +30,10 @@ class FlowSpec:
     max_runtime_s: int = 12 * 3600
     overlap: timedelta = timedelta(minutes=10)
     after: tuple[str, ...] = ()  # state names of flows whose first sync must come first
+    # SKU -> the share the target keeps apart: ``splits`` those this flow lists in the YAML (it makes
+    # the split), ``separate_stock`` those of the pair (neither flow carries them: ``flows.separate``).
+    separate_stock: dict[str, int] = field(default_factory=dict)
+    splits: dict[str, int] = field(default_factory=dict)
     source_options: dict[str, Any] = field(default_factory=dict)
     target_options: dict[str, Any] = field(default_factory=dict)
     flow_options: dict[str, Any] = field(default_factory=dict)

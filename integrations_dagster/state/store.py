@@ -380,6 +380,33 @@ class StateStore:
         with self.engine.begin() as conn:
             _upsert(conn, tokens, {"key": key, "value": json.dumps(value), "updated_at": now()}, ["key"])
 
+    def delete_token(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(tokens).where(tokens.c.key == key))
+
+    def forget_keys(self, flow: FlowRef, keys: list[str]) -> None:
+        """Drop the flow's snapshot of ``keys``: its next run takes them as a first sync does."""
+        with self.engine.begin() as conn:
+            for chunk in _chunks(keys):
+                conn.execute(delete(snapshots).where(and_(snapshots.c.flow == flow.name, snapshots.c.key.in_(chunk))))
+
+    # -- forgetting a flow (disconnect) -----------------------------------------------------------
+    def forget_flow(self, flow: FlowRef) -> None:
+        """Drop the flow's snapshot, its cursor and the target's id map of the records it landed
+        (their parts too: ids bound under a landed record's id), in one transaction. The sync log stays."""
+        with self.engine.begin() as conn:
+            keys = list(conn.execute(select(snapshots.c.key).where(snapshots.c.flow == flow.name)).scalars())
+            ids = []
+            for chunk in _chunks(keys):
+                ids += conn.execute(select(id_map.c.external_id).where(and_(
+                    id_map.c.connection == flow.target, id_map.c.entity == flow.entity, id_map.c.key.in_(chunk)))).scalars()
+                conn.execute(delete(id_map).where(and_(
+                    id_map.c.connection == flow.target, id_map.c.entity == flow.entity, id_map.c.key.in_(chunk))))
+            for chunk in _chunks(ids):
+                conn.execute(delete(id_map).where(and_(id_map.c.connection == flow.target, id_map.c.parent_id.in_(chunk))))
+            conn.execute(delete(snapshots).where(snapshots.c.flow == flow.name))
+            conn.execute(delete(cursors).where(cursors.c.name == flow.name))
+
     @contextmanager
     def lock(self, name: str, *, timeout: float = 60.0, poll: float = 0.05) -> Iterator[None]:
         """Hold ``name`` exclusively across processes and hosts sharing this store (a claim under the
@@ -397,6 +424,11 @@ class StateStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
 
 
 def claim_owner(run_id: str) -> str:
