@@ -109,12 +109,12 @@ class WarmRunner:
         return self._instance
 
     def request_later(self, job_name: str, hint: int) -> None:
-        from integrations_dagster.flows.triggers import waiting_for
+        from integrations_dagster.flows.triggers import held_back
 
         spec = self.specs.get(job_name)
         if spec is None:
             return
-        if spec.reverse or waiting_for(spec):
+        if spec.reverse or held_back(spec):
             if self.fallback is not None:
                 self.fallback.request_later(job_name, hint)
             return  # (else the webhook sensor asks for it)

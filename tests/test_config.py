@@ -48,6 +48,8 @@ def test_schedule_presets_and_cron(tmp_path):
     ("credentials: {access_token: {env: T}}", "credentials"),
     ("target: erp", "no connection named"),
     ("schedule: 2h", "neither one of"),
+    ("separate_stock", "flows.orders: Value error, separate_stock is for stock flows"),
+    ("scope", "flows.orders.scope: Input should be 'all' or 'assigned'"),
 ])
 def test_errors_name_file_and_field(tmp_path, change, expected):
     bad = {
@@ -55,6 +57,8 @@ def test_errors_name_file_and_field(tmp_path, change, expected):
         "credentials: {access_token: {env: T}}": GOOD.replace("{access_token: {env: T}}", "{access_token: hunter2}"),
         "target: erp": GOOD.replace("target: erp", "target: erpp"),
         "schedule: 2h": GOOD.replace("schedule: 2h", "schedule: every now and then"),
+        "separate_stock": GOOD.replace("target: erp,", "target: erp, separate_stock: {MUG-1: 5},"),
+        "scope": GOOD.replace("target: erp,", "target: erp, scope: mine,"),
     }[change]
     path = write(tmp_path, bad)
     with pytest.raises(config.ConfigError) as err:

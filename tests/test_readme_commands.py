@@ -80,6 +80,10 @@ SKIPPED: dict[str, str] = {
     r"^curl .*https://apps\.fortnox\.se/": "needs a real Fortnox app and a one-time authorization code",
     r"^integrations-dagster receiver$": "the long-running webhook receiver `make demo` starts; "
                                         "tests/test_webhook_receiver.py serves it",
+    r"^integrations-dagster disconnect pos --products (keep|delete)$": "would stop the demo's pos integration; "
+        "tests/test_zettle_bigcommerce_lifecycle.py runs both",
+    r"^integrations-dagster connect pos$": "connects the integration disconnected above again; "
+                                           "tests/test_zettle_bigcommerce_lifecycle.py runs it",
     r"^integrations-dagster subscribe pos$": "`make demo` runs it against the Zettle sandbox on its fixed port; "
                                              "tests/test_zettle_bigcommerce_realtime.py runs it",
 }

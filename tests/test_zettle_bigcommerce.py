@@ -135,6 +135,9 @@ def test_only_products_assigned_to_the_channel_sync_and_unassigning_removes_one(
     assert sorted(p["sku"] for p in bc.products()) == ["BOWL-1", "MUG-1", "PLATE-1"]
     assert run(defs, "pos_products", instance, run_config=FULL).success  # a full read agrees
     assert sorted(p["sku"] for p in bc.products()) == ["BOWL-1", "MUG-1", "PLATE-1"]
+    zt.update(cup, {"online": {"status": "ACTIVE"}})  # assigned again: back in the store, once
+    assert run(defs, "pos_products", instance).success
+    assert sorted(p["sku"] for p in bc.products()) == ["BOWL-1", "CUP-1", "MUG-1", "PLATE-1"]
 
 
 def test_every_product_syncs_when_the_scope_is_all(tmp_path, zettle_empty, bigcommerce_empty, state_url):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, SkipReason, build_sensor_context
 
 from flowkit import run
 from integrations_dagster.build import build_definitions
@@ -49,6 +49,11 @@ def test_the_price_choice_is_fixed_until_disconnected_and_connected_again(tmp_pa
     assert "disconnected" in capsys.readouterr().out
     assert run(unpriced, "pos_products", instance).success  # a run of a disconnected integration: nothing
     assert _product(bc, "MUG-1")["name"] == "Mugg"
+    sensor = unpriced.get_sensor_def("pos_products_sensor")
+    with build_sensor_context(instance=instance, resources={"pos__till": unpriced.resources["pos__till"]},
+                              definitions=unpriced) as ctx:
+        skipped = sensor(ctx)
+    assert isinstance(skipped, SkipReason) and "pos was disconnected" in skipped.skip_message
     assert main(["connect", "--config", config, "pos"]) == 0
     assert "connected again" in capsys.readouterr().out
     assert run(unpriced, "pos_products", instance).success

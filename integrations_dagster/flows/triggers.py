@@ -36,6 +36,7 @@ from dagster import JobDefinition
 from integrations_dagster.config import Flow
 from integrations_dagster.connectors.base import Watermark
 from integrations_dagster.connectors.http import ApiError
+from integrations_dagster.flows import lifecycle
 from integrations_dagster.flows.pipeline import DRY_RUN_TAG, FlowSpec
 from integrations_dagster.launch import HINT_TAG, TRIGGER_TAG
 from integrations_dagster.state.resource import open_store
@@ -60,11 +61,22 @@ def waiting_for(spec: FlowSpec) -> str | None:
     return next((name for name in spec.after if store.get_cursor(name) is None), None)
 
 
+def held_back(spec: FlowSpec) -> str | None:
+    """Why the flow's triggers start no run now (its integration is disconnected, or a flow of its
+    ``after:`` has not finished its first sync), or None."""
+    if since := lifecycle.disconnected_since(open_store(), spec.integration):
+        return (f"{spec.integration} was disconnected at {since}; "
+                f"`integrations-dagster connect {spec.integration}` connects it again")
+    if waiting := waiting_for(spec):
+        return f"waiting for the first sync of flow {waiting} (after: in the YAML)"
+    return None
+
+
 def flow_schedules(spec: FlowSpec, flow: Flow, job: JobDefinition) -> list[ScheduleDefinition]:
     schedules = []
 
     def ready(_context) -> bool:
-        return waiting_for(spec) is None
+        return held_back(spec) is None
 
     if cron := flow.triggers.cron("schedule"):
         schedules.append(ScheduleDefinition(
@@ -120,8 +132,8 @@ def change_sensor(spec: FlowSpec, flow: Flow, job: JobDefinition) -> SensorDefin
         recent = datetime.now(UTC) - STUCK_AFTER
         if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE, updated_after=recent)):
             return SkipReason("a run of this flow is already waiting or running")
-        if waiting := waiting_for(spec):
-            return SkipReason(f"waiting for the first sync of flow {waiting} (after: in the YAML)")
+        if why := held_back(spec):
+            return SkipReason(why)
         # Direct invocation passes required resources as keyword arguments; the daemon only
         # through the context.
         source = resources.get(spec.source_key) or getattr(context.resources, spec.source_key)
@@ -180,8 +192,8 @@ def webhook_sensor(spec: FlowSpec, job: JobDefinition) -> SensorDefinition:
         recent = datetime.now(UTC) - STUCK_AFTER
         if context.instance.get_runs_count(RunsFilter(job_name=job.name, statuses=ACTIVE, updated_after=recent)):
             return SkipReason(f"{count} hints wait for the run that is going")  # cursor kept: the next tick
-        if waiting := waiting_for(spec):
-            return SkipReason(f"waiting for the first sync of flow {waiting} (after: in the YAML)")
+        if why := held_back(spec):
+            return SkipReason(why)
         context.update_cursor(str(newest))
         return RunRequest(run_key=f"{spec.state_name}@hook{newest}",
                           tags={TRIGGER_TAG: "webhook", HINT_TAG: str(newest), "integrations/webhook_hints": str(count)})
