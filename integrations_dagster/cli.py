@@ -258,6 +258,8 @@ def _connect(args) -> int:
     if not args.connection and lifecycle.reconnect(open_store(), args.integration):
         print(f"{args.integration}: connected again; its flows begin with a first sync (products already in a "
               "target are linked by SKU, not created twice)")
+        if any(f.enabled and f.triggers.webhook for f in integration.flows.values()):
+            print(f"webhooks: `integrations-dagster subscribe {args.integration}` subscribes the receiver again")
     return 0
 
 
@@ -268,6 +270,7 @@ def _disconnect(args) -> int:
     from integrations_dagster.actions import run_flow
     from integrations_dagster.build import integration_specs
     from integrations_dagster.flows import lifecycle
+    from integrations_dagster.receiver import unsubscribe
     from integrations_dagster.state.resource import open_store
 
     file = config.load(args.config)
@@ -278,6 +281,8 @@ def _disconnect(args) -> int:
     specs = integration_specs(integration)
     store = open_store()
     lifecycle.mark_disconnected(store, integration.name, args.products)
+    for line in unsubscribe(file, integration.name):
+        print(line)
     if args.products == "delete":
         for spec in (s for s in specs if s.entity == "products"):
             result = run_flow(integration.name, spec.name, withdraw_all=True, config=args.config)

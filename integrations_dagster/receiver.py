@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from integrations_dagster import config as cfg
 from integrations_dagster.build import connection_resource, integration_specs
+from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.connectors.signatures import WebhookRefused
 from integrations_dagster.launch import Launcher, WarmRunner
 from integrations_dagster.state.store import StateStore
@@ -141,6 +142,25 @@ def subscribe(file: cfg.IntegrationsFile, store: StateStore, integration: str, r
         if secret:
             store.save_token(webhook_secret_key(integration, connection), {"secret": secret})
         lines.append(f"{integration}.{connection}: {', '.join(sorted(entities))} → {destination}")
+    return lines
+
+
+def unsubscribe(file: cfg.IntegrationsFile, integration: str) -> list[str]:
+    """Delete every subscription of the receiver for ``integration``'s connections, wherever the
+    receiver was reached (a system that cannot be asked is named, the others go on). One line each."""
+    found = next((i for i in file.integrations if i.name == integration), None)
+    if found is None:
+        raise cfg.ConfigError(f"no integration {integration!r}{cfg.did_you_mean(integration, [i.name for i in file.integrations])}")
+    lines = []
+    for connection, conn in sorted(found.connections.items()):
+        try:
+            gone = connection_resource(connection, conn, resolved=True).unsubscribe_webhooks(
+                f"/hooks/{integration}/{connection}")
+        except (ApiError, cfg.ConfigError) as exc:
+            lines.append(f"{integration}.{connection}: its webhook subscriptions could not be removed ({exc})")
+            continue
+        if gone:
+            lines.append(f"{integration}.{connection}: {gone} webhook subscriptions removed")
     return lines
 
 

@@ -23,7 +23,7 @@ from integrations_dagster.build import build_definitions
 from integrations_dagster.connectors.bigcommerce.client import BigCommerceResource
 from integrations_dagster.connectors.signatures import WebhookRefused
 from integrations_dagster.launch import HINT_TAG, TRIGGER_TAG
-from integrations_dagster.receiver import build_app, subscribe, webhook_secret_key
+from integrations_dagster.receiver import build_app, subscribe, unsubscribe, webhook_secret_key
 from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
 
 from conftest import BIGCOMMERCE_CREDENTIALS, WOO_CREDENTIALS, QuietHandler, serving
@@ -169,6 +169,10 @@ def test_bigcommerce_callbacks_verify_and_a_forged_one_does_not(monkeypatch):
                 other.webhook_hint(headers, body)
             with pytest.raises(WebhookRefused):
                 connector.webhook_hint(headers, body.replace(b"created", b"deleted"))
+            scopes = len(connector.http.get("/v3/hooks")["data"])
+            assert scopes >= 2  # a scope each (products, stock)
+            assert connector.unsubscribe_webhooks("/hooks/pos/webshop") == scopes  # disconnect
+            assert connector.http.get("/v3/hooks")["data"] == []
     finally:
         bc.stop()
 
@@ -195,6 +199,8 @@ def test_woocommerce_subscribe_then_its_deliveries_become_hints(tmp_path, store,
                      json={"regular_price": "123.00"}).raise_for_status()
         assert woo.sandbox.outbox.idle(10)
         assert store.webhook_events_after("demo", "shop", "products", 0)[1] >= 1
+        assert unsubscribe(file, "demo") == ["demo.shop: 3 webhook subscriptions removed"]  # disconnect
+        assert requests.get(f"{woo.url}/wp-json/wc/v3/webhooks", auth=auth, timeout=10).json() == []
     finally:
         server.should_exit = True
         thread.join(timeout=10)

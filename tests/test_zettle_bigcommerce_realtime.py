@@ -12,7 +12,7 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 
 from integrations_dagster.build import build_definitions
 from integrations_dagster.launch import WarmRunner
-from integrations_dagster.receiver import build_app, subscribe, webhook_secret_key
+from integrations_dagster.receiver import build_app, subscribe, unsubscribe, webhook_secret_key
 from integrations_dagster.sandbox.base import Knobs
 from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
 
@@ -137,6 +137,10 @@ def test_subscribe_keeps_the_signing_key_the_receiver_then_verifies_with(tmp_pat
                                json={"eventName": "ProductUpdated", "timestamp": "t", "payload": "{}"})
         assert forged.status_code == 401
         assert store.webhook_events_after("pos", "till", "products", 0)[1] == 1
+        # Disconnecting removes the subscription, wherever the receiver was reached from.
+        assert unsubscribe(file, "pos") == ["pos.till: 1 webhook subscriptions removed"]
+        assert requests.get(f"{zettle.url}/pusher/organizations/self/subscriptions", headers=zt.headers,
+                            timeout=10).json() == []
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
+from urllib.parse import urlsplit
 
 from dagster import ConfigurableResource
 
@@ -188,6 +189,11 @@ class WriteContext:
         return self.owns is None or name in self.owns
 
 
+def to_receiver_path(destination: str | None, path: str) -> bool:
+    """Whether a subscription's ``destination`` URL is the receiver's ``path``."""
+    return bool(destination) and urlsplit(destination).path.rstrip("/") == path.rstrip("/")
+
+
 class ConnectorResource(ConfigurableResource):
     """Base of every connector. Subclasses declare their credential fields (``EnvVar`` in YAML)."""
 
@@ -264,6 +270,11 @@ class ConnectorResource(ConfigurableResource):
         the secret deliveries will be signed with when the system makes or takes one (None: the
         connection's configured ``webhook_secret`` signs them). Default: the system sends none."""
         raise NotImplementedError(f"{self.system} sends no webhooks this connector can subscribe to")
+
+    def unsubscribe_webhooks(self, path: str) -> int:
+        """Delete this system's subscriptions whose destination URL has ``path`` (the receiver's
+        ``/hooks/<integration>/<connection>``, on whatever host it was subscribed); how many."""
+        return 0
 
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
         """Cheap check for sensors: a watermark past ``since`` (``new`` when a run is due), or None

@@ -19,6 +19,7 @@ from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
+    to_receiver_path,
 )
 from integrations_dagster.connectors.bigcommerce import mapping, stock, webhooks
 from integrations_dagster.connectors.bigcommerce.catalog import Catalog
@@ -100,6 +101,13 @@ class BigCommerceResource(ConnectorResource):
             elif not hook.get("is_active"):
                 self.http.request("PUT", f"/v3/hooks/{hook['id']}", json={"is_active": True})
         return None
+
+    def unsubscribe_webhooks(self, path: str) -> int:
+        """[spec: webhooks.v3.yml DELETE /hooks/{id}]"""
+        gone = [h for h in Catalog(self.http).pages("/v3/hooks") if to_receiver_path(h.get("destination"), path)]
+        for hook in gone:
+            self.http.request("DELETE", f"/v3/hooks/{hook['id']}", expect=(404,))
+        return len(gone)
 
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         """Stock: every tracked SKU's level, whatever the window (inventory items carry no change

@@ -25,6 +25,7 @@ from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
+    to_receiver_path,
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping, settings, webhooks
@@ -134,6 +135,12 @@ class WooCommerceResource(ConnectorResource):
             self.http.request("POST", "/webhooks", json={"name": f"integrations_dagster {topic}", "topic": topic,
                                                           "delivery_url": destination, "secret": secret})
         return secret
+
+    def unsubscribe_webhooks(self, path: str) -> int:
+        gone = [h for h in Stream("/webhooks").records(self.http) if to_receiver_path(h.get("delivery_url"), path)]
+        for held in gone:
+            self.http.request("DELETE", f"/webhooks/{held['id']}", params={"force": "true"}, expect=(404,))
+        return len(gone)
 
     def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
         """The shop's currency, VAT convention and tax rates under the YAML's options (:mod:`.settings`)."""

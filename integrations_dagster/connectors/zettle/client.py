@@ -26,6 +26,7 @@ from pydantic import PrivateAttr
 from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
+    to_receiver_path,
 )
 from integrations_dagster.connectors.http import HttpClient, RateLimiter, RetryPolicy
 from integrations_dagster.connectors.oauth import GrantedToken
@@ -157,6 +158,13 @@ class ZettleResource(ConnectorResource):
             "uuid": str(uuid.uuid1()), "transportName": "WEBHOOK", "eventNames": webhooks.events_for(entities),
             "destination": destination, "contactEmail": self.contact_email}).json()
         return created["signingKey"]
+
+    def unsubscribe_webhooks(self, path: str) -> int:
+        pusher = self.service("pusher")
+        gone = [held for held in pusher.get(SUBSCRIPTIONS) if to_receiver_path(held.get("destination"), path)]
+        for held in gone:
+            pusher.request("DELETE", f"{SUBSCRIPTIONS}/{held['uuid']}", expect=(404,))
+        return len(gone)
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
