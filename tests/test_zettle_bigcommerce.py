@@ -104,6 +104,31 @@ def test_prices_in_another_currency_land_as_zero_and_the_log_says_why(tmp_path, 
     assert any("prices are not synced" in m and "EUR" in m for m in said), said
 
 
+def test_prices_not_synced_are_the_merchants_to_set_and_stay(tmp_path, zettle_empty, bigcommerce_empty, state_url):
+    """Seed 004: "Om du väljer att inte synka priserna från Zettle kan du sätta priserna i BigCommerce
+    utan att de skrivs över" — land at 0, then the merchant's price survives every Zettle change."""
+    zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
+    mug = zt.create("Mugg", [{"sku": "MUG-1", "amount": 14900}])
+    shirt = zt.create("Skjorta", [{"sku": "SH-S", "amount": 29900, "options": {"Storlek": "S"}},
+                                  {"sku": "SH-M", "amount": 29900, "options": {"Storlek": "M"}}], options=["Storlek"])
+    defs = definitions(tmp_path, zettle_empty.url, bigcommerce_empty.url, flow_options={"sync_prices": "false"})
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "pos_products", instance).success
+    mug_id, shirt_id = bc.by_sku("MUG-1")[0]["product_id"], bc.by_sku("SH-S")[0]["product_id"]
+    assert bc.product(mug_id)["price"] == 0
+    bc.call("PUT", f"/v3/catalog/products/{mug_id}", {"price": 179.0})  # the merchant prices it
+    small = bc.by_sku("SH-S")[0]
+    bc.call("PUT", f"/v3/catalog/products/{shirt_id}/variants/{small['id']}", {"price": 249.0})
+    zt.update(mug, {"name": "Mugg stor"})
+    held = zt.get(shirt)
+    zt.update(shirt, {"name": "Skjorta lin", "variants": [
+        {"uuid": v["uuid"], "price": {"amount": 31900, "currencyId": "SEK"}} for v in held["variants"]]})
+    assert run(defs, "pos_products", instance).success
+    assert bc.product(mug_id)["name"] == "Mugg stor" and bc.product(mug_id)["price"] == 179.0
+    assert bc.product(shirt_id)["name"] == "Skjorta lin"
+    assert bc.by_sku("SH-S")[0]["price"] == 249.0
+
+
 def test_a_product_deleted_in_zettle_is_deleted_in_the_store(tmp_path, zettle_empty, bigcommerce_empty, state_url):
     zt, bc = Zettle(zettle_empty.url), BigCommerce(bigcommerce_empty.url)
     keep = zt.create("Mugg Sten", [{"sku": "MUG-STONE", "amount": 24900}])

@@ -56,10 +56,12 @@ def test_the_price_choice_is_fixed_until_disconnected_and_connected_again(tmp_pa
     assert isinstance(skipped, SkipReason) and "pos was disconnected" in skipped.skip_message
     assert main(["connect", "--config", config, "pos"]) == 0
     assert "connected again" in capsys.readouterr().out
+    zt.create("Kopp", [{"sku": "CUP-1", "amount": 9900}])
     assert run(unpriced, "pos_products", instance).success
-    held = _product(bc, "MUG-1")  # linked by SKU again, not created twice
-    assert held["name"] == "Mugg stor" and held["price"] == 0.0
-    assert len(bc.products()) == 1
+    held = _product(bc, "MUG-1")  # linked by SKU again, not created twice; its price is the store's now
+    assert held["name"] == "Mugg stor" and held["price"] == 149.0
+    assert _product(bc, "CUP-1")["price"] == 0.0  # "Då sätts dina priser till 0 i BigCommerce"
+    assert len(bc.products()) == 2
 
 
 def test_disconnect_deleting_removes_the_products_the_integration_put_in_the_store(

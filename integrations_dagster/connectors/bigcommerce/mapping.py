@@ -11,7 +11,8 @@ the merchant's [seed 004: "Momsinställningarna exporteras inte"].
 Prices: a store's prices include VAT or not ("based on the store settings" [spec:
 product_Base_POST.price]); a VAT-inclusive source price going into an exclusive store is divided by
 its own rate and kept to 4 decimals, so the shopper's 2-decimal price is the source's exactly.
-When prices are not synced (different currencies) the product lands with price 0 [seed 004].
+When prices are not synced (different currencies, or the merchant's choice) the product lands with
+price 0 and its price is never written again [seed 004].
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ class PriceRule:
         self.sync, self.includes_tax = sync, includes_tax
 
     def amount(self, price: Price | None) -> float | None:
-        """The store's price for ``price`` (None: no price to give; 0 when prices are not synced)."""
+        """The store's price for ``price``; None: nothing to write — no price, or prices not synced
+        (a new product then lands at 0, :func:`create_payload`, and the merchant's price is never
+        overwritten: "kan du sätta priserna i BigCommerce utan att de skrivs över" [seed 004])."""
         if not self.sync:
-            return 0.0
+            return None
         if price is None:
             return None
         return money(price.as_(self.includes_tax, places=4))
