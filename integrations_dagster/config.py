@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from integrations_dagster import presets
 from integrations_dagster.connectors import SYSTEMS
 
 DEFAULT_CONFIG = Path(__file__).parent / "demo" / "demo.yaml"
@@ -210,9 +211,21 @@ class Integration(Strict):
     name: str = Field(pattern=NAME)
     description: str = ""
     start_date: date
+    # A webshop ⇄ ERP flow set by which side controls what (``presets``): expanded into ``flows`` when
+    # the file is read; ``flows:`` then overrides the preset's flows key by key.
+    preset: Literal["ecom", "erp", "combo"] | None = None
+    roles: dict[str, str] = Field(default_factory=dict)  # shop / erp -> connection name (preset only)
     connections: dict[str, Connection]
     flows: dict[str, Flow]
     alerts: Alerts = Field(default_factory=Alerts)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_preset(cls, data: Any) -> Any:
+        try:
+            return presets.expand(data)
+        except presets.PresetError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _flows_name_connections(self) -> "Integration":

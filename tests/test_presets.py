@@ -1,0 +1,116 @@
+"""Presets (seed 002's three "huvudflöden"): ``preset: ecom | erp | combo`` expands into flows when the
+file is read; the integration's own ``flows:`` override them key by key; the controlling system owns
+its fields. Expected flows are the seed's tables, written here:
+
+* Flöde #1 (Ecom) — WooCommerce styr: Order inkl kund shop → ERP; Produkt shop → ERP.
+* Flöde #2 (ERP) — Specter styr: Order shop → ERP; Produkt, Pris, Lager ERP → shop.
+* Flöde #3 (Kombo) — WooCommerce styr artiklar, Specter styr lager och pris: Produkt shop → ERP;
+  Pris, Lager ERP → shop; Order shop → ERP.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from flowkit import fx_all, run, woo_get
+from integrations_dagster import config
+from integrations_dagster.build import build_definitions
+
+HEAD = """
+integrations:
+  - name: webshop
+    start_date: 2026-11-01
+    preset: {preset}
+    {roles}
+    connections:
+      {shop}:
+        system: woocommerce
+        base_url: "{woo}"
+        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
+        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
+      {erp}:
+        system: fortnox
+        base_url: "{fortnox}"
+        credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
+        settings: {{auth_url: "{fortnox}/oauth-v1"}}
+"""
+
+SEED = {  # flow -> (entity, from, to), per preset: the seed's tables
+    "ecom": {"products": ("products", "shop", "erp"), "orders": ("orders", "shop", "erp")},
+    "erp": {"products": ("products", "erp", "shop"), "prices": ("products", "erp", "shop"),
+            "stock": ("stock", "erp", "shop"), "orders": ("orders", "shop", "erp")},
+    "combo": {"products": ("products", "shop", "erp"), "prices": ("products", "erp", "shop"),
+              "stock": ("stock", "erp", "shop"), "orders": ("orders", "shop", "erp")},
+}
+
+
+def load(tmp_path, preset: str, flows: str = "", *, shop: str = "shop", erp: str = "erp", roles: str = "",
+         woo: str = "http://127.0.0.1:1", fortnox: str = "http://127.0.0.1:2") -> config.IntegrationsFile:
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(HEAD.format(preset=preset, roles=roles, shop=shop, erp=erp, woo=woo,
+                                                fortnox=fortnox)) + textwrap.indent(textwrap.dedent(flows), "    "))
+    return config.load(path)
+
+
+@pytest.mark.parametrize("preset", ["ecom", "erp", "combo"])
+def test_each_preset_expands_into_the_seeds_flows(tmp_path, preset):
+    integration = load(tmp_path, preset).integrations[0]
+    got = {name: (f.entity, f.source, f.target) for name, f in integration.flows.items()}
+    assert got == SEED[preset]
+
+
+def test_the_controlling_system_owns_its_fields(tmp_path):
+    """Combo: the products flow (shop → ERP) never writes a price into the ERP; the prices flow owns
+    prices only, so it never touches a name in the shop."""
+    flows = load(tmp_path, "combo").integrations[0].flows
+    assert "price" not in flows["products"].owns and "name" in flows["products"].owns
+    assert flows["prices"].owns is None or set(flows["prices"].owns) <= {"price", "sale_price"}
+    erp = load(tmp_path, "erp").integrations[0].flows
+    assert erp["products"].owns is None or "price" not in erp["products"].owns
+    assert load(tmp_path, "ecom").integrations[0].flows["products"].owns is None  # the shop controls all
+
+
+def test_the_integrations_own_flows_override_the_preset_key_by_key(tmp_path):
+    file = load(tmp_path, "combo", """
+        flows:
+          orders: {options: {document: invoice}, triggers: {schedule: 15min}}
+          stock: {enabled: false}
+          customers_note: {entity: orders, source: shop, target: erp, mode: create, options: {document: order}}
+    """)
+    flows = file.integrations[0].flows
+    assert (flows["orders"].entity, flows["orders"].source, flows["orders"].options) == (
+        "orders", "shop", {"document": "invoice"})
+    assert flows["orders"].triggers.cron() == "*/15 * * * *" and flows["orders"].after == ["products"]
+    assert flows["stock"].enabled is False and "customers_note" in flows
+
+
+def test_roles_name_the_connections_and_a_missing_one_is_a_clear_error(tmp_path):
+    flows = load(tmp_path, "ecom", shop="butik", erp="bokforing", roles="roles: {shop: butik, erp: bokforing}"
+                 ).integrations[0].flows
+    assert (flows["products"].source, flows["products"].target) == ("butik", "bokforing")
+    with pytest.raises(config.ConfigError) as err:
+        load(tmp_path, "ecom", shop="butik")
+    assert "roles.shop: preset ecom needs the shop's connection; no connection named 'shop'" in str(err.value)
+    assert str(tmp_path / "integrations.yaml") in str(err.value)
+    with pytest.raises(config.ConfigError) as err:
+        load(tmp_path, "webshop_first")
+    assert "preset: 'webshop_first' is not one of ecom, erp, combo" in str(err.value)
+
+
+def test_a_preset_the_connectors_cannot_run_yet_says_which_flow_and_why(tmp_path):
+    with pytest.raises(config.ConfigError) as err:
+        build_definitions(load(tmp_path, "erp"))
+    assert "flows.products.source: fortnox (erp) cannot be the source of products yet" in str(err.value)
+
+
+def test_the_ecom_preset_runs_end_to_end(tmp_path, woo_sandbox, fortnox_empty, state_url):
+    """The shop controls: its products become articles, its orders documents, over real HTTP."""
+    defs = build_definitions(load(tmp_path, "ecom", woo=woo_sandbox.url, fortnox=fortnox_empty.url))
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"webshop_products", "webshop_orders"}
+    assert run(defs, "webshop_products").success and run(defs, "webshop_orders").success
+    skus = {v["sku"] for p in woo_get(woo_sandbox.url, "/products") for v in [p] if p.get("sku")}
+    articles = {a["ArticleNumber"] for a in fx_all(fortnox_empty.url, "articles", "Articles")}
+    assert skus and skus <= articles
+    assert fx_all(fortnox_empty.url, "orders", "Orders")
