@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from integrations_dagster import config as cfg
 from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.options import ConnectorOptions, names_for, option, options_model
-from integrations_dagster.model.order import OrderStatus
 
 # Option names the engine puts in every options dict itself (``flows.pipeline._options``).
 ENGINE_SET = {"connection": "the connection's name", "mode": "the flow's mode"}
@@ -33,8 +32,10 @@ UNSET_URL = "http://unset.invalid"  # a base URL whose variable is unset, for th
 class OrderFlowOptions(ConnectorOptions):
     """Flow options the engine reads itself for orders (``flows.pipeline._filter_statuses``)."""
 
-    statuses: list[OrderStatus] | None = option(reads=("orders",), writes=("orders",), description=(
-        "only orders in these states move (default: processing, completed)"))
+    statuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]+$")]] | None = option(
+        reads=("orders",), writes=("orders",), description=(
+            "only orders in these states move (default: processing, completed): the source's own status "
+            "names, a shop's custom ones too"))
 
 
 ENGINE_FLOW_OPTIONS: dict[str, type[ConnectorOptions]] = {"orders": OrderFlowOptions}

@@ -207,6 +207,20 @@ def test_order_filters(woo_sandbox):
     assert guest and guest[0]["billing"]["email"]
 
 
+def test_a_status_a_plugin_registers_is_a_status_like_any(woo_sandbox):
+    """WooCommerce builds the orders endpoint's status enum, its filter and ``GET /orders/statuses``
+    from ``wc_get_order_statuses()``, which plugins extend: a custom status is valid everywhere a core
+    one is, and unknown until registered."""
+    order = api(woo_sandbox, "GET", "/orders", params={"status": "processing"}).json()[0]
+    assert api(woo_sandbox, "PUT", f"/orders/{order['id']}", json={"status": "packed"}).status_code == 400
+    requests.post(f"{woo_sandbox.url}/__sandbox__/woocommerce/order-statuses", json={"slug": "packed", "name": "Packad"},
+                  timeout=10).raise_for_status()
+    statuses = api(woo_sandbox, "GET", "/orders/statuses").json()
+    assert {"slug": "packed", "name": "Packad"} in statuses and {"slug": "on-hold", "name": "On hold"} in statuses
+    assert api(woo_sandbox, "PUT", f"/orders/{order['id']}", json={"status": "packed"}).json()["status"] == "packed"
+    assert [o["id"] for o in api(woo_sandbox, "GET", "/orders", params={"status": "packed"}).json()] == [order["id"]]
+
+
 def test_rate_limit_knob_answers_429_with_retry_after(woo_sandbox):
     requests.post(f"{woo_sandbox.url}/__sandbox__/knobs", json={"rate_limit": 2, "rate_window_s": 5}, timeout=5)
     codes = [api(woo_sandbox, "GET", "/products") for _ in range(3)]

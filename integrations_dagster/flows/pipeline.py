@@ -453,7 +453,8 @@ def filter_statuses(spec: FlowSpec, records: list[CanonicalRecord]) -> tuple[lis
     statuses = spec.flow_options.get("statuses")
     if spec.entity != "orders" or not statuses:
         return records, 0
-    kept = [r for r in records if str(getattr(r, "status", "")) in set(statuses)]
+    wanted = set(statuses)  # the source's own words (a custom status too), else the canonical status
+    kept = [r for r in records if str(getattr(r, "source_status", None) or getattr(r, "status", "")) in wanted]
     return kept, len(records) - len(kept)
 
 

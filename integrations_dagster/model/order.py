@@ -86,12 +86,14 @@ class Order(CanonicalRecord):
     with ``total_vat``; ``vat_by_rate`` is the source's own VAT per rate (percent, amount), the
     authority a bookkeeping target must match."""
 
-    volatile_fields: ClassVar[frozenset[str]] = frozenset({"modified_at"})
+    volatile_fields: ClassVar[frozenset[str]] = frozenset({"modified_at", "source_status"})
 
     source: str  # connection name the order came from; with ``source_id`` its identity
     source_id: str
     number: str
     status: OrderStatus
+    # The source's own word for the status (a shop's custom "packed" too): what a flow's ``statuses`` name.
+    source_status: str | None = None
     created_at: str
     modified_at: str | None = None
     currency: str

@@ -144,7 +144,10 @@ class WooCommerceResource(ConnectorResource):
 
     def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
         """The shop's currency, VAT convention and tax rates under the YAML's options (:mod:`.settings`)."""
-        return settings.settle(options, settings.read(self.http), options.get("connection", "shop"))
+        connection = options.get("connection", "shop")
+        if entity == "orders":
+            settings.check_statuses(self.http, options.get("statuses"), connection)
+        return settings.settle(options, settings.read(self.http), connection)
 
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         dates = _window_params(window)

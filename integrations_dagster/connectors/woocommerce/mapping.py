@@ -243,9 +243,12 @@ def _stock(raw: dict) -> Decimal | None:
 
 def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
     """An order with its customer and everything it charged (:mod:`.orders`)."""
-    status = STATUSES.get(raw.get("status", ""))
+    word = str(raw.get("status") or "")
+    status = STATUSES.get(word)
+    if status is None and word in (options.get("statuses") or ()):
+        status = OrderStatus.PROCESSING  # a status of the shop's own the merchant sends orders on: to fulfil
     if status is None:
-        raise RecordError(f"order status {raw.get('status')!r} is not synced")
+        raise RecordError(f"order status {word!r} is not synced")
     billing = raw.get("billing") or {}
     email = (billing.get("email") or "").strip() or None
     customer_id = int(raw.get("customer_id") or 0)
@@ -267,7 +270,7 @@ def order_to_canonical(raw: dict, options: dict[str, Any]) -> Order:
         lines.append(rounding)
     return Order(
         source=options["connection"], source_id=str(raw["id"]), number=str(raw.get("number") or raw["id"]),
-        status=status, created_at=_gmt(raw.get("date_created_gmt")) or "", modified_at=_gmt(raw.get("date_modified_gmt")),
+        status=status, source_status=word, created_at=_gmt(raw.get("date_created_gmt")) or "", modified_at=_gmt(raw.get("date_modified_gmt")),
         currency=currency, prices_include_vat=bool(raw.get("prices_include_tax")),
         customer=Customer(source_id=str(customer_id) if customer_id else None, email=email, name=name,
                           company=billing.get("company") or None, phone=billing.get("phone") or None,

@@ -61,6 +61,22 @@ def read(http) -> ShopFacts:
                      tax_rates=rates, tax_rate_by_id=by_id, country=country)
 
 
+def check_statuses(http, statuses: list[str] | None, connection: str) -> None:
+    """The flow's ``statuses`` must be statuses the shop has: core's or its plugins' own
+    (``GET /orders/statuses``, from ``wc_get_order_statuses()`` [source: woocommerce
+    Internal/Orders/OrderStatusRestController]). A shop too old for that route is not asked."""
+    if not statuses:
+        return
+    resp = http.request("GET", "/orders/statuses", expect=(404,))
+    if resp.status_code == 404:
+        return
+    known = [str(s.get("slug")) for s in resp.json()]
+    unknown = [s for s in statuses if s not in known]
+    if unknown:
+        raise ConfigError(f"options.statuses: {', '.join(map(repr, unknown))} is not a status of the shop "
+                          f"{connection} (it has: {', '.join(known)})")
+
+
 def _percent(value: Any) -> Decimal:
     try:
         return Decimal(str(value)).normalize()

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from integrations_dagster.sandbox.base import Knobs, Sandbox, VendorStyle, build_app
+from integrations_dagster.sandbox.base import SANDBOX_PREFIX, Knobs, Sandbox, VendorStyle, build_app
 from integrations_dagster.sandbox.woocommerce import demo as demo_data
 from integrations_dagster.sandbox.woocommerce import listing, ordering, views
 from integrations_dagster.sandbox.woocommerce import webhooks as hooks
@@ -208,7 +208,7 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
 
     def listing_of(kind: str, parent: bool = False) -> Handler:
         async def handler(request: Request) -> Response:
-            query = listing.build(request, kind)
+            query = listing.build(request, kind, sales.order_statuses())
             if parent:
                 catalog.product(request.path_params["pid"])
                 query.where.append("parent = ?")
@@ -366,6 +366,8 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
             pid(r), r.path_params["vid"], b))),
         ("DELETE", f"{v}/{{vid:int}}", one(VARIATIONS, lambda r: catalog.delete_variation(
             pid(r), r.path_params["vid"], _force(r)))),
+        ("GET", f"{API}/orders/statuses", plain_list(lambda r: [
+            {"slug": slug, "name": name} for slug, name in setup.order_statuses()])),
         ("GET", f"{API}/orders", listing_of(ORDERS)),
         ("POST", f"{API}/orders", write(ORDERS, lambda r, b: sales.create_order(b), 201)),
         ("POST", f"{API}/orders/batch", batch(ORDERS, lambda r, i: sales.create_order(i),
@@ -387,9 +389,16 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
         ("PUT", f"{API}/customers/{{cid:int}}", write(CUSTOMERS, lambda r, b: sales.update_customer(
             r.path_params["cid"], b))),
     ]
+    async def register_status(request: Request) -> Response:
+        """Control: a status plugin registers ``{"slug", "name"}`` (see ``setup.CUSTOM_STATUSES_OPTION``)."""
+        body = await request.json()
+        setup.register_order_status(str(body["slug"]), str(body.get("name") or body["slug"]))
+        return JSONResponse(setup.order_statuses())
+
     everything = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     editable = ["POST", "PUT", "PATCH"]  # WordPress's EDITABLE methods
-    return [Route(path, _guard(h, deliver), methods=editable if m == "PUT" else [m]) for m, path, h in routes] + [
+    return [Route(f"{SANDBOX_PREFIX}/woocommerce/order-statuses", register_status, methods=["POST"])] + [
+        Route(path, _guard(h, deliver), methods=editable if m == "PUT" else [m]) for m, path, h in routes] + [
         Route("/{path:path}", _guard(no_route), methods=everything)]
 
 

@@ -36,6 +36,10 @@ class Sales:
         self.items = OrderItems(store, setup, self._item_id)
 
     # -- orders --------------------------------------------------------------------------------
+    def order_statuses(self) -> tuple[str, ...]:
+        """The statuses an order may be given: the shop's own (core and plugins'), and trash."""
+        return (*(slug for slug, _ in self.setup.order_statuses()), "trash")
+
     def order(self, oid: int) -> dict:
         doc = self.store.get(ORDERS, oid)
         if doc is None:
@@ -43,7 +47,7 @@ class Sales:
         return doc
 
     def create_order(self, body: Any) -> dict:
-        data = validate(body, ORDER_FIELDS, {"status": ORDER_STATUSES})
+        data = validate(body, ORDER_FIELDS, {"status": self.order_statuses()})
         now = now_gmt()
         doc: dict[str, Any] = {
             "parent_id": 0, "number": "", "order_key": "", "created_via": "rest-api", "version": WC_VERSION,
@@ -69,7 +73,7 @@ class Sales:
         return doc
 
     def update_order(self, oid: int, body: Any) -> dict:
-        data = validate(body, ORDER_FIELDS, {"status": ORDER_STATUSES})
+        data = validate(body, ORDER_FIELDS, {"status": self.order_statuses()})
         with self.store.transaction():
             doc = self.order(oid)
             self._apply(doc, data, creating=False)

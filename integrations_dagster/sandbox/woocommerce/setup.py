@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import json
+
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +51,17 @@ SETTINGS: dict[str, list[tuple[str, str, str, str, dict[str, str] | None]]] = {
 }
 
 
+# wc_get_order_statuses() of core, slug without "wc-" -> label [source: woocommerce
+# includes/wc-order-functions.php wc_get_order_statuses(); Draft is the block checkout's]. A plugin
+# adds its own through the `wc_order_statuses` filter; the REST enums and `GET /orders/statuses` are
+# built from the same function, so a custom status is as valid as a core one [source: woocommerce
+# WC_REST_Orders_V2_Controller::get_order_statuses(), Internal/Orders/OrderStatusRestController].
+CORE_ORDER_STATUSES = (("pending", "Pending payment"), ("processing", "Processing"), ("on-hold", "On hold"),
+                       ("completed", "Completed"), ("cancelled", "Cancelled"), ("refunded", "Refunded"),
+                       ("failed", "Failed"), ("checkout-draft", "Draft"))
+CUSTOM_STATUSES_OPTION = "sandbox_custom_order_statuses"  # (the plugin's registration, kept as an option)
+
+
 class ShopSetup:
     """The shop's options (WordPress's ``wp_options``) and coupons, in the sandbox's store."""
 
@@ -58,6 +71,15 @@ class ShopSetup:
     def load_defaults(self) -> None:
         for name, value in taxes.default_settings().items():
             self.set(name, value)
+
+    def order_statuses(self) -> list[tuple[str, str]]:
+        """(slug, label) of every order status the shop has: core's, then the plugins' own."""
+        return [*CORE_ORDER_STATUSES, *(tuple(s) for s in json.loads(self.get(CUSTOM_STATUSES_OPTION) or "[]"))]
+
+    def register_order_status(self, slug: str, label: str) -> None:
+        """What a status plugin does (``register_post_status('wc-<slug>')`` + the filter)."""
+        custom = [s for s in json.loads(self.get(CUSTOM_STATUSES_OPTION) or "[]") if s[0] != slug]
+        self.set(CUSTOM_STATUSES_OPTION, json.dumps([*custom, [slug, label]]))
 
     def get(self, name: str) -> str:
         found = self.store.find(OPTIONS, key=name, limit=1)
