@@ -23,6 +23,7 @@ from integrations_dagster.connectors.base import ConnectorResource
 from integrations_dagster.flows.checks import connection_check_job
 from integrations_dagster.flows.pairs import find_reverse
 from integrations_dagster.flows.pipeline import FlowSpec, build_flow_job, resource_key
+from integrations_dagster.flows.shaping import Shaper
 from integrations_dagster.flows.alerts import alert_sensors
 from integrations_dagster.flows.assets import integration_assets, name_checks
 from integrations_dagster.flows.reconcile import can_verify, drift_check, drift_schedule
@@ -118,6 +119,7 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
     if unknown:
         raise cfg.ConfigError(f"flows.{flow_name}.owns: {target.system} has no field {', '.join(map(repr, unknown))} "
                               f"a flow of {flow.entity} can own (it has {', '.join(ownable) or 'none'})")
+    Shaper(flow.field_map, [(t.use, t.params()) for t in flow.transforms], f"flows.{flow_name}")  # names a bad one
     return FlowSpec(
         integration=integration.name, name=flow_name, entity=flow.entity, source=flow.source,
         target=flow.target, mode=flow.mode, deletes=flow.deletes, scope=flow.scope, owns=frozenset(flow.owns) if flow.owns is not None else None,
@@ -126,7 +128,8 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),
         after=tuple(f"{integration.name}.{other}" for other in flow.after),
         source_options=dict(source.options), target_options=dict(target.options),
-        flow_options=dict(flow.options), separate_stock=dict(flow.separate_stock), warn_at=flow.failed_records.warn_at,
+        flow_options=dict(flow.options), separate_stock=dict(flow.separate_stock), field_map=dict(flow.field_map),
+        transforms=tuple((t.use, t.params()) for t in flow.transforms), warn_at=flow.failed_records.warn_at,
         error_at=flow.failed_records.error_at)
 
 

@@ -146,6 +146,17 @@ class RecordChecks(Strict):
         return self
 
 
+class TransformStep(BaseModel):
+    """One transform of a flow: ``use`` names it (a ready-made one or ``package.module:function``),
+    the other keys are its parameters (``flows.shaping``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    use: str = Field(min_length=1)
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class Flow(Strict):
     entity: Literal["products", "orders", "stock"]
     source: str
@@ -177,6 +188,9 @@ class Flow(Strict):
     # sets the target to its share and moves that share out of the source's stock; from then on neither
     # this flow nor its reverse syncs the SKU. Unlisted again, the target's count follows the source's.
     separate_stock: dict[str, int] = Field(default_factory=dict)
+    # Canonical field -> a path in the raw source record it is taken from instead (``flows.shaping``).
+    field_map: dict[str, str] = Field(default_factory=dict)
+    transforms: list[TransformStep] = Field(default_factory=list)  # applied in order after mapping
     triggers: Trigger = Field(default_factory=Trigger)
     failed_records: RecordChecks = Field(default_factory=RecordChecks)
     options: dict[str, Any] = Field(default_factory=dict)

@@ -51,6 +51,7 @@ from integrations_dagster.flows.changes import describe, record_changes
 from integrations_dagster.flows.memory import collector_paused
 from integrations_dagster.flows import lifecycle, pairs, separate
 from integrations_dagster.flows.prints import mapping_salt, source_print
+from integrations_dagster.flows.shaping import Shaper
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
 from integrations_dagster.flows.spec import FlowSpec, resource_key  # noqa: F401 - resource_key: re-exported
 from integrations_dagster.state import DuplicateBinding, StateStore
@@ -206,7 +207,9 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         source: ConnectorResource = getattr(context.resources, spec.source_key)
         options = fetched.options or connection_options(spec, "source")
         records, failures, parts, notes, ids = [], [], [], MapNotes(), {}
-        salt = mapping_salt(source, spec.entity, options)
+        shaper = Shaper(spec.field_map, spec.transforms, f"flows.{spec.name}")
+        shaped_out = 0
+        salt = mapping_salt(source, spec.entity, {**options, "__shaping__": shaper.signature} if shaper else options)
         unchanged, prints = [], {}
         with collector_paused():
             # Read once, for the prints and for the diff's join. Not for records with a freshness
@@ -225,6 +228,19 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                 raw = parse_text(text)
                 try:
                     record = source.to_canonical(spec.entity, raw, options, notes)
+                    if shaper:
+                        mapped = record
+                        try:
+                            record = shaper.shape(mapped, raw)
+                        except RecordError as exc:  # mapped: it fails under its own key
+                            notes.take()
+                            failures.append((mapped.key, str(exc)))
+                            ids[mapped.key] = getattr(mapped, "source_id", None)
+                            continue
+                        if record is None:  # a transform left it out
+                            shaped_out += 1
+                            notes.take()
+                            continue
                     records.append(record)
                     prints[record.key] = fingerprint
                 except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
@@ -248,6 +264,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                                      "unchanged_at_source": len(unchanged), "failed": len(failures),
                                      "parts_failed": len(parts), "skipped_by_status": skipped,
                                      "not_assigned": len(withdrawn), "not_synced_separate": kept_apart,
+                                     "left_out_by_transforms": shaped_out,
                                      "failures": MetadataValue.md(failure_table(failures + parts))})
         return Normalized(records, fetched.without_records(), len(failures), len(parts), failures + parts,
                           unchanged, prints, landed, withdrawn)

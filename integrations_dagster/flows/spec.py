@@ -34,6 +34,8 @@ class FlowSpec:
     # the split), ``separate_stock`` those of the pair (neither flow carries them: ``flows.separate``).
     separate_stock: dict[str, int] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
+    field_map: dict[str, str] = field(default_factory=dict)  # ``flows.shaping``
+    transforms: tuple[tuple[str, dict[str, Any]], ...] = ()
     source_options: dict[str, Any] = field(default_factory=dict)
     target_options: dict[str, Any] = field(default_factory=dict)
     flow_options: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Emulator of Specter Business Management's web-shop API (``getInfo.asp`` / ``putInfo.asp``)."""
