@@ -1,6 +1,6 @@
 """The ``integrations-dagster`` command: sandboxes, config validation, connection tests, sync log.
 
-    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8704
+    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8705
     integrations-dagster sandbox fortnox --port 9000 --rate-limit 25 --rate-window 5
     integrations-dagster receiver [--port 8710]       # webhooks in: POST /hooks/<integration>/<connection>
     integrations-dagster subscribe pos                # the systems of an integration send webhooks to it
@@ -25,7 +25,7 @@ import sys
 import threading
 from pathlib import Path
 
-DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704}
+DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704, "specter": 8705}
 CREDENTIAL_ENV = {
     "woocommerce": {"consumer_key": "WOO_CONSUMER_KEY", "consumer_secret": "WOO_CONSUMER_SECRET"},
     "fortnox": {"client_id": "FORTNOX_CLIENT_ID", "client_secret": "FORTNOX_CLIENT_SECRET",
@@ -33,12 +33,15 @@ CREDENTIAL_ENV = {
     "zettle": {"client_id": "ZETTLE_CLIENT_ID", "api_key": "ZETTLE_API_KEY"},
     "bigcommerce": {"store_hash": "BIGCOMMERCE_STORE_HASH", "access_token": "BIGCOMMERCE_ACCESS_TOKEN",
                     "client_secret": "BIGCOMMERCE_WEBHOOK_SECRET"},  # the app's secret signs its webhooks
+    "specter": {"sbm_id": "SPECTER_SBM_ID", "api_user_id": "SPECTER_API_USER_ID", "user_key": "SPECTER_USER_KEY",
+                "integration_key": "SPECTER_INTEGRATION_KEY"},  # no integration key: an API v1 account
 }
 SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "woocommerce": (("consumer_key", "consumer_secret"),),
     "fortnox": (("client_id", "client_secret", "refresh_token"), ("access_token",)),
     "zettle": (("client_id", "api_key"),),
     "bigcommerce": (("store_hash", "access_token"),),
+    "specter": (("sbm_id", "api_user_id", "user_key", "integration_key"), ("sbm_id", "api_user_id", "user_key")),
 }
 
 

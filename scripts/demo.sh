@@ -28,6 +28,9 @@ generate ZETTLE_API_KEY ""
 generate BIGCOMMERCE_ACCESS_TOKEN ""
 generate BIGCOMMERCE_WEBHOOK_SECRET ""
 export BIGCOMMERCE_STORE_HASH="${BIGCOMMERCE_STORE_HASH:-demostore}"  # the store's id: no secret
+generate SPECTER_USER_KEY ""
+generate SPECTER_INTEGRATION_KEY ""
+export SPECTER_SBM_ID="${SPECTER_SBM_ID:-4711}" SPECTER_API_USER_ID="${SPECTER_API_USER_ID:-1}"  # ids: no secrets
 ./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!

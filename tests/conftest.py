@@ -33,6 +33,12 @@ BIGCOMMERCE_CLIENT_SECRET = "bc_test_5ecr3t_client_do_not_leak_0012"
 WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
 FORTNOX_CREDENTIALS = {"access_token": FORTNOX_TOKEN, "client_id": FORTNOX_CLIENT_ID,
                        "client_secret": FORTNOX_CLIENT_SECRET, "refresh_token": FORTNOX_REFRESH}
+SPECTER_SBM_ID = "4711"
+SPECTER_API_USER_ID = "12"
+SPECTER_USER_KEY = "sp_test_5ecr3t_user_key_do_not_leak_0013"
+SPECTER_INTEGRATION_KEY = "sp_test_5ecr3t_integration_key_do_not_leak_0014"
+SPECTER_CREDENTIALS = {"sbm_id": SPECTER_SBM_ID, "api_user_id": SPECTER_API_USER_ID, "user_key": SPECTER_USER_KEY,
+                       "integration_key": SPECTER_INTEGRATION_KEY}
 ZETTLE_CREDENTIALS = {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY}
 BIGCOMMERCE_CREDENTIALS = {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}
 
@@ -87,6 +93,13 @@ def bigcommerce_empty():
         yield sandbox
 
 
+@pytest.fixture
+def specter_empty():
+    """A Specter sandbox with an empty account (no articles, customers or orders)."""
+    with running("specter", SPECTER_CREDENTIALS, 5, demo=False) as sandbox:
+        yield sandbox
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage():
     """SQLite connections a test's runs leave to the garbage collector are collected after each test:
@@ -111,6 +124,10 @@ def _fake_secret_env(monkeypatch):
     monkeypatch.setenv("ZETTLE_API_KEY", ZETTLE_API_KEY)
     monkeypatch.setenv("BIGCOMMERCE_ACCESS_TOKEN", BIGCOMMERCE_TOKEN)
     monkeypatch.setenv("BIGCOMMERCE_WEBHOOK_SECRET", BIGCOMMERCE_CLIENT_SECRET)
+    monkeypatch.setenv("SPECTER_SBM_ID", SPECTER_SBM_ID)
+    monkeypatch.setenv("SPECTER_API_USER_ID", SPECTER_API_USER_ID)
+    monkeypatch.setenv("SPECTER_USER_KEY", SPECTER_USER_KEY)
+    monkeypatch.setenv("SPECTER_INTEGRATION_KEY", SPECTER_INTEGRATION_KEY)
 
 
 def in_ci() -> bool:

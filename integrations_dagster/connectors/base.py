@@ -88,6 +88,16 @@ class Watermark:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One batch of a change feed the system wants acknowledged (a batch/acknowledge protocol: the
+    system repeats an unacknowledged batch until told it was taken). ``receipt`` names it to
+    :meth:`ConnectorResource.acknowledge`; None: nothing to acknowledge (the feed was empty)."""
+
+    records: list[dict]
+    receipt: str | None = None
+
+
+@dataclass(frozen=True)
 class Change:
     """One record the target must take: created, updated or deleted."""
 
@@ -201,6 +211,8 @@ class ConnectorResource(ConfigurableResource):
     reads: ClassVar[frozenset[str]] = frozenset()  # entities it can be the source of
     writes: ClassVar[frozenset[str]] = frozenset()  # entities it can be the target of
     secret_fields: ClassVar[tuple[str, ...]] = ()  # field names that hold credentials
+    # Entities read from a change feed of batches the system wants acknowledged (``read_batch``).
+    batched: ClassVar[frozenset[str]] = frozenset()
     # The complete sets of credentials a connection may give (one of them); default: all secret fields.
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)
@@ -225,6 +237,18 @@ class ConnectorResource(ConfigurableResource):
     @abstractmethod
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         """Yield raw vendor records of ``entity`` modified in ``window`` (paging handled inside)."""
+
+    def read_batch(self, entity: str, options: dict[str, Any]) -> Batch:
+        """For an entity in :attr:`batched`: the records of the feed's pending batch (the same one
+        again until it is acknowledged), else of a new one."""
+        raise NotImplementedError(f"{self.system} reads {entity} by window, not by batch")
+
+    def acknowledge(self, entity: str, receipt: str) -> None:
+        """Tell the system the batch ``receipt`` was taken: the engine calls it once the run's push
+        has recorded every record of the batch (landed, or failed in the sync log), never before. An
+        acknowledgement lost on the way costs a re-read of the batch, whose records then diff as
+        unchanged; so it is neither lost nor repeated."""
+        raise NotImplementedError(f"{self.system} takes no acknowledgement")
 
     def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
         """The raw records of ``entity`` that hold ``keys``, and why each key no record holds was not

@@ -103,6 +103,7 @@ class Fetched:
     missing: list[tuple[str, str]] = field(default_factory=list)  # (key, why the source has no such record)
     withdraw_all: bool = False  # every landed record is to be deleted in the target (disconnect)
     idle: bool = False  # the integration is disconnected: the run reads and writes nothing
+    receipt: str | None = None  # the batch to acknowledge once the push recorded it (``Batch``)
 
     @classmethod
     def of(cls, records: Iterable[dict], window: Window, started: datetime, moves_cursor: bool,
@@ -179,6 +180,10 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                 records, missing = source.read_keys(spec.entity, keys, options) if keys else ([], {})
                 fetched = Fetched.of(records, window, started, False, options)
                 fetched.by_key, fetched.missing = True, list(missing.items())
+            elif spec.entity in type(source).batched:
+                batch = source.read_batch(spec.entity, options)
+                fetched = Fetched.of(batch.records, window, started, moves_cursor, options)
+                fetched.receipt = batch.receipt
             else:
                 fetched = Fetched.of(source.read(spec.entity, window, options), window, started, moves_cursor,
                                      options)
@@ -328,6 +333,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             raise Failure(
                 description=f"{spec.state_name}: gave up after {tally.landed} records landed: {tally.error}",
                 metadata=report.metadata(context.run_id))
+        if diff.fetched.receipt:
+            _acknowledge(context, spec, diff.fetched.receipt)
         if diff.fetched.moves_cursor:
             store.set_cursor(spec.state_name, diff.fetched.started.isoformat())
         if tally.all_failed:
@@ -355,6 +362,19 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
 
 
 # -- the pieces, in the order the ops use them -----------------------------------------------------
+
+def _acknowledge(context: OpExecutionContext, spec: FlowSpec, receipt: str) -> None:
+    """Acknowledge the batch the run took, every record of it recorded (``Batch``). A refusal is a
+    warning: the system sends the batch again, and its records diff as unchanged."""
+    source: ConnectorResource = getattr(context.resources, spec.source_key)
+    try:
+        source.acknowledge(spec.entity, receipt)
+    except ApiError as exc:
+        context.log.warning(f"{spec.source} did not take the acknowledgement of batch {receipt} ({exc}); "
+                            "the next run reads the batch again")
+        return
+    context.log.info(f"acknowledged batch {receipt} to {spec.source}")
+
 
 def reverse_context(spec: FlowSpec, store: StateStore, context: OpExecutionContext) -> WriteContext:
     """A WriteContext for writing to the flow's *source* (the split of separate stock)."""

@@ -19,6 +19,7 @@ SANDBOXES = {
     "fortnox": "integrations_dagster.sandbox.fortnox.app",
     "zettle": "integrations_dagster.sandbox.zettle.app",
     "bigcommerce": "integrations_dagster.sandbox.bigcommerce.app",
+    "specter": "integrations_dagster.sandbox.specter.app",
 }
 
 

@@ -56,15 +56,17 @@ class Account:
     def v2_key(self, subject: str) -> str:
         return md5_hex(self.integration_key + self.v1_key(subject))
 
-    def verify(self, params: Params, subject: str) -> int:
-        """The API version the request's key proves (1 or 2), or a refusal (guesses.ERR_*)."""
+    def verify(self, params: Params, subject: str, *, v2_evidenced: bool = False) -> int:
+        """The API version the request's key proves (1 or 2), or a refusal (guesses.ERR_*).
+        ``v2_evidenced``: the action whose v2 recipe is seen (newOrderSubmit [3p: Laravel]); elsewhere
+        v2 keys are accepted per guesses.V2_KEY_ON_EVERY_ACTION."""
         if params.text("sbmId") != self.sbm_id:
             raise Refusal(guesses.ERR_SBM_ID)
         key = params.text("key")
         if guesses.KEY_CASE_INSENSITIVE:
             key = key.lower()
         version = 0
-        if self.v2 and key == self.v2_key(subject):
+        if self.v2 and (v2_evidenced or guesses.V2_KEY_ON_EVERY_ACTION) and key == self.v2_key(subject):
             version = 2
         elif (not self.v2 or guesses.ACCEPT_V1_WITH_V2) and key == self.v1_key(subject):
             version = 1

@@ -52,7 +52,7 @@ XML_WHEN_USEXML = "2"
 # GUESS: getArticleInfoExternalNeedUpdate and getOrdersExternalNeedUpdate answer XML whatever useXML
 # says: only XML shapes are known for them, and PrestaShop's "clear all queues" parses both as XML
 # without sending useXML. Their refusals still follow useXML (that same code reads "0;99;" as text).
-XML_ONLY_FEEDS = frozenset({"articles", "orders"})
+XML_ONLY_FEEDS = frozenset({"articles", "orders"})  # built into api.py's renderers: not a switch
 # GUESS: success answers in XML: <APIresponse><result>1</result><id/><message/></APIresponse>. Only
 # `result` is evidenced (the Laravel app reads (array)$con->APIresponse and checks ['result'] == 1).
 XML_OK_FIELDS = ("result", "id", "message")
@@ -170,7 +170,7 @@ ACK_WITHOUT_PENDING_OK = True
 REUSED_BATCH_NO_OPENS_NEW_BATCH = True
 # GUESS: one row per article / order in a batch, with its value when the batch was made: several
 # changes to one article while no batch was open come as one row ("NeedUpdate" flags, not events).
-ONE_ROW_PER_ITEM = True
+ONE_ROW_PER_ITEM = True  # built into feeds.py's flag model: not a switch
 # GUESS: success answer of an acknowledgement (PrestaShop ignores it).
 ACK_OK_MESSAGE = "OK"
 # Response-size caps: "more — call again". Evidenced: article info writes <responseMaxLimit>N</...> and
@@ -190,7 +190,7 @@ API_WRITES_ENTER_FEEDS = True
 # GUESS: the orders feed reports changes of status/deliveries only; a newly submitted order is not in it.
 NEW_ORDERS_IN_ORDER_FEED = False
 # GUESS: feeds are per account (one integration per sbmId here), not per apiUserId.
-FEEDS_PER_ACCOUNT = True
+FEEDS_PER_ACCOUNT = True  # built into feeds.py (one batch per feed): not a switch
 
 # --- Stock ------------------------------------------------------------------------------------------
 # GUESS: the stock sites of the demo account (ids and names); the first is the default.
@@ -220,7 +220,7 @@ ARTICLE_NO_FORBIDDEN = frozenset(" ,åäöÅÄÖ&%¤#€")
 ARTICLE_NO_MAX_LEN = 50
 ARTICLE_NO_CASE_INSENSITIVE = True
 # GUESS: one refused row refuses the whole newArticleSubmit (nothing saved), naming the row.
-ARTICLE_SUBMIT_ATOMIC = True
+ARTICLE_SUBMIT_ATOMIC = True  # built in: the submit is one transaction; not a switch
 # GUESS: numbering: internal article ids (the 1st field of a stock line, "specterId"), customer ids and
 # order numbers start here.
 ARTICLE_ID_START = 100001

@@ -144,8 +144,9 @@ def refusal_response(params: Params | None, refusal: Refusal, *, xml: bool | Non
             sub(api, "result", "0")
         sub(api, "code", refusal.code)
         sub(api, "message", refusal.message)
-        return xml_answer(root)
-    response = text_answer([text_fields(0, refusal.code, refusal.message)])
+        response = xml_answer(root)
+    else:
+        response = text_answer([text_fields(0, refusal.code, refusal.message)])
     response.status_code = guesses.REFUSAL_HTTP_STATUS
     return response
 
@@ -157,6 +158,8 @@ _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 def parse_number(value: str, name: str) -> Decimal:
     """A number as integrators send it: decimal point only (guesses.INPUT_DECIMAL_POINT_ONLY)."""
     text = value.strip()
+    if not guesses.INPUT_DECIMAL_POINT_ONLY:
+        text = text.replace(",", ".")
     if not _NUMBER.fullmatch(text):
         raise Refusal(guesses.ERR_NUMBER, name=name, value=value)
     try:
