@@ -56,11 +56,39 @@ SUITES = {
               "integrity_check, and every record's snapshot, id-map rows, bindings and sync-log row are all "
               "there or all absent (on PostgreSQL through a fresh connection, after taking every table's "
               "exclusive lock)."),
+    "pos_crash": ("Crash, Zettle ⇄ BigCommerce", "tests/reliability/test_pos_crash.py",
+                  "A child process forked from the pre-warmed interpreter runs the pos jobs (products, stock, stock "
+                  "back) and is SIGKILLed at its Nth write, the kill points taking turns: the sandbox applied the "
+                  "write and holds its answer (knobs `hold_write`, `hold_route`); the run got the answer and is about "
+                  "to write it to the state store; the sandbox's count of those writes reached N. Initial sync "
+                  "(empty BigCommerce and state store, each round): killed at the Nth product create, then at the "
+                  "absolute stock write; re-run. Stock movements (after a clean initial sync; each round the till "
+                  "sells and the store takes orders first): killed at BigCommerce's relative inventory adjustment "
+                  "(flow stock) or Zettle's stock movement (flow stock back). After each round every SKU must be "
+                  "once in the store, both sides' stock = the test's ledger (received − sold − ordered), and one "
+                  "more run of every job must write nothing. A product created twice, or a relative change sent "
+                  "again after a crash (it counts twice), breaks it. It found a relative adjustment or movement the "
+                  "target applied before the kill sent again by the re-run; each change now goes into the flow's "
+                  "journal (state store `intents`) before it is sent and leaves it with its record's landing, and "
+                  "the next push settles what a dead run left against the counts (`connectors/deltas.py`)."),
     "events": ("Duplicate and out-of-order events", "tests/reliability/test_events.py",
                "Every change is delivered two or three times, in shuffled order: as a re-read of the window it "
                "happened in and as the change sensor's run request; "
                "stock snapshots taken at different times are replayed shuffled through the diff and push "
                "ops: an older stock level never overwrites a newer one (freshness token `as_of`)."),
+    "pos_events": ("Duplicate and out-of-order events, Zettle ⇄ BigCommerce", "tests/reliability/test_pos_events.py",
+                   "Both vendors' webhooks go to the real receiver (subscribed as `integrations-dagster subscribe` "
+                   "does) and every flow runs when its webhook sensor asks, while both sandboxes' delivery knobs "
+                   "send half of the deliveries twice, drop 15 %, delay every one and hold them in fours to send "
+                   "newest first; meanwhile the till sells and refunds, the store takes orders, prices change "
+                   "several times in a row and new products appear. After the changes stop the sensors are ticked "
+                   "until none asks for a run (an echo loop never settles), then the poll and the reconcile run: "
+                   "each SKU once in the store at Zettle's latest price, both sides' stock = the ledger, and one "
+                   "more run of every flow writes nothing. Then stock levels read at different times are replayed "
+                   "shuffled and twice through the flows' diff and push ops: an older level must never overwrite a "
+                   "newer one (`as_of`). It found the echo (`flows/pairs.py`) leaving the reverse flow's snapshot "
+                   "without `as_of`, so an older level replayed after the other flow moved a count won; the echo "
+                   "now stamps the time of the write."),
     "bad_input": ("Bad input", "tests/reliability/test_bad_input.py",
                   "hypothesis draws malformed and hostile values per field of a WooCommerce product (missing and "
                   "wrong-typed fields, huge strings, unicode, negative/NaN quantities, 5-decimal prices, "
@@ -76,6 +104,22 @@ SUITES = {
                          "real orders ops into the Fortnox sandbox: each bad order is logged with a reason; 20 valid "
                          "orders per batch (unicode and HTML names, quantities 1-7, four countries, day-edge times) "
                          "must each be booked for exactly what it charged; no order is created twice."),
+    "pos_bad_input": ("Bad input, Zettle → BigCommerce", "tests/reliability/test_pos_bad_input.py",
+                      "Hostile Zettle products — no SKU, float, string, boolean and list price amounts, negative "
+                      "prices, a 5000-character name, unicode and HTML names, no or empty variants, 99 and 100 "
+                      "variants, null or non-numeric VAT, a variant without SKU among good ones, 400-character SKUs, "
+                      "SKUs shared by two products, names that are numbers — mixed with good products of every "
+                      "shape: created in the Zettle sandbox over HTTP and run through the real products job (twice: "
+                      "the second run must change nothing), or, where Zettle's own rules refuse them, fed raw through "
+                      "the job's normalize, diff and push ops with good products in the same batch; then 600 seeded "
+                      "combinations of hostile field values in batches through the same ops. No run or batch may "
+                      "crash, every bad record must be in the sync log with a reason that names it and stays "
+                      "readable, every good record must land in BigCommerce exactly once with its name and price. "
+                      "It found, now fixed: a SKU another product holds in another case (or as a variant) made the "
+                      "second product overwrite the first one's name and price in the store (now refused, nothing "
+                      "written); a variant left out for lack of a SKU was logged with its product's whole name "
+                      "(over 5000 characters); on PostgreSQL a SKU over 300 characters failed the claim insert and no "
+                      "product of the run landed (now that record fails, naming its key's length)."),
     "books": ("Books exact: orders total what the shop charged", "tests/reliability/test_books.py",
               "hypothesis draws orders (500 per pass; `BOOKS_EXAMPLES` raises it) over Swedish rates 25/12/6/0 "
               "mixed in one order, shipping taxed, untaxed and split over the goods' rates, fees, percentage, "

@@ -139,6 +139,12 @@ class Zettle:
             "productUuid": product_uuid, "variantUuid": self.variant(product_uuid, sku), "quantity": quantity}]}
         ).raise_for_status()
 
+    def levels(self) -> dict[str, int]:
+        """Every tracked variant's STORE balance, by SKU (one library read, one balance read)."""
+        skus = {v["uuid"]: v.get("sku") for p in self.call("GET", "/products/v2").json() for v in p["variants"]}
+        return {skus[r["variantUuid"]]: r["balance"] for r in self.inventory("GET", "/stock?limit=1000").json()
+                if skus.get(r["variantUuid"])}
+
     def balance(self, product_uuid: str, sku: str) -> int:
         """The STORE balance of one variant [doc: …/fetch-inventory-balance]."""
         variant = self.variant(product_uuid, sku)
@@ -178,6 +184,24 @@ class BigCommerce:
 
     def products(self) -> list[dict]:
         return self.call("GET", "/v3/catalog/products", include="variants", limit=250)["data"]
+
+    def view(self) -> tuple[list[str], dict[str, int], dict[str, float]]:
+        """(every SKU the store holds, once per variant or simple product; the level of each; the price
+        of each simple product), all pages."""
+        skus, levels, prices, page = [], {}, {}, 1
+        while True:
+            body = self.call("GET", "/v3/catalog/products", include="variants", limit=250, page=page)
+            for product in body["data"]:
+                for v in product.get("variants") or []:
+                    if v.get("sku"):
+                        skus.append(v["sku"])
+                        simple = not v["option_values"]
+                        levels[v["sku"]] = product["inventory_level"] if simple else v["inventory_level"]
+                        if simple:
+                            prices[v["sku"]] = product["price"]
+            if page >= body["meta"]["pagination"]["total_pages"]:
+                return skus, levels, prices
+            page += 1
 
     def by_sku(self, sku: str) -> list[dict]:
         """The variants (base variants too) holding ``sku``, whatever its case (SKUs are unique

@@ -194,6 +194,8 @@ class WriteContext:
     # What a writer learned in this run for its next batch (one push op, several ``write`` calls):
     # a store's SKU index, a category's id. Gone with the run.
     memo: dict[str, Any] = field(default_factory=dict)
+    # The flow's unsettled changes to counts (``connectors.deltas.Journal``); None outside a run.
+    journal: Any = None
 
     def owned(self, name: str) -> bool:
         return self.owns is None or name in self.owns

@@ -17,6 +17,7 @@ tag), so B never reads the target before A's write and takes A's snapshot shift 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Iterable
 
 from integrations_dagster.connectors.base import Change, Outcome
@@ -58,5 +59,8 @@ def echo(store: StateStore, spec: FlowSpec, change: Change, outcome: Outcome) ->
 
 
 def replace_quantity(level: StockLevel, quantity) -> StockLevel:
-    return level.model_copy(update={"quantity": quantity, "source_id": None, "as_of": None})
+    """The level as the reverse flow will read it after our write: ``quantity``, as of now — so that a
+    reading of the target made before the write, replayed late, is older and never wins (``_stale``)."""
+    return level.model_copy(update={"quantity": quantity, "source_id": None,
+                                    "as_of": datetime.now(UTC).isoformat()})
 

@@ -49,7 +49,7 @@ from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordErro
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
 from integrations_dagster.flows.memory import collector_paused
-from integrations_dagster.flows import lifecycle, pairs, separate
+from integrations_dagster.flows import journal, lifecycle, pairs, separate
 from integrations_dagster.flows.prints import mapping_salt, source_print
 from integrations_dagster.flows.shaping import Shaper
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
@@ -68,6 +68,7 @@ IGNORED = "ignored"  # an outcome the target has no place for: logged, neither f
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
 CLAIM_POLL_S = 0.1
+MAX_KEY = 300  # characters of a record key the state store's tables hold (``state.tables``)
 CLAIM_RENEW_S = 60.0  # well within state.store.CLAIM_TTL
 
 
@@ -246,6 +247,9 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                             shaped_out += 1
                             notes.take()
                             continue
+                    if long := next((k for k in (record.key, *record.part_source_ids()) if len(k) > MAX_KEY), None):
+                        raise RecordError(f"its key {long[:60]}… is {len(long)} characters long; the state store "
+                                          f"keeps keys (SKUs) of up to {MAX_KEY}")
                     records.append(record)
                     prints[record.key] = fingerprint
                 except Exception as exc:  # noqa: BLE001 - one hostile record must never stop the batch
@@ -254,7 +258,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                     failures.append((key, _reason(exc)))
                     ids[key] = _safe_raw_id(source, spec.entity, raw)
                     continue
-                parts += notes.take()
+                parts += [(key, reason[:1000]) for key, reason in notes.take()]
         if not fetched.dry_run:
             store.record_failures(context.run_id, spec.state_name, failures + parts, stage="normalize", action="map",
                                   source_ids=ids)
@@ -288,6 +292,14 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         result = compute_diff(spec, store, records, full=fetched.window.full and not fetched.by_key,
                               resend=fetched.by_key, dry_run=fetched.dry_run, unchanged=normalized.unchanged,
                               landed=normalized.landed, withdrawn=normalized.withdrawn)
+        if not fetched.dry_run:
+            result.changes, settling, held = journal.settle_first(spec, store, result.changes, records)
+            if settling:
+                context.log.info(f"{len(settling)} records ({', '.join(settling[:5])}) have a change a killed run sent "
+                                 f"to {spec.target}: sent again to settle it against the counts")
+            if held:
+                context.log.info(f"{len(held)} records ({', '.join(held[:5])}) wait: flow {spec.reverse} has a change "
+                                 "of them a killed run left unsettled")
         if result.stale:
             context.log.info(f"{len(result.stale)} records are older than what {spec.target} already has; "
                              "not pushed")
@@ -310,7 +322,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         target: ConnectorResource = getattr(context.resources, spec.target_key)
         ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
                            options=connection_options(spec, "target"), log=context.log.info, owns=spec.owns,
-                           accepted=accepted_records(spec, store))
+                           accepted=accepted_records(spec, store),
+                           journal=journal.StoreJournal(store, spec.state_name, context.run_id))
         tally = Tally()
         for key, stage, reason in diff.failures:
             tally.note_failure(key, "map", reason, stage=stage)
@@ -838,7 +851,8 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             target_id=outcome.target_id, source_id=source_id, bindings=outcome.bindings,
             binding_entity=outcome.binding_entity, changed=_changed_fields(change), changes=changes,
             target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
-            warnings=outcome.warnings, parts=parts, source_print=prints.get(outcome.key))
+            warnings=outcome.warnings, parts=parts, source_print=prints.get(outcome.key),
+            settles=outcome.moved is not None or outcome.level is not None)
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return

@@ -23,6 +23,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from integrations_dagster.state.tables import (
-    ADDED_COLUMNS, claims, cursors, id_map, metadata, snapshots, sync_log, tokens, webhook_events,
+    ADDED_COLUMNS, claims, cursors, id_map, intents, metadata, snapshots, sync_log, tokens, webhook_events,
 )
 
 DEFAULT_STATE_DIR = ".state"
@@ -140,17 +141,21 @@ class StateStore:
                       binding_entity: str | None = None, changed: str | None = None,
                       target_entity: str | None = None, source_ids: dict[str, str] | None = None,
                       warnings: Iterable[str] = (), changes: dict[str, list] | None = None,
-                      parts: list[dict[str, Any]] | None = None, source_print: str | None = None) -> None:
+                      parts: list[dict[str, Any]] | None = None, source_print: str | None = None,
+                      settles: bool = False) -> None:
         """Snapshot + id map + sync log for one accepted record, in one transaction.
 
         ``source_ids``: the source's ids of the record's parts (a product's variants), bound like the
         record's own ``source_id``; ``warnings``: reservations it landed with, one sync-log row each;
         ``changes``: field path -> [old, new] of an update; ``parts``: one more sync-log row each (a
         variant: ``key``, ``source_id``, ``target_id``, ``outcome``, ``changes``); ``source_print``:
-        the fingerprint of the source text the record was mapped from (``flows.prints``).
+        the fingerprint of the source text the record was mapped from (``flows.prints``); ``settles``:
+        the write was a change to a count, whose journal entry (``intents``) goes with this landing.
         """
         at = now()
         with self.engine.begin() as conn:
+            if settles:  # a change to a count sent for this record is settled by its landing (connectors.deltas)
+                conn.execute(delete(intents).where(and_(intents.c.flow == flow.name, intents.c.key == key)))
             if action == "delete":
                 conn.execute(delete(snapshots).where(and_(snapshots.c.flow == flow.name, snapshots.c.key == key)))
             else:
@@ -390,6 +395,24 @@ class StateStore:
             for chunk in _chunks(keys):
                 conn.execute(delete(snapshots).where(and_(snapshots.c.flow == flow.name, snapshots.c.key.in_(chunk))))
 
+    # -- intents: changes to counts being sent (connectors.deltas) ---------------------------------
+    def intents(self, flow: str, keys: Iterable[str] | None = None) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+        """key -> (count before, change sent, carried) of the flow's unsettled sends (of ``keys``, or all)."""
+        q = select(intents.c.key, intents.c.before, intents.c.delta, intents.c.carried).where(intents.c.flow == flow)
+        out: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        with self.engine.connect() as conn:
+            for chunk in ([None] if keys is None else _chunks(list(keys))):
+                rows = conn.execute(q if chunk is None else q.where(intents.c.key.in_(chunk))).all()
+                out.update((k, (Decimal(b), Decimal(d), Decimal(c))) for k, b, d, c in rows)
+        return out
+
+    def begin_intents(self, flow: str, entries: dict[str, tuple[Decimal, Decimal, Decimal]], run_id: str) -> None:
+        at = now()
+        with self.engine.begin() as conn:
+            for key, (before, delta, carried) in entries.items():
+                _upsert(conn, intents, {"flow": flow, "key": key, "before": str(before), "delta": str(delta),
+                                        "carried": str(carried), "run_id": run_id, "at": at}, ["flow", "key"])
+
     # -- forgetting a flow (disconnect) -----------------------------------------------------------
     def forget_flow(self, flow: FlowRef) -> None:
         """Drop the flow's snapshot, its cursor and the target's id map of the records it landed
@@ -406,6 +429,7 @@ class StateStore:
                 conn.execute(delete(id_map).where(and_(id_map.c.connection == flow.target, id_map.c.parent_id.in_(chunk))))
             conn.execute(delete(snapshots).where(snapshots.c.flow == flow.name))
             conn.execute(delete(cursors).where(cursors.c.name == flow.name))
+            conn.execute(delete(intents).where(intents.c.flow == flow.name))
 
     @contextmanager
     def lock(self, name: str, *, timeout: float = 60.0, poll: float = 0.05) -> Iterator[None]:

@@ -88,6 +88,20 @@ webhook_events = Table(
     Index("ix_webhook_events_flow", "integration", "connection", "entity", "id"),
 )
 
+# Changes to counts a writer is about to send (relative, not idempotent): written before the send,
+# removed with the record's landing (``record_landed``), one transaction (``connectors.deltas``). One
+# left behind is a write a killed run may or may not have made; the next push settles it.
+intents = Table(
+    "intents", metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("before", String(50), nullable=False),  # the target's count just before the send
+    Column("delta", String(50), nullable=False),  # the change sent
+    Column("carried", String(50), nullable=False),  # landed by an earlier killed run, not yet recorded
+    Column("run_id", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 sync_log = Table(
     "sync_log", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

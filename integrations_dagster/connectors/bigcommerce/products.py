@@ -66,10 +66,23 @@ class ProductExporter:
         product = change.record
         if bound is None:
             found = self._find(product)
+            if found is not None and (refused := self._taken(found, product)):
+                return refused
             linked = self._update(found, product, "linked") if found is not None else None
             return linked or self._create(product)
         # A product the merchant deleted in the store comes back: the source is the master.
         return self._update(bound, product, "updated") or self._create(product)
+
+    def _taken(self, found: int, product: Product) -> Outcome | None:
+        """A refusal when the store's product holding one of this product's SKUs is already synced
+        from another source record (two source products share a SKU): linking would overwrite it."""
+        other = self.ctx.binder.key_for("products", str(found))
+        if other is None or other == product.key:
+            return None
+        return Outcome(product.key, ok=False, action="failed", target_id=str(found), error=(
+            f"a SKU of it ({', '.join(mapping.skus(product))}) is held by the store's product {found}, which is "
+            f"already synced from {other}: two source products share a SKU (SKUs are unique regardless of "
+            "case in BigCommerce); nothing was written"))
 
     def _find(self, product: Product) -> int | None:
         """The store's product holding any of this product's SKUs."""
@@ -103,7 +116,7 @@ class ProductExporter:
             found = self._find(product)
             if found is None:
                 raise
-            return self._update(found, product, "linked") or self._create(product)
+            return self._taken(found, product) or self._update(found, product, "linked") or self._create(product)
         variants = created.get("variants") or self.catalog.variants(created["id"])
         if self._index is not None:
             self._index.update({str(v["sku"]).casefold(): (int(created["id"]), int(v["id"])) for v in variants

@@ -26,7 +26,7 @@ from typing import Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome, WriteContext
 from integrations_dagster.connectors.bigcommerce.catalog import Catalog
-from integrations_dagster.connectors.deltas import apply_once
+from integrations_dagster.connectors.deltas import apply_once, net_of_dead_runs
 from integrations_dagster.connectors.http import ApiError, TransientError
 from integrations_dagster.model import RecordError, StockLevel, to_decimal
 
@@ -38,6 +38,8 @@ HOLDERS_MEMO = "bigcommerce.stock_holders"
 class StockExporter:
     def __init__(self, catalog: Catalog, ctx: WriteContext) -> None:
         self.catalog, self.ctx = catalog, ctx
+        self.settled: dict[str, Decimal] = {}  # key -> what a killed run's adjustment had applied
+        self.notes: dict[str, str] = {}  # key -> why that could not be told for sure
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
         if HOLDERS_MEMO not in self.ctx.memo:  # (listed once per run, kept up to date by _track)
@@ -66,7 +68,7 @@ class StockExporter:
         for start in range(0, len(absolute), ITEM_LIMIT):
             yield from self._set(absolute[start:start + ITEM_LIMIT])
         for start in range(0, len(relative), ITEM_LIMIT):
-            yield from self._move(relative[start:start + ITEM_LIMIT])
+            yield from self._move(self._net(relative[start:start + ITEM_LIMIT]))
 
     def _set(self, batch: list[tuple[Change, dict]]) -> Iterator[Outcome]:
         """Absolute levels (a negative one as 0: BigCommerce takes none)."""
@@ -84,27 +86,46 @@ class StockExporter:
                 "stock: 0",)
             yield _landed(change, item, warnings, level=Decimal(sent["quantity"]))
 
+    def _net(self, batch: list[tuple[Change, dict, Decimal]]) -> list[tuple[Change, dict, Decimal]]:
+        """The batch less what a killed run's adjustment of the same SKUs already applied
+        (:func:`net_of_dead_runs`); what landed then still counts in the outcome (``self.settled``)."""
+        def counts_now() -> dict[str, Decimal | None]:
+            levels = self._levels([c.record.sku for c, _, _ in batch])
+            return {c.key: levels.get(c.record.sku.casefold()) for c, _, _ in batch}
+
+        left, landed, notes = net_of_dead_runs(self.ctx.journal, counts_now, {c.key: d for c, _, d in batch})
+        self.settled.update(landed)
+        self.notes.update(notes)
+        return [(c, i, left[c.key]) for c, i, _ in batch]
+
     def _move(self, batch: list[tuple[Change, dict, Decimal]]) -> Iterator[Outcome]:
         """Relative adjustments; one the store refuses (below zero) is set to the source's level instead."""
         moving = [(c, i, d) for c, i, d in batch if d]
         for change, item, _ in batch:
             if not any(c is change for c, _, _ in moving):
-                yield _landed(change, item, (), moved=Decimal(0))
+                yield self._moved(change, item, Decimal(0))
         if not moving:
             return
         items = [{**item, "quantity": int(delta)} for _, item, delta in moving]
         skus = [change.record.sku for change, _, _ in moving]
         if self._send("relative", items, lambda: self._levels(skus),
-                      {change.record.sku.casefold(): delta for change, _, delta in moving}):
+                      {change.record.sku.casefold(): delta for change, _, delta in moving},
+                      {change.record.sku.casefold(): change.key for change, _, _ in moving}):
             for change, item, delta in moving:
-                yield _landed(change, item, (), moved=delta)
+                yield self._moved(change, item, delta)
         elif len(moving) > 1:
             for one in moving:
                 yield from self._move([one])
         else:
             yield from self._set([(moving[0][0], moving[0][1])])
 
-    def _send(self, kind: str, items: list[dict], read=None, changes=None) -> bool:
+    def _moved(self, change: Change, item: dict, sent: Decimal) -> Outcome:
+        """Landed: what this run sent and what a killed run had already applied (the reverse flow's
+        snapshot shifts by both)."""
+        note = self.notes.get(change.key)
+        return _landed(change, item, (note,) if note else (), moved=sent + self.settled.get(change.key, Decimal(0)))
+
+    def _send(self, kind: str, items: list[dict], read=None, changes=None, keys=None) -> bool:
         """One adjustment payload; False when BigCommerce refused it (one bad item refuses all). A
         relative one is sent once (:func:`apply_once`: ``read`` the levels, ``changes`` by SKU)."""
         method, path = ("PUT", "/v3/inventory/adjustments/absolute") if kind == "absolute" else \
@@ -115,7 +136,7 @@ class StockExporter:
 
         try:
             if kind == "relative":
-                apply_once(send, read, changes)
+                apply_once(send, read, changes, journal=self.ctx.journal, keys=keys, carried=self.settled)
             else:
                 send()  # (an absolute level may be sent twice)
         except TransientError:

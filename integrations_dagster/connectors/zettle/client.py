@@ -181,4 +181,5 @@ class ZettleResource(ConnectorResource):
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         if entity != "stock":
             raise ValueError(f"Zettle is not a target of {entity!r}")
-        yield from stock.MovementWriter(self.service("products"), self.service("inventory"), ctx.memo).write(changes)
+        yield from stock.MovementWriter(self.service("products"), self.service("inventory"), ctx.memo,
+                                        ctx.journal).write(changes)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome
-from integrations_dagster.connectors.deltas import apply_once
+from integrations_dagster.connectors.deltas import apply_once, net_of_dead_runs
 from integrations_dagster.connectors.http import ApiError, HttpClient, TransientError
 from integrations_dagster.connectors.zettle import mapping
 from integrations_dagster.model import RecordError, StockLevel, to_decimal
@@ -73,8 +73,10 @@ class MovementWriter:
 
     BATCH = 100  # movements per request (no documented limit; kept small: one refused item refuses all)
 
-    def __init__(self, products: HttpClient, inventory: HttpClient, memo: dict) -> None:
-        self.products, self.inventory = products, inventory
+    def __init__(self, products: HttpClient, inventory: HttpClient, memo: dict, journal=None) -> None:
+        self.products, self.inventory, self.journal = products, inventory, journal
+        self.settled: dict[str, Decimal] = {}  # key -> what a killed run's movement had moved
+        self.notes: dict[str, str] = {}
         if "zettle.variants" not in memo:  # what the run's batches share (``WriteContext.memo``)
             memo["zettle.variants"] = {
                 sku.casefold(): (str(p["uuid"]), str(v["uuid"]))
@@ -105,31 +107,52 @@ class MovementWriter:
                 yield Outcome(change.key, ok=False, action="failed",
                               error=f"SKU {level.sku}: a change of {delta} is not a whole number of units")
                 continue
+            moves.append((change, found, delta))
+
+        def counts_now() -> dict[str, Decimal | None]:
+            counts = self._counts({found[0] for _, found, _ in moves})
+            return {change.key: counts.get(found[1]) for change, found, _ in moves}
+
+        left, self.settled, self.notes = net_of_dead_runs(self.journal, counts_now, {c.key: d for c, _, d in moves})
+        ready = []
+        for change, found, _ in moves:
+            delta = left[change.key]
             if not delta:
-                yield Outcome(change.key, ok=True, action="updated", target_id=found[1], moved=delta)
+                yield self._moved(change, found, delta)
                 continue
-            moves.append((change, found, delta, {
+            ready.append((change, found, delta, {
                 "productUuid": found[0], "variantUuid": found[1], "change": int(abs(delta)),
                 "from": kinds.get("STORE") if delta < 0 else kinds.get("SUPPLIER"),
                 "to": kinds.get("SOLD") if delta < 0 else kinds.get("STORE")}))
-        for start in range(0, len(moves), self.BATCH):
-            yield from self._move(moves[start:start + self.BATCH])
+        for start in range(0, len(ready), self.BATCH):
+            yield from self._move(ready[start:start + self.BATCH])
+
+    def _moved(self, change: Change, found: tuple[str, str], sent: Decimal) -> Outcome:
+        """Landed: what this run moved and what a killed run had already moved (the reverse flow's
+        snapshot shifts by both)."""
+        note = self.notes.get(change.key)
+        return Outcome(change.key, ok=True, action="updated", target_id=found[1], warnings=(note,) if note else (),
+                       moved=sent + self.settled.get(change.key, Decimal(0)))
+
+    def _counts(self, products: set[str]) -> dict[str, Decimal]:
+        """variant uuid -> STORE balance of these products' variants."""
+        if len(products) > PER_PRODUCT_READS:
+            rows = balances(self.inventory)
+        else:  # one request a product: cheaper than the whole list (a single retried movement)
+            rows = (r for p in sorted(products)
+                    for r in self.inventory.get(f"{STOCK}/{self.kinds.get('STORE')}/products/{p}"))
+        return {str(r.get("variantUuid")): Decimal(str(r.get("balance") or 0)) for r in rows}
 
     def _move(self, batch: list) -> Iterator[Outcome]:
         def send() -> None:
             self.inventory.request("POST", "/movements", json={"movements": [m for *_, m in batch]})
 
         def read() -> dict[str, Decimal]:
-            products = {found[0] for _, found, _, _ in batch}
-            if len(products) > PER_PRODUCT_READS:
-                rows = balances(self.inventory)
-            else:  # one request a product: cheaper than the whole list (a single retried movement)
-                rows = (r for p in sorted(products)
-                        for r in self.inventory.get(f"{STOCK}/{self.kinds.get('STORE')}/products/{p}"))
-            return {str(r.get("variantUuid")): Decimal(str(r.get("balance") or 0)) for r in rows}
+            return self._counts({found[0] for _, found, _, _ in batch})
 
         try:
-            apply_once(send, read, {found[1]: delta for _, found, delta, _ in batch})
+            apply_once(send, read, {found[1]: delta for _, found, delta, _ in batch}, journal=self.journal,
+                       keys={found[1]: change.key for change, found, _, _ in batch}, carried=self.settled)
         except TransientError:
             raise
         except ApiError as exc:
@@ -144,4 +167,4 @@ class MovementWriter:
                                 + ("; stock is synced only for products Zettle tracks" if untracked else ""))
             return
         for change, found, delta, _ in batch:
-            yield Outcome(change.key, ok=True, action="updated", target_id=found[1], moved=delta)
+            yield self._moved(change, found, delta)
