@@ -272,3 +272,27 @@ def test_fields_parameter_trims_answers_as_wordpress_does(woo_sandbox):
     nested = api(woo_sandbox, "GET", f"/products/{full[0]['id']}",
                  params=[("_fields[]", "dimensions.width"), ("_fields[]", "_links")]).json()
     assert nested == {"dimensions": {"width": full[0]["dimensions"]["width"]}, "_links": full[0]["_links"]}
+
+
+def test_order_notes_and_the_mails_status_changes_send(woo_sandbox):
+    """A customer note is shown to the customer and mailed, an internal one is not; moving an order to
+    completed sends the customer's completed-order mail (the core e-mails and their triggers)."""
+    order = api(woo_sandbox, "GET", "/orders", params={"status": "processing"}).json()[0]
+    mails = lambda: requests.get(f"{woo_sandbox.url}/__sandbox__/woocommerce/mails", timeout=10).json()  # noqa: E731
+    before = len(mails())
+    missing = api(woo_sandbox, "POST", f"/orders/{order['id']}/notes", json={"customer_note": True})
+    assert missing.status_code == 400 and missing.json()["code"] == "rest_missing_callback_param"
+    internal = api(woo_sandbox, "POST", f"/orders/{order['id']}/notes", json={"note": "Plockad"})
+    assert internal.status_code == 201 and internal.json()["customer_note"] is False
+    told = api(woo_sandbox, "POST", f"/orders/{order['id']}/notes",
+               json={"note": "Skickad med PostNord, spårning 00370712345", "customer_note": True}).json()
+    listed = api(woo_sandbox, "GET", f"/orders/{order['id']}/notes").json()
+    assert [n["id"] for n in listed] == [told["id"], internal.json()["id"]]  # newest first
+    assert [n["note"] for n in api(woo_sandbox, "GET", f"/orders/{order['id']}/notes",
+                                   params={"type": "customer"}).json()] == ["Skickad med PostNord, spårning 00370712345"]
+    api(woo_sandbox, "PUT", f"/orders/{order['id']}", json={"status": "completed"})
+    api(woo_sandbox, "PUT", f"/orders/{order['id']}", json={"status": "completed"})  # no change: no mail
+    sent = mails()[before:]
+    assert [(m["template"], m["to"], m["order_id"]) for m in sent] == [
+        ("customer_note", order["billing"]["email"], order["id"]),
+        ("customer_completed_order", order["billing"]["email"], order["id"])]

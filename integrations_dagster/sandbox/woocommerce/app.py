@@ -338,6 +338,14 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
     async def no_route(_: Request) -> Response:
         raise WooError(404, "rest_no_route", "No route was found matching the URL and request method.")
 
+    async def order_note(request: Request) -> Response:
+        order = sales.order(request.path_params["oid"])
+        return JSONResponse(sales.notes.add(order, await _body(request)), status_code=201)
+
+    async def mails(request: Request) -> Response:
+        """Control: every mail the shop sent (``notes.MAILS``)."""
+        return JSONResponse(sales.notes.mails())
+
     p, v = f"{API}/products", f"{API}/products/{{pid:int}}/variations"
     routes = [
         ("GET", f"{API}/system_status", system_status),
@@ -374,6 +382,9 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
                                               lambda r, i: sales.update_order(item_id(i, "shop_order"), i),
                                               lambda r, i: sales.delete_order(delete_id(i), True))),
         ("GET", f"{API}/orders/{{oid:int}}", one(ORDERS, lambda r: sales.order(r.path_params["oid"]))),
+        ("GET", f"{API}/orders/{{oid:int}}/notes", plain_list(lambda r: sales.notes.of(
+            sales.order(r.path_params["oid"]), r.query_params.get("type", "any")))),
+        ("POST", f"{API}/orders/{{oid:int}}/notes", order_note),
         ("PUT", f"{API}/orders/{{oid:int}}", write(ORDERS, lambda r, b: sales.update_order(r.path_params["oid"], b))),
         ("DELETE", f"{API}/orders/{{oid:int}}", one(ORDERS, lambda r: sales.delete_order(
             r.path_params["oid"], _force(r)))),
@@ -397,7 +408,8 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
 
     everything = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     editable = ["POST", "PUT", "PATCH"]  # WordPress's EDITABLE methods
-    return [Route(f"{SANDBOX_PREFIX}/woocommerce/order-statuses", register_status, methods=["POST"])] + [
+    return [Route(f"{SANDBOX_PREFIX}/woocommerce/order-statuses", register_status, methods=["POST"]),
+            Route(f"{SANDBOX_PREFIX}/woocommerce/mails", mails, methods=["GET"])] + [
         Route(path, _guard(h, deliver), methods=editable if m == "PUT" else [m]) for m, path, h in routes] + [
         Route("/{path:path}", _guard(no_route), methods=everything)]
 

@@ -17,6 +17,7 @@ from integrations_dagster.sandbox.woocommerce.catalog import PRODUCTS, VARIATION
 from integrations_dagster.sandbox.woocommerce.clock import dated, now_gmt
 from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
 from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_id, invalid_param
+from integrations_dagster.sandbox.woocommerce.notes import OrderNotes
 from integrations_dagster.sandbox.woocommerce.ordering import OrderItems
 from integrations_dagster.sandbox.woocommerce.schema import CUSTOMER_FIELDS, ORDER_FIELDS, ORDER_STATUSES, validate
 from integrations_dagster.sandbox.woocommerce.setup import ShopSetup
@@ -33,6 +34,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Sales:
     def __init__(self, store: WooDocuments, catalog: Catalog, setup: ShopSetup) -> None:
         self.store, self.catalog, self.setup = store, catalog, setup
+        self.notes = OrderNotes(store)
         self.items = OrderItems(store, setup, self._item_id)
 
     # -- orders --------------------------------------------------------------------------------
@@ -69,6 +71,7 @@ class Sales:
             doc["number"] = str(doc["id"])
             doc["order_key"] = "wc_order_" + hashlib.sha1(f"order-{doc['id']}".encode()).hexdigest()[:13]
             self._save(doc)
+            self.notes.on_status(doc, "pending", doc["status"])  # created past pending: that transition's mail
         fire("order.created", doc["id"], at=at)  # woocommerce_new_order
         return doc
 
@@ -134,7 +137,9 @@ class Sales:
             doc.update(dated("date_paid", now))
         if status == "completed" and doc["status"] != "completed":
             doc.update(dated("date_completed", now))
-        doc["status"] = status
+        old, doc["status"] = doc["status"], status
+        if doc.get("id"):  # (a new order's transition from pending mails once it has its id)
+            self.notes.on_status(doc, old, status)
 
     def _line_items(self, doc: dict, items: list, creating: bool) -> None:
         lines = {line["id"]: line for line in doc["line_items"]}
