@@ -93,7 +93,7 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
                 sensors.append(change_sensor(spec, flow, job))
             if flow.triggers.webhook:
                 sensors.append(webhook_sensor(spec, job))
-            if can_verify(integration.connections[flow.target].system):
+            if can_verify(integration.connections[flow.target].system) and not spec.batched:
                 drift = drift_check(spec, flow.triggers)
                 checks.append(drift)
                 if schedule := drift_schedule(spec, flow.triggers, drift):
@@ -122,7 +122,8 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
     Shaper(flow.field_map, [(t.use, t.params()) for t in flow.transforms], f"flows.{flow_name}")  # names a bad one
     return FlowSpec(
         integration=integration.name, name=flow_name, entity=flow.entity, source=flow.source,
-        target=flow.target, mode=flow.mode, deletes=flow.deletes, scope=flow.scope, owns=frozenset(flow.owns) if flow.owns is not None else None,
+        target=flow.target, mode=flow.mode, deletes=flow.deletes, scope=flow.scope,
+        batched=flow.entity in resource_class(source.system).batched, owns=frozenset(flow.owns) if flow.owns is not None else None,
         batch_size=flow.batch_size, op_retries=flow.op_retries,
         op_retry_delay_s=flow.op_retry_delay_s, max_runtime_s=round(flow.max_runtime_hours * 3600),
         overlap=timedelta(minutes=flow.triggers.overlap_minutes),

@@ -158,7 +158,7 @@ class TransformStep(BaseModel):
 
 
 class Flow(Strict):
-    entity: Literal["products", "orders", "stock"]
+    entity: Literal["products", "orders", "stock", "order_status"]
     source: str
     target: str
     enabled: bool = True

@@ -4,7 +4,7 @@ Seed 002 (Sharespine's WooCommerce ⇄ Specter sheet) sells three "huvudflöden"
 
 1. ``ecom`` — "WooCommerce styr": orders with customers shop → ERP; products shop → ERP.
 2. ``erp`` — "Specter styr": orders shop → ERP; products, prices (and price lists) and stock ERP →
-   shop; order status ERP → shop ("Valbart": optional).
+   shop; order status ERP → shop ("Valbart": optional, so off until ``order_status: {enabled: true}``).
 3. ``combo`` — "WooCommerce styr artiklar, Specter styr lager och pris": products shop → ERP; prices,
    stock and order status ERP → shop; orders shop → ERP.
 
@@ -41,12 +41,14 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
         "prices": {"entity": "products", "source": "erp", "target": "shop", "owns": "prices", "after": ["products"]},
         "stock": {"entity": "stock", "source": "erp", "target": "shop", "after": ["products"]},
         "orders": {"entity": "orders", "source": "shop", "target": "erp", "mode": "create"},
+        "order_status": {"entity": "order_status", "source": "erp", "target": "shop", "enabled": False},
     },
     "combo": {
         "products": {"entity": "products", "source": "shop", "target": "erp", "owns": "all_but_prices"},
         "prices": {"entity": "products", "source": "erp", "target": "shop", "owns": "prices", "after": ["products"]},
         "stock": {"entity": "stock", "source": "erp", "target": "shop", "after": ["products"]},
         "orders": {"entity": "orders", "source": "shop", "target": "erp", "mode": "create", "after": ["products"]},
+        "order_status": {"entity": "order_status", "source": "erp", "target": "shop", "enabled": False},
     },
 }
 

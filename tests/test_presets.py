@@ -40,10 +40,13 @@ integrations:
 SEED = {  # flow -> (entity, from, to), per preset: the seed's tables
     "ecom": {"products": ("products", "shop", "erp"), "orders": ("orders", "shop", "erp")},
     "erp": {"products": ("products", "erp", "shop"), "prices": ("products", "erp", "shop"),
-            "stock": ("stock", "erp", "shop"), "orders": ("orders", "shop", "erp")},
+            "stock": ("stock", "erp", "shop"), "orders": ("orders", "shop", "erp"),
+            "order_status": ("order_status", "erp", "shop")},
     "combo": {"products": ("products", "shop", "erp"), "prices": ("products", "erp", "shop"),
-              "stock": ("stock", "erp", "shop"), "orders": ("orders", "shop", "erp")},
+              "stock": ("stock", "erp", "shop"), "orders": ("orders", "shop", "erp"),
+              "order_status": ("order_status", "erp", "shop")},
 }
+OPTIONAL = {"order_status"}  # "Orderstatus … Valbart": off until the integration turns it on
 
 
 def load(tmp_path, preset: str, flows: str = "", *, shop: str = "shop", erp: str = "erp", roles: str = "",
@@ -59,6 +62,7 @@ def test_each_preset_expands_into_the_seeds_flows(tmp_path, preset):
     integration = load(tmp_path, preset).integrations[0]
     got = {name: (f.entity, f.source, f.target) for name, f in integration.flows.items()}
     assert got == SEED[preset]
+    assert {name for name, f in integration.flows.items() if not f.enabled} == OPTIONAL & set(SEED[preset])
 
 
 def test_the_controlling_system_owns_its_fields(tmp_path):

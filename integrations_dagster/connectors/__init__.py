@@ -13,6 +13,7 @@ SYSTEMS = {
     "fortnox": "integrations_dagster.connectors.fortnox.client:FortnoxResource",
     "zettle": "integrations_dagster.connectors.zettle.client:ZettleResource",
     "bigcommerce": "integrations_dagster.connectors.bigcommerce.client:BigCommerceResource",
+    "specter": "integrations_dagster.connectors.specter.client:SpecterResource",
 }
 
 

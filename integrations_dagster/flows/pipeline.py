@@ -289,7 +289,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             if not fetched.dry_run:
                 store.record_failed(context.run_id, spec.state_name, key=key, stage="diff", action="map", error=reason)
             context.log.warning(f"{key}: {reason}")
-        result = compute_diff(spec, store, records, full=fetched.window.full and not fetched.by_key,
+        result = compute_diff(spec, store, records, full=fetched.window.full and not fetched.by_key and not spec.batched,
                               resend=fetched.by_key, dry_run=fetched.dry_run, unchanged=normalized.unchanged,
                               landed=normalized.landed, withdrawn=normalized.withdrawn)
         if not fetched.dry_run:

@@ -20,6 +20,9 @@ class FlowSpec:
     target: str
     mode: str = "both"
     deletes: bool = False  # records gone from the source (a full read) are deleted in the target
+    # The source gives the entity only as a change feed of batches (``ConnectorResource.batched``): no
+    # read is ever the whole set, so none says a record is gone, and there is nothing to reconcile by.
+    batched: bool = False
     scope: str = "all"  # "assigned": only records the source assigns to the target's channel
     # The flow of the same entity between the same two connections the other way (``flows.pairs``).
     reverse: str | None = None

@@ -83,7 +83,7 @@ def flow_schedules(spec: FlowSpec, flow: Flow, job: JobDefinition) -> list[Sched
             name=f"{spec.job_name}_schedule", job=job, cron_schedule=cron, execution_timezone="UTC",
             default_status=DefaultScheduleStatus.RUNNING, should_execute=ready,
             description=f"{spec.entity} {spec.source} → {spec.target}: changes since the cursor"))
-    if cron := flow.triggers.cron("reconcile"):
+    if (cron := flow.triggers.cron("reconcile")) and not spec.batched:  # (a feed has no full read)
         schedules.append(ScheduleDefinition(
             name=f"{spec.job_name}_reconcile", job=job, cron_schedule=cron, execution_timezone="UTC",
             default_status=DefaultScheduleStatus.RUNNING, should_execute=ready,

@@ -29,6 +29,7 @@ from integrations_dagster.connectors.base import (
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping, settings, webhooks
+from integrations_dagster.connectors.woocommerce.progress import ProgressExporter
 from integrations_dagster.model import CanonicalRecord, StockLevel
 
 API = "/wp-json/wc/v3"
@@ -87,7 +88,7 @@ class WooCommerceResource(ConnectorResource):
 
     system: ClassVar[str] = "woocommerce"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
-    writes: ClassVar[frozenset[str]] = frozenset({"stock"})
+    writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status"})
     secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("consumer_key", "consumer_secret"),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.woocommerce.options:WooCommerceOptions"
@@ -240,6 +241,9 @@ class WooCommerceResource(ConnectorResource):
         """Stock levels: simple products and variations with their own stock through the batch
         endpoints; variations sharing their parent's pool (``manage_stock: "parent"``) as one
         quantity on the parent — never by switching them to stock of their own."""
+        if entity == "order_status":
+            yield from ProgressExporter(self.http, ctx).write(changes)
+            return
         if entity != "stock":
             raise ValueError(f"WooCommerce cannot be written for {entity!r}")
         skus = mapping.Skus(ctx.options)

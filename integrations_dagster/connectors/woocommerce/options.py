@@ -13,10 +13,9 @@ from typing import Literal
 from pydantic import StrictBool
 
 from integrations_dagster.connectors.options import ConnectorOptions, option
-from integrations_dagster.connectors.woocommerce.mapping import STATUSES
+from integrations_dagster.connectors.woocommerce.progress import DEFAULT_STATUS_MAP
 from integrations_dagster.connectors.woocommerce.settings import MISSING_SKU
 
-WooStatus = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
 
 
 class WooCommerceOptions(ConnectorOptions):
@@ -30,5 +29,13 @@ class WooCommerceOptions(ConnectorOptions):
                                                description="a product or variation without SKU: refuse or generate")
     generated_sku_prefix: str = option("WC-", reads=("products",), writes=("stock",),
                                        description="prefix of a generated SKU (missing_sku: generate)")
-    statuses: list[WooStatus] = option(["processing", "completed"], reads=("orders",),
-                                       description="the order statuses read from the shop")
+    statuses: list[str] = option(["processing", "completed"], reads=("orders",), description=(
+        "the order statuses read from the shop: core ones or the shop's own (a plugin's), checked against "
+        "GET /orders/statuses"))
+    status_map: dict[str, str] = option(dict(DEFAULT_STATUS_MAP), writes=("order_status",), description=(
+        "what the ERP's delivered / invoiced / paid / cancelled set the shop order's status to (the status on "
+        "which the order's payment captures, for delivered: completed for Klarna or Nets)"))
+    mail_customer: list[str] = option([], writes=("order_status",), description=(
+        "on which of these ERP states the tracking note is a customer note, mailed by the shop"))
+    tracking_note: str = option("Skickad. Spårningsnummer: {tracking}", writes=("order_status",), description=(
+        "the order note a tracking number follows the delivery with ({tracking} is replaced)"))
