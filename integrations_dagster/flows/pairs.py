@@ -40,22 +40,23 @@ def slot(spec: FlowSpec) -> str:
     return f"{spec.integration}.{spec.target}"
 
 
-def echo(store: StateStore, spec: FlowSpec, change: Change, outcome: Outcome) -> None:
-    """Tell the reverse flow what this flow's write did to the count it reads (module docstring)."""
+def echo(store: StateStore, spec: FlowSpec, change: Change, outcome: Outcome) -> tuple[FlowRef, str, dict] | None:
+    """What the reverse flow is to take as seen after this write (module docstring): (its FlowRef, the
+    record's hash, payload), recorded with the landing in one transaction; None when nothing to shift."""
     if not spec.reverse or not outcome.ok or not isinstance(change.record, StockLevel):
-        return
+        return None
     if outcome.moved is None and outcome.level is None:
-        return
+        return None
     reverse = FlowRef(spec.reverse, spec.target, spec.source, spec.entity)
     if outcome.level is not None:
         seen = replace_quantity(change.record, outcome.level)
     else:
         held = store.snapshot_payloads(spec.reverse, [outcome.key]).get(outcome.key)
         if held is None:
-            return  # the reverse flow has not seen the record yet: its first read takes it as it is
+            return None  # the reverse flow has not seen the record yet: its first read takes it as it is
         before = RECORD_TYPES[spec.entity].model_validate(held)
         seen = replace_quantity(before, before.quantity + outcome.moved)
-    store.put_snapshot(reverse, outcome.key, seen.content_hash(), seen.model_dump(mode="json"))
+    return reverse, seen.content_hash(), seen.model_dump(mode="json")
 
 
 def replace_quantity(level: StockLevel, quantity) -> StockLevel:

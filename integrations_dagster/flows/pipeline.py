@@ -852,11 +852,11 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
             binding_entity=outcome.binding_entity, changed=_changed_fields(change), changes=changes,
             target_entity=outcome.target_entity, source_ids=record.part_source_ids() if record else None,
             warnings=outcome.warnings, parts=parts, source_print=prints.get(outcome.key),
-            settles=outcome.moved is not None or outcome.level is not None)
+            settles=outcome.moved is not None or outcome.level is not None,
+            echo=pairs.echo(store, spec, change, outcome))  # the reverse flow must not carry this write back
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
-    pairs.echo(store, spec, change, outcome)  # the reverse flow must not carry this write back
     tally.add(outcome.action)
     tally.note_landed({"key": outcome.key, "action": change.action, "outcome": outcome.action, "source_id": source_id,
                        "target_id": outcome.target_id, "changes": describe(changes) or None,

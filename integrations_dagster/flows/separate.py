@@ -72,7 +72,8 @@ def _split(spec: FlowSpec, store: StateStore, run_id: str, sku: str, share: int,
     [landed] = list(target.write(spec.entity, [to_target], target_ctx)) or [_no_answer(level.key)]
     if not _fine(spec, store, run_id, sku, landed, f"{spec.target} refused its share", log):
         return False
-    pairs.echo(store, spec, to_target, landed)  # the reverse flow has seen the target's new count
+    if seen := pairs.echo(store, spec, to_target, landed):  # the reverse flow has seen the target's new count
+        store.put_snapshot(seen[0], level.key, seen[1], seen[2])
     out = Change("update", level.key, StockLevel(sku=sku, quantity=Decimal(0)), previous=level)  # a change of -share
     [moved] = list(source.write(spec.entity, [out], source_ctx)) or [_no_answer(level.key)]
     if not _fine(spec, store, run_id, sku, moved, f"{spec.source} kept the share", log):

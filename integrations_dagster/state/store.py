@@ -115,10 +115,7 @@ class StateStore:
         """Set what a flow takes as already seen for one record, with no sync-log row: the other
         flow of a pair wrote it (``flows.pairs``), so it is not a change this flow must carry back."""
         with self.engine.begin() as conn:
-            _upsert(conn, snapshots, {
-                "flow": flow.name, "key": key, "source": flow.source, "target": flow.target, "entity": flow.entity,
-                "hash": record_hash, "payload": json.dumps(payload, default=str), "updated_at": now(),
-                "source_print": None}, ["flow", "key"])
+            _put_snapshot(conn, flow, key, record_hash, payload)
 
     def refresh_payloads(self, flow: str, payloads: dict[str, dict]) -> None:
         """Replace the stored payload of records whose hash did not change (a newer freshness token)."""
@@ -142,7 +139,7 @@ class StateStore:
                       target_entity: str | None = None, source_ids: dict[str, str] | None = None,
                       warnings: Iterable[str] = (), changes: dict[str, list] | None = None,
                       parts: list[dict[str, Any]] | None = None, source_print: str | None = None,
-                      settles: bool = False) -> None:
+                      settles: bool = False, echo: tuple[FlowRef, str, dict] | None = None) -> None:
         """Snapshot + id map + sync log for one accepted record, in one transaction.
 
         ``source_ids``: the source's ids of the record's parts (a product's variants), bound like the
@@ -150,12 +147,16 @@ class StateStore:
         ``changes``: field path -> [old, new] of an update; ``parts``: one more sync-log row each (a
         variant: ``key``, ``source_id``, ``target_id``, ``outcome``, ``changes``); ``source_print``:
         the fingerprint of the source text the record was mapped from (``flows.prints``); ``settles``:
-        the write was a change to a count, whose journal entry (``intents``) goes with this landing.
+        the write was a change to a count, whose journal entry (``intents``) goes with this landing;
+        ``echo``: (the reverse flow, hash, payload) of what that flow now takes as seen (``flows.pairs``),
+        in the same transaction — a run killed between the two would carry our write back.
         """
         at = now()
         with self.engine.begin() as conn:
             if settles:  # a change to a count sent for this record is settled by its landing (connectors.deltas)
                 conn.execute(delete(intents).where(and_(intents.c.flow == flow.name, intents.c.key == key)))
+            if echo is not None:
+                _put_snapshot(conn, echo[0], key, echo[1], echo[2])
             if action == "delete":
                 conn.execute(delete(snapshots).where(and_(snapshots.c.flow == flow.name, snapshots.c.key == key)))
             else:
@@ -448,6 +449,13 @@ class StateStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _put_snapshot(conn: Connection, flow: FlowRef, key: str, record_hash: str, payload: dict) -> None:
+    _upsert(conn, snapshots, {
+        "flow": flow.name, "key": key, "source": flow.source, "target": flow.target, "entity": flow.entity,
+        "hash": record_hash, "payload": json.dumps(payload, default=str), "updated_at": now(),
+        "source_print": None}, ["flow", "key"])
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
