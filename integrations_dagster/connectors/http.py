@@ -265,9 +265,15 @@ class HttpClient:
               json: Any) -> tuple[requests.Response | None, tuple[bool, str, str] | None]:
         """One request: ``(response, None)``, or ``(None, (may have been applied, what to say when that
         ends it, what to say when it is retried))``."""
+        return self._attempt(lambda: self.session.request(method, url, params=params, json=json, auth=self.auth,
+                                                          timeout=self.timeout))
+
+    def _attempt(self, call: Callable[[], requests.Response]
+                 ) -> tuple[requests.Response | None, tuple[bool, str, str] | None]:
+        """``call()`` (one ``requests`` call) as :meth:`_send` answers; a subclass sending another kind of
+        body (a form) makes its own call and shares this."""
         try:
-            return self.session.request(method, url, params=params, json=json, auth=self.auth,
-                                        timeout=self.timeout), None
+            return call(), None
         except requests.ConnectionError as exc:
             # A refused connection never reached the server; a reset may have.
             name = type(exc).__name__

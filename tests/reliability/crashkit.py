@@ -306,9 +306,11 @@ def _install_probe(probe: dict) -> None:
     seen = {"answers": 0}
     send = requests.Session.request
 
-    def counted(self, verb, url, *a, **kw):
-        resp = send(self, verb, url, *a, **kw)
-        if verb.upper() == method and urlsplit(url).path.endswith(route) and resp.status_code < 300:
+    def counted(self, *a, **kw):  # positional or by keyword: requests.post passes method= and url=
+        resp = send(self, *a, **kw)
+        verb = kw.get("method", a[0] if a else "")
+        url = kw.get("url", a[1] if len(a) > 1 else (a[0] if "method" in kw and a else ""))
+        if str(verb).upper() == method and urlsplit(str(url)).path.endswith(route) and resp.status_code < 300:
             seen["answers"] += 1
         return resp
 

@@ -87,8 +87,8 @@ def _kill_once(zygote, tmp_path, cfg, url: str, route: str, kind: str, n: int, j
     if kind == "applied":
         knobs(url, hold_write=n, hold_route=route)
     elif kind == "answered":
-        args["pos_probe"] = {"answers": n, "route": route, "marker": str(marker)}
-    pid = zygote.fork(f"{__name__}:run_jobs_probed", args, env=_env(), log=str(tmp_path / f"{tag}.log"))
+        args["probe"] = {"answers": n, "route": route, "marker": str(marker)}
+    pid = zygote.fork("reliability.crashkit:run_jobs", args, env=_env(), log=str(tmp_path / f"{tag}.log"))
     deadline = time.monotonic() + CHILD_TIMEOUT_S
     reached = False
     while time.monotonic() < deadline and not done.exists():
@@ -114,59 +114,6 @@ def _kill_once(zygote, tmp_path, cfg, url: str, route: str, kind: str, n: int, j
     else:
         assert exit_state["signal"] == signal.SIGKILL, exit_state
     return reached
-
-
-def run_jobs_probed(args: dict) -> None:
-    """In the child: ``crashkit.run_jobs``, stopped at ``pos_probe`` (the ``answered`` kill point).
-
-    crashkit's own probe wraps ``requests.Session.request`` positionally, and the Zettle connector's
-    token grant calls it by keyword (``requests.post``): this probe takes either."""
-    from reliability import crashkit
-
-    if args.get("pos_probe"):
-        _install_probe(args.pop("pos_probe"))
-    crashkit.run_jobs(args)
-
-
-def _install_probe(probe: dict) -> None:
-    """After the M-th successful answer to ``route`` ("METHOD path"), at the next state-store write
-    (the engine's landed record, or the id map's binding), *before* it is written, create
-    ``marker`` and wait to be killed: the target has the write and has answered, the store does not know."""
-    from urllib.parse import urlsplit
-
-    from integrations_dagster.state.store import StateStore, TableBinder
-
-    method, path = probe["route"].split(" ", 1)
-    seen = {"answers": 0}
-    send = requests.Session.request
-
-    def counted(self, *a, **kw):
-        resp = send(self, *a, **kw)
-        verb = kw.get("method", a[0] if a else "")
-        url = kw.get("url", a[1] if len(a) > 1 else (a[0] if "method" in kw and a else ""))
-        if str(verb).upper() == method and urlsplit(str(url)).path == path and resp.status_code < 300:
-            seen["answers"] += 1
-        return resp
-
-    def stop_here() -> None:
-        if seen["answers"] >= probe["answers"]:
-            from pathlib import Path
-
-            Path(probe["marker"]).write_text(str(os.getpid()))
-            time.sleep(120)  # the test kills us here
-
-    def wrap(cls, name):
-        original = getattr(cls, name)
-
-        def probed(self, *a, **kw):
-            stop_here()
-            return original(self, *a, **kw)
-
-        setattr(cls, name, probed)
-
-    requests.Session.request = counted
-    wrap(StateStore, "record_landed")
-    wrap(TableBinder, "bind")
 
 
 # -- the test's own view of both systems (HTTP reads, no code under test) ---------------------------

@@ -49,10 +49,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-import requests
 
 from integrations_dagster.connectors.http import (
-    ApiError, HttpClient, RetryPolicy, Secret, TransientError, _detached, _never_sent,
+    ApiError, HttpClient, RetryPolicy, Secret, TransientError,
 )
 
 CHARSET = "iso-8859-1"
@@ -237,16 +236,8 @@ class SpecterHttp(HttpClient):
     def _send(self, method: str, url: str, params: Any, json: Any):
         if not isinstance(json, _Form):
             return super()._send(method, url, params, json)
-        try:
-            return self.session.request(method, url, params=params, data=json.data, headers=FORM_HEADERS,
-                                        auth=self.auth, timeout=self.timeout), None
-        except requests.ConnectionError as exc:
-            name = type(exc).__name__
-            return None, (not _never_sent(exc), f"connection lost: {name}", f"connection failed: {name}")
-        except requests.Timeout:
-            return None, (True, "timed out", "timed out")
-        except requests.RequestException as exc:
-            raise _detached(exc)
+        return self._attempt(lambda: self.session.request(method, url, params=params, data=json.data,
+                                                          headers=FORM_HEADERS, auth=self.auth, timeout=self.timeout))
 
 
 def _query(pairs: dict[str, str]) -> str:
