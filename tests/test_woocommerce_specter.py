@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import requests
 
-from flowkit import run, stats, woo_get, woo_post
+from flowkit import run, stats, woo_get, woo_post, woo_put
 from integrations_dagster.state.tables import id_map
 from specterkit import Specter, definitions
 
@@ -151,6 +151,57 @@ def test_order_status_comes_back_with_tracking_and_the_shops_own_mails(env):
     assert woo_get(woo, f"/orders/{sent['id']}")["status"] == "completed"
     assert stats(woo)["writes"] == writes, "nothing new for the shop: no status write, no second note"
     assert len(woo_get(woo, f"/orders/{sent['id']}/notes")) == 1 and len(mails()) == before + 3
+
+
+COMBO = """
+integrations:
+  - name: kombo
+    start_date: 2026-11-01
+    preset: combo
+    connections:
+      shop:
+        system: woocommerce
+        base_url: "{woo}"
+        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
+        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
+      erp:
+        system: specter
+        base_url: "{specter}"
+        credentials: {{sbm_id: {{env: SPECTER_SBM_ID}}, api_user_id: {{env: SPECTER_API_USER_ID}},
+                      user_key: {{env: SPECTER_USER_KEY}}, integration_key: {{env: SPECTER_INTEGRATION_KEY}}}}
+"""
+
+
+def test_combo_the_shop_owns_the_articles_and_specter_the_price(env, tmp_path):
+    """Seed 002, Flöde #3: products shop → Specter never write a price into Specter; prices Specter →
+    shop never touch a name in the shop. Expected prices: Specter's price without VAT × 1.25."""
+    from integrations_dagster import config
+    from integrations_dagster.build import build_definitions
+
+    _, woo, sp, shop = env
+    path = _write(tmp_path / "combo.yaml", COMBO, woo, sp.url)
+    defs = build_definitions(config.load(path))
+    assert run(defs, "kombo_products").success  # the shop's articles into Specter
+    mug = sp.article("MUGG-1")
+    assert mug is not None and mug["name"] == "Mugg med logga"
+    assert "priceExclVat" not in mug, mug  # "never writes prices into the ERP", not even on create
+    sp.edit_article("MUGG-1", priceExclVat="100.00", name="Mugg (ERP-namn)")  # Specter sets the price
+    assert run(defs, "kombo_prices").success
+    held = woo_get(woo, f"/products/{shop['mug']['id']}")
+    assert (held["regular_price"], held["name"]) == ("125.00", "Mugg med logga")
+    woo_put(woo, f"/products/{shop['mug']['id']}", {"name": "Mugg med ny logga", "regular_price": "10.00"})
+    assert run(defs, "kombo_products").success  # the shop's name goes to Specter, its price does not
+    mug = sp.article("MUGG-1")
+    assert (mug["name"], Decimal(mug["priceExclVat"])) == ("Mugg med ny logga", Decimal("100.00"))
+    erp = build_definitions(config.load(_write(path, COMBO.replace("preset: combo", "preset: erp"), woo, sp.url)))
+    assert {"kombo_products", "kombo_prices", "kombo_stock", "kombo_orders"} <= {j.name for j in erp.jobs}
+
+
+def _write(path, template: str, woo: str, specter: str):
+    import textwrap
+
+    path.write_text(textwrap.dedent(template.format(woo=woo, specter=specter)))
+    return path
 
 
 def test_a_feed_of_batches_has_no_reconcile_and_no_drift_check(env):

@@ -1,4 +1,4 @@
-"""WooCommerce REST v3 connector: reads products (with variations) and orders, writes stock levels.
+"""WooCommerce REST v3 connector: reads products (with variations) and orders; writes stock levels, products (an ERP's), order status.
 
 Incremental reads use ``modified_after``/``modified_before`` with ``dates_are_gmt=true``. Saving a
 variation (price, stock; REST, admin, an order's stock reduction) saves its parent product too, so
@@ -29,6 +29,8 @@ from integrations_dagster.connectors.base import (
 )
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping, settings, webhooks
+from integrations_dagster.connectors.woocommerce import products
+from integrations_dagster.connectors.woocommerce.products import ProductExporter
 from integrations_dagster.connectors.woocommerce.progress import ProgressExporter
 from integrations_dagster.model import CanonicalRecord, StockLevel
 
@@ -88,7 +90,8 @@ class WooCommerceResource(ConnectorResource):
 
     system: ClassVar[str] = "woocommerce"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
-    writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status"})
+    writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status", "products"})
+    ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
     secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("consumer_key", "consumer_secret"),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.woocommerce.options:WooCommerceOptions"
@@ -243,6 +246,9 @@ class WooCommerceResource(ConnectorResource):
         quantity on the parent — never by switching them to stock of their own."""
         if entity == "order_status":
             yield from ProgressExporter(self.http, ctx).write(changes)
+            return
+        if entity == "products":
+            yield from ProductExporter(self.http, ctx).write(changes)
             return
         if entity != "stock":
             raise ValueError(f"WooCommerce cannot be written for {entity!r}")

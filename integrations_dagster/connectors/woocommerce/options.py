@@ -32,6 +32,9 @@ class WooCommerceOptions(ConnectorOptions):
     statuses: list[str] = option(["processing", "completed"], reads=("orders",), description=(
         "the order statuses read from the shop: core ones or the shop's own (a plugin's), checked against "
         "GET /orders/statuses"))
+    new_product_status: Literal["draft", "pending", "private", "publish"] = option(
+        "draft", writes=("products",), description=(
+            "the status a product the ERP adds lands in (draft: for the shop team to add images and texts)"))
     status_map: dict[str, str] = option(dict(DEFAULT_STATUS_MAP), writes=("order_status",), description=(
         "what the ERP's delivered / invoiced / paid / cancelled set the shop order's status to (the status on "
         "which the order's payment captures, for delivered: completed for Klarna or Nets)"))
