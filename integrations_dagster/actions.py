@@ -61,6 +61,28 @@ def run_flow(integration: str, flow: str, *, keys: list[str] | None = None, retr
     return ActionResult(result.run_id, result.success, rows, summary, error)
 
 
+def initial_sync(integration: str, flow: str, *, dry_run: bool = False, force: bool = False,
+                 config: str | None = None) -> ActionResult:
+    """The initial sync of a flow (seed 002: "Initial produktsynkronisering", either direction): a full
+    run, matching by SKU, done once. A dry run first says what it would create, match or leave alone;
+    the real one is recorded in the state store, and a second one needs ``force``."""
+    from integrations_dagster.state.resource import open_store
+
+    store = open_store()
+    key = f"initial:{integration}.{flow}"
+    done = store.token(key)
+    if done and not dry_run and not force:
+        raise ConfigError(f"the initial sync of {integration}.{flow} ran at {done.get('at')} (run {done.get('run_id')}); "
+                          "it is done once: --force runs it again")
+    result = run_flow(integration, flow, dry_run=dry_run, full=True, config=config)
+    if result.success and not dry_run:
+        from datetime import UTC, datetime
+
+        store.save_token(key, {"at": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": result.run_id,
+                               "forced": bool(done)})
+    return result
+
+
 def _instance():
     from dagster import DagsterInstance
 

@@ -116,11 +116,20 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
         p.add_argument("--format", choices=("table", "json"), default="table")
 
+    ini = sub.add_parser("initial-sync", help="a flow's initial sync, once (matching by SKU); --dry-run says "
+                                              "what it would create and match first")
+    ini.add_argument("integration")
+    ini.add_argument("flow")
+    ini.add_argument("--dry-run", action="store_true", help="say what it would do, write nothing")
+    ini.add_argument("--force", action="store_true", help="run it again though it ran before")
+    ini.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
+    ini.add_argument("--format", choices=("table", "json"), default="table")
+
     args = parser.parse_args(argv)
     defaulted = _same_state_as_dagster()
     try:
         return {"sandbox": _sandbox, "receiver": _receiver, "subscribe": _subscribe, "validate": _validate, "connect": _connect, "disconnect": _disconnect, "log": _log, "resend": _act,
-                "retry-failed": _act, "dry-run": _act}[args.command](args)
+                "retry-failed": _act, "dry-run": _act, "initial-sync": _act}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
         from integrations_dagster.config import ConfigError
         from integrations_dagster.connectors.http import ApiError
@@ -327,11 +336,14 @@ def _act(args) -> int:
 
     import pandas as pd
 
-    from integrations_dagster.actions import run_flow
+    from integrations_dagster.actions import initial_sync, run_flow
 
-    result = run_flow(args.integration, args.flow, keys=getattr(args, "keys", None),
-                      retry_failed=args.command == "retry-failed", dry_run=args.command == "dry-run",
-                      full=getattr(args, "full", False), config=args.config)
+    if args.command == "initial-sync":
+        result = initial_sync(args.integration, args.flow, dry_run=args.dry_run, force=args.force, config=args.config)
+    else:
+        result = run_flow(args.integration, args.flow, keys=getattr(args, "keys", None),
+                          retry_failed=args.command == "retry-failed", dry_run=args.command == "dry-run",
+                          full=getattr(args, "full", False), config=args.config)
     if args.format == "json":
         print(json.dumps({"run_id": result.run_id, "success": result.success, "error": result.error,
                           "summary": result.summary, "records": result.rows}, indent=2))
@@ -341,7 +353,8 @@ def _act(args) -> int:
                 print(pd.DataFrame(result.rows).fillna("").to_string(index=False))
         elif result.success:
             print({"dry-run": "nothing would change since the last sync (--full compares everything)",
-                   "resend": "nothing to re-send", "retry-failed": "no record is waiting on a failure"}[args.command])
+                   "resend": "nothing to re-send", "retry-failed": "no record is waiting on a failure",
+                   "initial-sync": "nothing to create or match: the target has it all"}[args.command])
         counts = ", ".join(f"{k} {v}" for k, v in result.summary.items() if v)
         print(f"run {result.run_id}: {'done' if result.success else 'FAILED'}"
               + (f" ({counts})" if counts else "") + (f": {result.error}" if result.error else ""))

@@ -82,6 +82,8 @@ SKIPPED: dict[str, str] = {
                                         "tests/test_webhook_receiver.py serves it",
     r"^integrations-dagster disconnect pos --products (keep|delete)$": "would stop the demo's pos integration; "
         "tests/test_zettle_bigcommerce_lifecycle.py runs both",
+    r"^integrations-dagster initial-sync butik products --dry-run$": "names the WooCommerce ⇄ Specter example "
+        "integration, not the demo's; tests/test_woocommerce_specter.py runs initial-sync both ways",
     r"^integrations-dagster connect pos$": "connects the integration disconnected above again; "
                                            "tests/test_zettle_bigcommerce_lifecycle.py runs it",
     r"^integrations-dagster subscribe pos$": "`make demo` runs it against the Zettle sandbox on its fixed port; "

@@ -204,6 +204,49 @@ def _write(path, template: str, woo: str, specter: str):
     return path
 
 
+def test_initial_sync_runs_once_either_way_after_a_dry_run_says_what_it_would_do(env, tmp_path, monkeypatch,
+                                                                                 capsys):
+    """Seed 002, "Initial produktsynkronisering": shop → Specter creating articles with the same numbers,
+    and Specter → shop creating products for the shop team; matched by SKU, a dry run first, once."""
+    import shutil
+    from pathlib import Path
+
+    from integrations_dagster.cli import main
+
+    _, woo, sp, shop = env
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    butik = str(tmp_path / "integrations.yaml")  # (env wrote it: shop → Specter products)
+    skus = ["KAFFE-1", "MUGG-1", "TROJA-M", "TROJA-S"]
+
+    assert main(["initial-sync", "--config", butik, "butik", "products", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("would create") == 3 + 1 and "nothing written" not in out  # 3 products, the summary line
+    assert all(sp.article(sku) is None for sku in skus)
+    assert main(["initial-sync", "--config", butik, "butik", "products"]) == 0
+    assert all(sp.article(sku) for sku in skus)
+    capsys.readouterr()
+    assert main(["initial-sync", "--config", butik, "butik", "products"]) == 2
+    assert "it is done once: --force runs it again" in capsys.readouterr().err
+    writes = sp.writes()
+    assert main(["initial-sync", "--config", butik, "butik", "products", "--force"]) == 0
+    assert sp.writes() == writes  # matched: nothing created twice
+
+    sp.edit_article("LJUS-1", name="Doftljus", priceExclVat="79.20", vatPercent="25")  # only in Specter
+    erp = str(_write(tmp_path / "erp.yaml", COMBO.replace("preset: combo", "preset: erp"), woo, sp.url))
+    capsys.readouterr()
+    assert main(["initial-sync", "--config", erp, "kombo", "products", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "LJUS-1" in out and "would link" in out and "the shop has SKU MUGG-1" in out
+    assert not woo_get(woo, "/products", sku="LJUS-1")
+    assert main(["initial-sync", "--config", erp, "kombo", "products"]) == 0
+    [candle] = woo_get(woo, "/products", sku="LJUS-1")
+    assert (candle["name"], candle["status"]) == ("Doftljus", "draft")  # for the shop team to finish
+    assert len([p for p in woo_get(woo, "/products", sku="MUGG-1") if p["sku"] == "MUGG-1"]) == 1
+
+
 def test_a_feed_of_batches_has_no_reconcile_and_no_drift_check(env):
     """Specter gives stock and order events only as change batches: no read is the whole set, so
     there is no daily full read to schedule and no drift check reading the source for comparison."""

@@ -240,6 +240,9 @@ class WooCommerceResource(ConnectorResource):
         return f"{'order' if entity == 'orders' else 'product'} {raw.get('id', '?')}"
 
     # -- exporter ------------------------------------------------------------------------------
+    def plan(self, entity: str, changes: list[Change], ctx: WriteContext) -> dict[str, tuple[str, str]]:
+        return ProductExporter(self.http, ctx).plan(changes) if entity == "products" else {}
+
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         """Stock levels: simple products and variations with their own stock through the batch
         endpoints; variations sharing their parent's pool (``manage_stock: "parent"``) as one

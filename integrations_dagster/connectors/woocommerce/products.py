@@ -73,6 +73,18 @@ class ProductExporter:
         action = "updated" if change.target_id or self.ctx.binder.external_id("products", change.key) else "linked"
         return Outcome(change.key, ok=True, action=action, target_id=str(held["id"]))
 
+    def plan(self, changes: list[Change]) -> dict[str, tuple[str, str]]:
+        """A dry run's look: which creates the shop would *link* (it has the SKU) — read-only."""
+        out = {}
+        for change in changes:
+            product = change.record
+            if change.action != "create" or not isinstance(product, Product) or not product.sku:
+                continue
+            if (held := self._holder(product.sku)) is not None:
+                out[change.key] = ("link", f"the shop has SKU {product.sku} ({held.get('type') or 'product'} "
+                                           f"{held['id']}): matched, not created")
+        return out
+
     def _holder(self, sku: str) -> dict | None:
         """The shop's product or variation with this SKU (exactly: the filter may match others)."""
         found = self.http.get("/products", params={"sku": sku, "_fields": "id,sku,type,parent_id"})
