@@ -25,7 +25,8 @@ from integrations_dagster.connectors import resource_class
 from integrations_dagster.connectors.options import ConnectorOptions, names_for, option, options_model
 
 # Option names the engine puts in every options dict itself (``flows.pipeline._options``).
-ENGINE_SET = {"connection": "the connection's name", "mode": "the flow's mode"}
+ENGINE_SET = {"connection": "the connection's name", "mode": "the flow's mode",
+              "extra_raw_fields": "the raw fields the flow's field_map reads"}
 UNSET_URL = "http://unset.invalid"  # a base URL whose variable is unset, for the structural check only
 
 

@@ -469,7 +469,10 @@ def _describe(window: Window) -> str:
 def connection_options(spec: FlowSpec, side: str) -> dict[str, Any]:
     conn = spec.source_options if side == "source" else spec.target_options
     name = spec.source if side == "source" else spec.target
-    return {**conn, **spec.flow_options, "connection": name, "mode": spec.mode}
+    out = {**conn, **spec.flow_options, "connection": name, "mode": spec.mode}
+    if side == "source" and spec.field_map:  # the raw fields a field_map reads: a reader that trims asks for them
+        out["extra_raw_fields"] = sorted({path.split(".")[0] for path in spec.field_map.values()})
+    return out
 
 
 def _in_run(context: OpExecutionContext) -> bool:

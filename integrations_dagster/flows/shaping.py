@@ -5,7 +5,8 @@ som inte är standard"), declared per flow:
 
 * ``field_map: {ean: meta_data._custom_ean}`` — a canonical field taken from the raw source record
   instead (a dot path; in a list of ``{key, value}`` objects, such as WooCommerce's ``meta_data``, a
-  part names the key). A path the record lacks leaves the mapped value.
+  part names the key); ``customer.org_number`` names a field one level in. A path the record lacks
+  leaves the mapped value.
 * ``transforms: [{use: price_markup, percent: 10}, {use: my_shop.rules:fix_names}]`` — functions
   ``(record, **params) -> record | None`` applied in order after mapping: a ready-made one
   (:mod:`integrations_dagster.plugins`) or the user's own, ``package.module:function`` from a
@@ -104,11 +105,19 @@ def pick(raw: Any, path: str) -> Any:
 
 
 def _mapped(record: CanonicalRecord, raw: Any, field_map: dict[str, str]) -> CanonicalRecord:
+    """The record with each mapped field set; a dotted field (``customer.org_number``) is one level in."""
     update = {field: value for field, path in field_map.items() if (value := pick(raw, path)) not in (None, "")}
     if not update:
         return record
+    data = record.model_dump()
+    for field, value in update.items():
+        outer, _, inner = field.partition(".")
+        if inner and isinstance(data.get(outer), dict):
+            data[outer] = {**data[outer], inner: value}
+        else:
+            data[field] = value
     try:
-        return type(record).model_validate({**record.model_dump(), **update})
+        return type(record).model_validate(data)
     except ValueError as exc:
         first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}  # type: ignore[attr-defined]
         field = ".".join(str(p) for p in first.get("loc", ())) or "?"

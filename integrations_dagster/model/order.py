@@ -42,6 +42,7 @@ class Customer(Value):
     source_id: str | None = None  # None for a guest
     email: str | None = None
     customer_number: str | None = None
+    org_number: str | None = None  # a company's organisation number (a shop keeps it in a plugin's field)
     name: str
     company: str | None = None
     phone: str | None = None

@@ -480,28 +480,31 @@ class FortnoxResource(ConnectorResource):
 
     def _customer_number(self, order: Order, ctx: WriteContext) -> str:
         customer = order.customer
-        number = ctx.binder.external_id("customers", customer.key) or self._find_customer(customer)
+        match = tuple(ctx.options.get("match_customers_by") or ("email", "customer_number"))
+        number = ctx.binder.external_id("customers", customer.key) or self._find_customer(customer, match)
         if number is None:
-            payload = mapping.customer_payload(customer, order.billing)
+            own = (f"{ctx.options.get('customer_number_prefix') or ''}{customer.source_id}"
+                   if ctx.options.get("customer_numbers") == "shop" and customer.source_id else None)
+            payload = mapping.customer_payload(customer, order.billing, own)
             number = self._create("/3/customers", {"Customer": payload},
                                   lambda body: body["Customer"]["CustomerNumber"],
-                                  lambda: self._find_customer(customer, name=payload["Name"]))
+                                  lambda: self._find_customer(customer, ("customer_number",) if own else match,
+                                                              name=payload["Name"], number=own))
         ctx.binder.bind("customers", customer.key, number)
         return number
 
-    def _find_customer(self, customer: Customer, name: str | None = None) -> str | None:
-        """By e-mail, else by customer number; by name only to recover a create whose answer was lost."""
-        if customer.email:
-            query, field, value = {"email": customer.email}, "Email", customer.email
-        elif customer.customer_number:
-            query, field, value = {"customernumber": customer.customer_number}, "CustomerNumber", customer.customer_number
-        elif name:
-            query, field, value = {"name": name}, "Name", name
-        else:
-            return None
-        for item in self._list("customers", **query):
-            if str(item.get(field, "")).strip().lower() == value.strip().lower():
-                return item["CustomerNumber"]
+    def _find_customer(self, customer: Customer, match: tuple[str, ...] = ("email", "customer_number"),
+                       name: str | None = None, number: str | None = None) -> str | None:
+        """By the ways ``match`` lists, in order (e-mail, organisation number, customer number); by name
+        only to recover a create whose answer was lost."""
+        ways = {"email": ("email", "Email", customer.email),
+                "org_number": ("organisationnumber", "OrganisationNumber", customer.org_number),
+                "customer_number": ("customernumber", "CustomerNumber", number or customer.customer_number)}
+        tries = [ways[w] for w in match if w in ways and ways[w][2]] + ([("name", "Name", name)] if name else [])
+        for param, field, value in tries:
+            for item in self._list("customers", **{param: value}):
+                if str(item.get(field, "")).strip().lower() == str(value).strip().lower():
+                    return item["CustomerNumber"]
         return None
 
     # -- re-send by key ------------------------------------------------------------------------

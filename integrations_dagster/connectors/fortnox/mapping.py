@@ -128,7 +128,8 @@ def differs(payload: dict[str, Any], existing: dict[str, Any]) -> bool:
     return False
 
 
-def customer_payload(customer: Customer, billing: Address | None) -> dict[str, Any]:
+def customer_payload(customer: Customer, billing: Address | None, number: str | None = None) -> dict[str, Any]:
+    """A new customer; ``number``: its CustomerNumber when the shop numbers customers (else Fortnox's series)."""
     address = customer.billing or billing or Address()
 
     def clean(value: str | None) -> str | None:
@@ -142,6 +143,7 @@ def customer_payload(customer: Customer, billing: Address | None) -> dict[str, A
         "City": clean(address.city),
         "CountryCode": address.country.upper() if address.country and len(address.country) == 2 else None,
         "Phone1": customer.phone or address.phone,
+        "OrganisationNumber": clean(customer.org_number), "CustomerNumber": number,
     }
     if not fields["Name"]:
         raise ValueError("the customer has no name, which Fortnox requires")

@@ -23,5 +23,14 @@ class FortnoxOptions(ConnectorOptions):
         "whether document rows carry prices with VAT (default: as the shop's order has them)"))
     lines_without_article: Literal["row", "refuse"] = option("row", writes=("orders",), description=(
         "an order line whose SKU has no article: a row without article, or refuse the order"))
+    customer_numbers: Literal["erp", "shop"] = option("erp", writes=("orders",), description=(
+        "who numbers a new customer: erp (Fortnox's own series) or shop (the shop's customer id; a guest "
+        "still gets Fortnox's) — seed 001: 'Ska e-handelssystemet eller ekonomisystemet styra kundnummer?'"))
+    customer_number_prefix: str = option("", writes=("orders",), description=(
+        "with customer_numbers: shop, before the shop's id ('W' gives W1042), so that a number of Fortnox's "
+        "own series (a guest's) is never the same"))
+    match_customers_by: list[Literal["email", "org_number", "customer_number"]] = option(
+        ["email", "customer_number"], writes=("orders",), description=(
+            "how an order's customer is found among Fortnox's before one is created, in this order"))
     price_list_includes_vat: StrictBool = option(False, writes=("products",), description=(
         "whether the price list's prices include VAT"))

@@ -157,11 +157,12 @@ class WooCommerceResource(ConnectorResource):
         dates = _window_params(window)
         if entity == "products":
             yield from self._with_variations(
-                Stream("/products", {**dates, "orderby": "id", "order": "asc"}, mapping.PRODUCT_FIELDS))
+                Stream("/products", {**dates, "orderby": "id", "order": "asc"},
+                       _with(mapping.PRODUCT_FIELDS, options)))
         elif entity == "orders":
             statuses = ",".join(options.get("statuses", ["processing", "completed"]))
             stream = Stream("/orders", {**dates, "status": statuses, "orderby": "id", "order": "asc"},
-                            mapping.ORDER_FIELDS)
+                            _with(mapping.ORDER_FIELDS, options))
             yield from stream.records(self.http)
         else:
             raise ValueError(f"WooCommerce cannot be read for {entity!r}")
@@ -416,3 +417,8 @@ def _attached(raw: dict, lists: Future | None) -> dict:
     if lists is not None:
         raw["_variations"] = lists.result()
     return raw
+
+
+def _with(fields: tuple[str, ...], options: dict[str, Any]) -> tuple[str, ...]:
+    """The fields a reader asks for (``_fields``) and those the flow's ``field_map`` reads as well."""
+    return tuple(dict.fromkeys((*fields, *(options.get("extra_raw_fields") or ()))))
