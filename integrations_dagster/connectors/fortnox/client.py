@@ -407,6 +407,11 @@ class FortnoxResource(ConnectorResource):
             included = order.prices_include_vat if vat_included is None else bool(vat_included)
             rows, warnings = self._rows(order, ctx, articles, included)
             payload = mapping.document_payload(order, kind, customer, rows, included)
+            # Multishop: each shop's documents carry its result unit (seed 002; Fortnox's document fields
+            # CostCenter and Project [spec: openapi Order / Invoice]).
+            payload.update({field: str(ctx.options[name]) for name, field in (("cost_center", "CostCenter"),
+                                                                            ("project", "Project"))
+                            if ctx.options.get(name)})
             number, doc = self._create(STREAMS[collection].path, {wrapper: payload},
                                        lambda body: (body[wrapper]["DocumentNumber"], body[wrapper]),
                                        lambda: _found(self._find_document(collection, key)))

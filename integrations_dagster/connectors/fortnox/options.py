@@ -23,6 +23,9 @@ class FortnoxOptions(ConnectorOptions):
         "whether document rows carry prices with VAT (default: as the shop's order has them)"))
     lines_without_article: Literal["row", "refuse"] = option("row", writes=("orders",), description=(
         "an order line whose SKU has no article: a row without article, or refuse the order"))
+    cost_center: str | None = option(writes=("orders",), description=(
+        "the cost centre (kostnadsställe) of this shop's orders and invoices: multishop, a result unit per shop"))
+    project: str | None = option(writes=("orders",), description="the project of this shop's orders and invoices")
     customer_numbers: Literal["erp", "shop"] = option("erp", writes=("orders",), description=(
         "who numbers a new customer: erp (Fortnox's own series) or shop (the shop's customer id; a guest "
         "still gets Fortnox's) — seed 001: 'Ska e-handelssystemet eller ekonomisystemet styra kundnummer?'"))
