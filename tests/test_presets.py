@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from flowkit import fx_all, run, woo_get
+from flowkit import fx, fx_all, run, woo_get
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 
@@ -105,8 +105,37 @@ def test_roles_name_the_connections_and_a_missing_one_is_a_clear_error(tmp_path)
 
 def test_a_preset_the_connectors_cannot_run_yet_says_which_flow_and_why(tmp_path):
     with pytest.raises(config.ConfigError) as err:
-        build_definitions(load(tmp_path, "erp"))
-    assert "flows.products.source: fortnox (erp) cannot be the source of products yet" in str(err.value)
+        build_definitions(load(tmp_path, "erp", "flows: {order_status: {enabled: true}}"))
+    assert "flows.order_status.source: fortnox (erp) cannot be the source of order_status yet" in str(err.value)
+
+
+def test_the_erp_preset_on_fortnox_takes_products_and_two_price_lists_to_the_shop(tmp_path, woo_empty, fortnox_empty,
+                                                                                 state_url):
+    """Seed 002, Flöde #2: products and prices Fortnox → WooCommerce; WooCommerce has a regular and a sale
+    price only, so price list A is the regular price and list B the sale price. Expected: a list's price
+    without VAT × 1.25 (the shop enters prices with VAT)."""
+    woo, fx_url = woo_empty.url, fortnox_empty.url
+    fx(fx_url, "POST", "/articles", {"Article": {"ArticleNumber": "LJUS-1", "Description": "Doftljus", "VAT": 25}})
+    fx(fx_url, "POST", "/pricelists", {"PriceList": {"Code": "B", "Description": "Kampanj"}})
+    for code, price in (("A", 79.20), ("B", 63.20)):
+        fx(fx_url, "POST", "/prices", {"Price": {"ArticleNumber": "LJUS-1", "PriceList": code, "FromQuantity": 0,
+                                                 "Price": price}})
+    defs = build_definitions(load(tmp_path, "erp", "flows: {prices: {options: {sale_price_list: B}}, "
+                                                   "products: {options: {sale_price_list: B}}}",
+                                  woo=woo, fortnox=fx_url))
+    assert run(defs, "webshop_products").success
+    [candle] = woo_get(woo, "/products", sku="LJUS-1")
+    assert (candle["name"], candle["status"], candle["regular_price"], candle["sale_price"]) == (
+        "Doftljus", "draft", "99.00", "79.00")
+    fx(fx_url, "PUT", "/prices/A/LJUS-1/0", {"Price": {"Price": 80.00}})
+    fx(fx_url, "PUT", "/articles/LJUS-1", {"Article": {"Description": "Doftljus stor"}})
+    full = {"ops": {"webshop_prices_fetch": {"config": {"full": True}}}}  # a price does not move the article
+    assert run(defs, "webshop_prices", run_config=full).success
+    [candle] = woo_get(woo, "/products", sku="LJUS-1")
+    assert (candle["name"], candle["regular_price"]) == ("Doftljus", "100.00")  # prices never touch a name
+    assert run(defs, "webshop_products").success
+    [candle] = woo_get(woo, "/products", sku="LJUS-1")
+    assert (candle["name"], candle["regular_price"]) == ("Doftljus stor", "100.00")
 
 
 def test_the_ecom_preset_runs_end_to_end(tmp_path, woo_sandbox, fortnox_empty, state_url):

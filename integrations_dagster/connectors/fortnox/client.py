@@ -89,7 +89,7 @@ def error_message(body: Any) -> str:
 
 class FortnoxResource(ConnectorResource):
     system: ClassVar[str] = "fortnox"
-    reads: ClassVar[frozenset[str]] = frozenset({"stock"})
+    reads: ClassVar[frozenset[str]] = frozenset({"stock", "products"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": tuple(mapping.OWNABLE)}
     options_model: ClassVar[str] = "integrations_dagster.connectors.fortnox.options:FortnoxOptions"
@@ -178,8 +178,11 @@ class FortnoxResource(ConnectorResource):
 
     # -- reader / mapper -----------------------------------------------------------------------
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
-        """Articles changed since ``window.since``; Fortnox has no upper bound, so ``until`` is not applied."""
-        if entity != "stock":
+        """Articles changed since ``window.since``; Fortnox has no upper bound, so ``until`` is not applied.
+        For products each comes with its price in the connection's price list (and in ``sale_price_list``)
+        [spec: openapi Prices GET /3/prices/{PriceList}/{ArticleNumber}] — a price change does not move
+        the article's ``lastmodified``, so a price flow's full read (its reconcile) is what finds one."""
+        if entity not in self.reads:
             raise ValueError(f"Fortnox is not a source of {entity!r}")
         params: dict[str, Any] = {"limit": 500}
         if window.since is not None:
@@ -188,11 +191,23 @@ class FortnoxResource(ConnectorResource):
         for item in self._list("articles", **params):
             if "QuantityInStock" not in item:
                 item = (self._get(f"/3/articles/{quote(item['ArticleNumber'], safe='')}") or {}).get("Article", item)
+            if entity == "products":
+                yield {**item, **self._prices(item["ArticleNumber"], options)}
+                continue
             # Articles carry no modification time: the read time is the level's freshness token.
             yield {**item, "_fetched_at": fetched_at}
 
+    def _prices(self, number: str, options: dict[str, Any]) -> dict[str, Any]:
+        """``_price`` / ``_sale_price``: the article's prices (from quantity 0) in the two lists, or None."""
+        out: dict[str, Any] = {}
+        for field, code in (("_price", self.price_list), ("_sale_price", options.get("sale_price_list"))):
+            if code:
+                found = self._get(f"/3/prices/{quote(str(code), safe='')}/{quote(number, safe='')}/0")
+                out[field] = (found or {}).get("Price", {}).get("Price")
+        return out
+
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
-        if entity != "stock":
+        if entity not in self.reads:
             return None
         # The current minute is read first: a change landing between the two reads is then seen
         # by both or by the second, never by neither.
@@ -217,6 +232,8 @@ class FortnoxResource(ConnectorResource):
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
+        if entity == "products":
+            return mapping.product_from_article(raw, bool(options.get("price_list_includes_vat", False)))
         if entity != "stock":
             raise ValueError(f"Fortnox is not a source of {entity!r}")
         return mapping.stock_level(raw, options.get("location", "default"), raw.get("_fetched_at"))

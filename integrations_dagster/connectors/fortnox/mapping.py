@@ -16,8 +16,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from integrations_dagster.model import Address, Customer, Order, RecordError, StockLevel, to_decimal
-from integrations_dagster.model.money import Money
-from integrations_dagster.model.product import SellableUnit
+from integrations_dagster.model.money import Money, Price
+from integrations_dagster.model.product import Product, SellableUnit
 from integrations_dagster.connectors.fortnox import documents
 from integrations_dagster.model.text import fit, plain_text, shown
 
@@ -106,6 +106,34 @@ def owned(payload: dict[str, Any], owns: frozenset[str] | None) -> dict[str, Any
         return payload
     fields = {OWNABLE[name] for name in owns if OWNABLE.get(name)}
     return {k: v for k, v in payload.items() if k in fields}
+
+
+def product_from_article(raw: dict[str, Any], includes_vat: bool) -> Product:
+    """A Fortnox article (with its ``_price`` / ``_sale_price`` from the price lists) as a simple product:
+    the reverse of :func:`article_payload` — Description the name, Weight grams, VAT the rate; a price
+    list's prices are without VAT unless ``price_list_includes_vat``."""
+    number = str(raw.get("ArticleNumber") or "")
+    if not number:
+        raise RecordError("an article without ArticleNumber")
+    name = str(raw.get("Description") or "").strip()
+    if not name:
+        raise RecordError(f"article {number} has no description (its name)")
+    try:
+        vat = to_decimal(raw.get("VAT") if raw.get("VAT") not in (None, "") else 25, f"article {number}: VAT")
+        grams = raw.get("Weight")
+        weight = to_decimal(grams, f"article {number}: Weight") / 1000 if grams not in (None, "", 0) else None
+
+        def price(value: Any) -> Price | None:
+            if value in (None, ""):
+                return None
+            return Price(amount=Money(amount=to_decimal(value, f"article {number}: price"), currency="SEK"),
+                         vat_rate=vat, includes_vat=includes_vat)
+
+        return Product(sku=number, source_id=number, kind="simple", name=name, ean=raw.get("EAN") or None,
+                       weight=weight, vat_rate=vat, price=price(raw.get("_price")),
+                       sale_price=price(raw.get("_sale_price")), active=raw.get("Active", True) is not False)
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
 
 
 def list_price(unit: SellableUnit, includes_vat: bool) -> Decimal | None:
