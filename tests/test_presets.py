@@ -49,12 +49,44 @@ SEED = {  # flow -> (entity, from, to), per preset: the seed's tables
 OPTIONAL = {"order_status"}  # "Orderstatus … Valbart": off until the integration turns it on
 
 
+SPECTER = """        system: specter
+        base_url: "{fortnox}"
+        credentials: {{sbm_id: {{env: SPECTER_SBM_ID}}, api_user_id: {{env: SPECTER_API_USER_ID}},
+                      user_key: {{env: SPECTER_USER_KEY}}, integration_key: {{env: SPECTER_INTEGRATION_KEY}}}}
+"""
+
+
 def load(tmp_path, preset: str, flows: str = "", *, shop: str = "shop", erp: str = "erp", roles: str = "",
-         woo: str = "http://127.0.0.1:1", fortnox: str = "http://127.0.0.1:2") -> config.IntegrationsFile:
+         woo: str = "http://127.0.0.1:1", fortnox: str = "http://127.0.0.1:2",
+         system: str = "fortnox") -> config.IntegrationsFile:
+    head = HEAD
+    if system == "specter":
+        head = head[:head.index("        system: fortnox")] + SPECTER
     path = tmp_path / "integrations.yaml"
-    path.write_text(textwrap.dedent(HEAD.format(preset=preset, roles=roles, shop=shop, erp=erp, woo=woo,
+    path.write_text(textwrap.dedent(head.format(preset=preset, roles=roles, shop=shop, erp=erp, woo=woo,
                                                 fortnox=fortnox)) + textwrap.indent(textwrap.dedent(flows), "    "))
     return config.load(path)
+
+
+@pytest.mark.parametrize("system", ["fortnox", "specter"])
+@pytest.mark.parametrize("preset", ["ecom", "erp", "combo"])
+def test_every_preset_builds_on_both_erps_and_no_side_owns_the_others_fields(tmp_path, preset, system):
+    """The seed's rule, per preset × ERP: where the ERP controls prices, no flow into the ERP owns a price
+    and the prices flow into the shop owns nothing but prices; where the shop controls all (ecom), its
+    flows own every field."""
+    file = load(tmp_path, preset, system=system)
+    build_definitions(file)  # every expanded flow can run on these connectors
+    flows = file.integrations[0].flows
+    prices = {"price", "sale_price"}
+    for name, flow in flows.items():
+        if flow.entity != "products":
+            continue
+        if preset == "ecom":
+            assert flow.owns is None, name
+        elif name == "prices":
+            assert flow.source == "erp" and flow.owns and set(flow.owns) <= prices, (name, flow.owns)
+        else:
+            assert flow.owns and not set(flow.owns) & prices and "name" in flow.owns, (name, flow.owns)
 
 
 @pytest.mark.parametrize("preset", ["ecom", "erp", "combo"])
