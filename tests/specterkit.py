@@ -16,10 +16,7 @@ from integrations_dagster.build import build_definitions
 
 from conftest import SPECTER_API_USER_ID, SPECTER_SBM_ID, SPECTER_USER_KEY
 
-TEMPLATE = """
-integrations:
-  - name: butik
-    start_date: 2026-11-01
+CONNECTIONS = """
     connections:
       shop:
         system: woocommerce
@@ -34,7 +31,11 @@ integrations:
                       user_key: {{env: SPECTER_USER_KEY}}, integration_key: {{env: SPECTER_INTEGRATION_KEY}}}}
         settings: {{max_attempts: 4}}
         options: {{webshop_id: 1{erp_options}}}
-    flows:
+"""
+TEMPLATE = """
+integrations:
+  - name: butik
+    start_date: 2026-11-01""" + CONNECTIONS + """    flows:
       products: {{entity: products, source: shop, target: erp, op_retries: 0{products_extra}}}
       orders: {{entity: orders, source: shop, target: erp, mode: create, after: [products], op_retries: 0,
                 options: {{statuses: [processing, completed]}}}}
@@ -42,6 +43,12 @@ integrations:
       order_status: {{entity: order_status, source: erp, target: shop, after: [orders], op_retries: 0,
                       options: {{mail_customer: [delivered]}}}}
 """
+# The same two connections under a preset (seed 002's flow sets), integration "kombo".
+PRESET = """
+integrations:
+  - name: kombo
+    start_date: 2026-11-01
+    preset: combo""" + CONNECTIONS.replace("{erp_options}", "")
 
 
 def definitions(tmp_path: Path, woo_url: str, specter_url: str, *, owns: list[str] | None = None,

@@ -15,7 +15,7 @@ import requests
 
 from flowkit import run, stats, woo_get, woo_post, woo_put
 from integrations_dagster.state.tables import id_map
-from specterkit import Specter, definitions
+from specterkit import PRESET, Specter, definitions
 
 CENT = Decimal("0.01")
 
@@ -153,23 +153,6 @@ def test_order_status_comes_back_with_tracking_and_the_shops_own_mails(env):
     assert len(woo_get(woo, f"/orders/{sent['id']}/notes")) == 1 and len(mails()) == before + 3
 
 
-COMBO = """
-integrations:
-  - name: kombo
-    start_date: 2026-11-01
-    preset: combo
-    connections:
-      shop:
-        system: woocommerce
-        base_url: "{woo}"
-        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
-        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
-      erp:
-        system: specter
-        base_url: "{specter}"
-        credentials: {{sbm_id: {{env: SPECTER_SBM_ID}}, api_user_id: {{env: SPECTER_API_USER_ID}},
-                      user_key: {{env: SPECTER_USER_KEY}}, integration_key: {{env: SPECTER_INTEGRATION_KEY}}}}
-"""
 
 
 def test_combo_the_shop_owns_the_articles_and_specter_the_price(env, tmp_path):
@@ -179,7 +162,7 @@ def test_combo_the_shop_owns_the_articles_and_specter_the_price(env, tmp_path):
     from integrations_dagster.build import build_definitions
 
     _, woo, sp, shop = env
-    path = _write(tmp_path / "combo.yaml", COMBO, woo, sp.url)
+    path = _write(tmp_path / "combo.yaml", PRESET, woo, sp.url)
     defs = build_definitions(config.load(path))
     assert run(defs, "kombo_products").success  # the shop's articles into Specter
     mug = sp.article("MUGG-1")
@@ -193,7 +176,7 @@ def test_combo_the_shop_owns_the_articles_and_specter_the_price(env, tmp_path):
     assert run(defs, "kombo_products").success  # the shop's name goes to Specter, its price does not
     mug = sp.article("MUGG-1")
     assert (mug["name"], Decimal(mug["priceExclVat"])) == ("Mugg med ny logga", Decimal("100.00"))
-    erp = build_definitions(config.load(_write(path, COMBO.replace("preset: combo", "preset: erp"), woo, sp.url)))
+    erp = build_definitions(config.load(_write(path, PRESET.replace("preset: combo", "preset: erp"), woo, sp.url)))
     assert {"kombo_products", "kombo_prices", "kombo_stock", "kombo_orders"} <= {j.name for j in erp.jobs}
 
 
@@ -235,7 +218,7 @@ def test_initial_sync_runs_once_either_way_after_a_dry_run_says_what_it_would_do
     assert sp.writes() == writes  # matched: nothing created twice
 
     sp.edit_article("LJUS-1", name="Doftljus", priceExclVat="79.20", vatPercent="25")  # only in Specter
-    erp = str(_write(tmp_path / "erp.yaml", COMBO.replace("preset: combo", "preset: erp"), woo, sp.url))
+    erp = str(_write(tmp_path / "erp.yaml", PRESET.replace("preset: combo", "preset: erp"), woo, sp.url))
     capsys.readouterr()
     assert main(["initial-sync", "--config", erp, "kombo", "products", "--dry-run"]) == 0
     out = capsys.readouterr().out

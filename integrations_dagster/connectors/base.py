@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from dagster import ConfigurableResource
 
-from integrations_dagster.connectors.http import MASK
+from integrations_dagster.connectors.http import MASK, ApiError, TransientError
 from integrations_dagster.model import CanonicalRecord
 
 Entity = Literal["products", "orders", "stock"]
@@ -199,6 +199,18 @@ class WriteContext:
 
     def owned(self, name: str) -> bool:
         return self.owns is None or name in self.owns
+
+
+def one_by_one(changes: list[Change], write_one: Callable[[Change], Outcome], refused: str) -> Iterator[Outcome]:
+    """Each change written on its own: the vendor refusing one fails that record (``refused``: the
+    vendor's message follows), a transient error fails the run (the records are read again)."""
+    for change in changes:
+        try:
+            yield write_one(change)
+        except TransientError:
+            raise
+        except ApiError as exc:
+            yield Outcome(change.key, ok=False, action="failed", error=f"{refused}: {exc.message}")
 
 
 def to_receiver_path(destination: str | None, path: str) -> bool:

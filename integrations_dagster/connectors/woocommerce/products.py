@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from integrations_dagster.connectors.base import Change, Outcome, WriteContext
-from integrations_dagster.connectors.http import ApiError, HttpClient, TransientError
+from integrations_dagster.connectors.base import Change, Outcome, WriteContext, one_by_one
+from integrations_dagster.connectors.http import HttpClient
 from integrations_dagster.connectors.woocommerce import settings
 from integrations_dagster.model.money import Price
 from integrations_dagster.model.product import Product
@@ -43,13 +43,7 @@ class ProductExporter:
         self.new_status = str(ctx.options.get("new_product_status") or "draft")
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
-        for change in changes:
-            try:
-                yield self._one(change)
-            except TransientError:
-                raise
-            except ApiError as exc:
-                yield Outcome(change.key, ok=False, action="failed", error=f"WooCommerce refused it: {exc.message}")
+        yield from one_by_one(changes, self._one, "WooCommerce refused it")
 
     def _one(self, change: Change) -> Outcome:
         product = change.record

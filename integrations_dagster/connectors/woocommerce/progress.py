@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from integrations_dagster.connectors.base import Change, Outcome, WriteContext
-from integrations_dagster.connectors.http import ApiError, HttpClient, TransientError
+from integrations_dagster.connectors.base import Change, Outcome, WriteContext, one_by_one
+from integrations_dagster.connectors.http import HttpClient
 from integrations_dagster.model.progress import OrderProgress
 
 DEFAULT_STATUS_MAP = {"delivered": "completed", "invoiced": "completed", "paid": "completed",
@@ -42,13 +42,7 @@ class ProgressExporter:
         self.note = str(options.get("tracking_note") or "Spårningsnummer: {tracking}")
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
-        for change in changes:
-            try:
-                yield self._one(change)
-            except TransientError:
-                raise
-            except ApiError as exc:
-                yield Outcome(change.key, ok=False, action="failed", error=f"WooCommerce refused it: {exc.message}")
+        yield from one_by_one(changes, self._one, "WooCommerce refused it")
 
     def _one(self, change: Change) -> Outcome:
         progress = change.record
