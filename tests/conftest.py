@@ -134,6 +134,21 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def in_a_pass_without_the_longest() -> bool:
+    """The SQLite pass of ``make test`` in CI, where a PostgreSQL pass follows: the suites marked
+    ``pg_pass`` (the longest) run there only, to keep ``make test`` within its time."""
+    return in_ci() and not os.environ.get("INTEGRATIONS_TEST_PG_URL")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not in_a_pass_without_the_longest():
+        return
+    later = pytest.mark.skip(reason="one of the longest suites: it runs in the PostgreSQL pass of make test")
+    for item in items:
+        if item.get_closest_marker("pg_pass"):
+            item.add_marker(later)
+
+
 @pytest.fixture(scope="session")
 def _pg_database():
     """A fresh PostgreSQL database for this session when INTEGRATIONS_TEST_PG_URL is set."""

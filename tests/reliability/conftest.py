@@ -39,6 +39,12 @@ def _is_reliability(item) -> bool:
     return Path(str(item.fspath)).parent == HERE
 
 
+def _later(item) -> bool:
+    from conftest import in_a_pass_without_the_longest
+
+    return bool(item.get_closest_marker("pg_pass")) and in_a_pass_without_the_longest()
+
+
 def pytest_deselected(items):
     if any(_is_reliability(i) for i in items):
         RUN["partial"].append("some reliability tests were deselected (-k, -m, --deselect, --lf)")
@@ -49,7 +55,8 @@ def pytest_collection_finish(session):
     missing = sorted(p.name for p in HERE.glob("test_*.py") if p.name not in files)
     if files and missing:
         RUN["partial"].append(f"not collected: {', '.join(missing)}")
-    RUN["reliability tests"] = sum(_is_reliability(i) for i in session.items)
+    # (the longest suites run in the PostgreSQL pass only: the SQLite pass is complete without them)
+    RUN["reliability tests"] = sum(_is_reliability(i) and not _later(i) for i in session.items)
 
 
 def pytest_runtest_logreport(report):

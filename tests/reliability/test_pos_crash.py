@@ -43,7 +43,7 @@ from zettlekit import BigCommerce, Zettle, integrations_file
 
 from conftest import BIGCOMMERCE_STORE_HASH
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.pg_pass]  # one of the longest: see conftest
 
 SEED = 20261205
 JOBS = ["pos_products", "pos_stock", "pos_stock_back"]

@@ -37,7 +37,7 @@ from integrations_dagster.sandbox.runner import serve_in_thread, start_in_thread
 from reliability.relkit import SOAK
 from zettlekit import BigCommerce, Zettle
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.pg_pass]  # one of the longest: see conftest
 
 # Every flow realtime by webhook; Zettle's signing key is the one ``subscribe`` keeps in the state store.
 TEMPLATE = """
