@@ -42,6 +42,23 @@ SUITES = {
                    "the same stock on both sides = received − sold at the till − ordered in the store. A relative "
                    "adjustment or movement sent again after its lost answer breaks it (checked: without "
                    "connectors/deltas.py the suite finds stock counted twice)."),
+    "specter_faults": ("Faults, WooCommerce ⇄ Specter", "tests/reliability/test_specter_faults.py",
+                       "Both sandboxes inject the faults above while products and orders (shop → Specter), stock "
+                       "and order status (Specter → shop) run every round, with few attempts and no op retry so "
+                       "that runs give up and leave their feed batch pending; between rounds the shop takes paid "
+                       "orders, changes prices and adds products, and Specter counts stock, delivers orders with a "
+                       "tracking number and cancels some. After clean runs: every shop order once in Specter for "
+                       "the shop's total to the öre (worked out from the order's own lines, shipping and VAT), every "
+                       "SKU one article with the shop's name and price without VAT, one customer per e-mail, the "
+                       "stock in the shop = Specter's available = the test's ledger, each delivered order completed "
+                       "with its tracking number in exactly one note, each cancelled one cancelled, and a final run "
+                       "of every flow writes nothing. Then Specter's latency knob (longer than the connector's "
+                       "timeout) makes an acknowledgement's answer get lost after Specter applied it, and a read's "
+                       "answer get lost after Specter opened the batch: the next batches neither repeat nor lose a "
+                       "row. It found, now fixed: a retried feed read that reaches Specter after its batch was "
+                       "acknowledged opens a batch under the old number, whose rows carried that number's old time "
+                       "(as_of), so a newer stock level was judged stale and acknowledged away; a row's as_of is now "
+                       "when the answer came."),
     "crash": ("Crash", "tests/reliability/test_crash.py",
               "Each round is an initial sync (empty Fortnox, empty state store) of the products, orders and "
               "invoices jobs, run in a child process forked from a pre-warmed interpreter and SIGKILLed at its "
@@ -71,6 +88,22 @@ SUITES = {
                   "target applied before the kill sent again by the re-run; each change now goes into the flow's "
                   "journal (state store `intents`) before it is sent and leaves it with its record's landing, and "
                   "the next push settles what a dead run left against the counts (`connectors/deltas.py`)."),
+    "specter_crash": ("Crash, WooCommerce ⇄ Specter", "tests/reliability/test_specter_crash.py",
+                      "A child process forked from the pre-warmed interpreter runs one flow job and is SIGKILLed, "
+                      "the kill points taking turns: the sandbox applied the write and holds its answer (knobs "
+                      "`hold_write`, `hold_route`); the run got the answer and is about to write it to the state "
+                      "store; the sandbox's count of those writes reached N. Initial sync (empty Specter and state "
+                      "store each round, the same shop): products killed at the Nth `newArticleSubmit` (two rows a "
+                      "submit), orders at the Nth `newCustomerSubmit` or `newOrderSubmit`; re-run. Then one article "
+                      "per SKU with the shop's name and price without VAT, one order per `externalOrderNo` for the "
+                      "shop's total to the öre, one customer per e-mail, and one more run writes nothing. Feeds "
+                      "(after a clean sync; each round Specter counts stock, or delivers and cancels orders, and "
+                      "the shop takes an order): the stock flow killed at its stock write to the shop, the order-"
+                      "status flow at its status update or tracking note, or either between recording its batch "
+                      "and acknowledging it (before the acknowledgement, and after Specter took it); re-run. Then "
+                      "stock on both sides = the ledger, each delivered order completed with its tracking number in "
+                      "exactly one note, each cancelled one cancelled, the feeds drained, and the re-read of a "
+                      "batch recorded before the kill writes nothing."),
     "events": ("Duplicate and out-of-order events", "tests/reliability/test_events.py",
                "Every change is delivered two or three times, in shuffled order: as a re-read of the window it "
                "happened in and as the change sensor's run request; "
@@ -89,6 +122,19 @@ SUITES = {
                    "newer one (`as_of`). It found the echo (`flows/pairs.py`) leaving the reverse flow's snapshot "
                    "without `as_of`, so an older level replayed after the other flow moved a count won; the echo "
                    "now stamps the time of the write."),
+    "specter_events": ("Duplicate and out-of-order events, WooCommerce ⇄ Specter",
+                       "tests/reliability/test_specter_events.py",
+                       "Specter's feeds answer a batch again, unchanged, until it is acknowledged. Specter counts "
+                       "stock, delivers one order and cancels another; each change sensor ticks three times (one "
+                       "run asked for), each feed's pending batch is read three times (the same batchNo and rows) "
+                       "and every copy goes through the flow's own normalize, diff and push ops: the first writes, "
+                       "the others and the runs the sensors asked for write nothing. Stock levels read a second "
+                       "apart are replayed shuffled and twice through the stock flow's diff and push ops: an older "
+                       "level never overwrites a newer one (`as_of`). An order's events (delivered with a tracking "
+                       "number, invoiced, paid, and an older open row) replayed shuffled and twice: the shop order "
+                       "stays completed and its tracking note is added once. It found, now fixed: two stock batches "
+                       "asked for within one second carried the same `as_of` (the batch number's time has seconds), "
+                       "so the older one's level, replayed after the newer, overwrote it (as_of now has microseconds)."),
     "bad_input": ("Bad input", "tests/reliability/test_bad_input.py",
                   "hypothesis draws malformed and hostile values per field of a WooCommerce product (missing and "
                   "wrong-typed fields, huge strings, unicode, negative/NaN quantities, 5-decimal prices, "
@@ -120,6 +166,28 @@ SUITES = {
                       "written); a variant left out for lack of a SKU was logged with its product's whole name "
                       "(over 5000 characters); on PostgreSQL a SKU over 300 characters failed the claim insert and no "
                       "product of the run landed (now that record fails, naming its key's length)."),
+    "specter_bad_input": ("Bad input, WooCommerce ⇄ Specter", "tests/reliability/test_specter_bad_input.py",
+                          "Hostile WooCommerce products — SKUs with å ä ö, spaces, commas, 61 characters or none, a "
+                          "tax class without a VAT rate, negative and text prices, five decimals, HTML and 5000-"
+                          "character names, a padded SKU, negative stock — and orders without an e-mail, with one "
+                          "over Specter's 100 characters, a negative quantity, VAT at 7 %, a line whose SKU is no "
+                          "article number, a 5000-character or HTML buyer name, a fee and a line of five decimals — "
+                          "mixed with good ones: created in the WooCommerce sandbox and run through the real products "
+                          "and orders jobs (twice: the second changes nothing in Specter), or, where WooCommerce's own "
+                          "rules refuse them, fed as the shop's raw JSON through the jobs' ops with good records in "
+                          "the batch. Then hostile Specter feed rows (no article number, quantities that are text, "
+                          "NaN or with a decimal comma, sites that are no table, unknown and 400-character article "
+                          "numbers; order rows without or with another shop's external number, an order the shop "
+                          "lacks, tracking numbers that are not text, HTML or 5000 characters, rows that are no "
+                          "record) raw through the stock and order-status ops; then 600 seeded combinations of hostile "
+                          "field values per kind (shop products, shop orders, stock rows, order-status rows) in "
+                          "batches through the same ops, good records riding along. No run or batch may crash, every "
+                          "bad record must be in the sync log with a readable reason naming it, every good one must "
+                          "land exactly once (articles, orders for the shop's total, stock, statuses and notes). It "
+                          "found, now fixed: a stock row of 1e400 or 10^20 was written to the shop as a 400- or "
+                          "21-digit stock quantity instead of being refused; a product priced past Decimal's 28 digits "
+                          "(1e400, 10^27) crashed the products push (decimal.InvalidOperation escaped the article "
+                          "exporter), so no product of its batch landed."),
     "books": ("Books exact: orders total what the shop charged", "tests/reliability/test_books.py",
               "hypothesis draws orders (500 per pass; `BOOKS_EXAMPLES` raises it) over Swedish rates 25/12/6/0 "
               "mixed in one order, shipping taxed, untaxed and split over the goods' rates, fees, percentage, "

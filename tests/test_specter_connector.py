@@ -315,6 +315,11 @@ def levels(res: SpecterResource, batch) -> dict[str, Decimal]:
     return {r.sku: r.quantity for r in records}
 
 
+def unstamped(rows: list[dict]) -> list[dict]:
+    """A batch's rows without ``_as_of`` (when the answer came, not what Specter said)."""
+    return [{k: v for k, v in row.items() if k != "_as_of"} for row in rows]
+
+
 def test_stock_batches_are_read_again_until_acknowledged_and_never_repeated(sp):
     for no, qty in (("ART-A", 5), ("ART-B", 0)):
         sp.edit_article(no, name=no, priceExclVat="10.00", stock=qty)
@@ -323,7 +328,7 @@ def test_stock_batches_are_read_again_until_acknowledged_and_never_repeated(sp):
     assert levels(res, first) == {"ART-A": 5, "ART-B": 0}  # noItemsAvailable is 0
     sp.set_stock("ART-A", 9)  # meanwhile
     again = res.read_batch("stock", {})  # a run that failed before acknowledging: the same batch again
-    assert (again.receipt, again.records) == (first.receipt, first.records)
+    assert (again.receipt, unstamped(again.records)) == (first.receipt, unstamped(first.records))
     res.acknowledge("stock", first.receipt)
     second = res.read_batch("stock", {})
     assert levels(res, second) == {"ART-A": 9}  # the change made meanwhile, once

@@ -377,3 +377,30 @@ def _progress(marker: str, commits: int) -> None:
     tmp = f"{marker}.tmp"
     Path(tmp).write_text(str(commits))
     os.replace(tmp, marker)
+
+
+def kill_at(zygote, pid: int, reached, done: Path, log: Path, tag: str, *, timeout_s: float = 40,
+            after=None) -> bool:
+    """Watch a forked child until ``reached()`` (its kill point) and SIGKILL it there; whether it was
+    killed. A child that finished first must have run every job cleanly. ``after()`` runs once the
+    child is gone (a knob to release a held answer)."""
+    deadline = time.monotonic() + timeout_s
+    hit = False
+    while time.monotonic() < deadline and not done.exists():
+        if reached():
+            hit = True
+            break
+        time.sleep(0.003)
+    if hit:
+        os.kill(pid, signal.SIGKILL)
+    exit_state = zygote.wait(pid)
+    if after is not None:
+        after()
+    if not hit:
+        tail = log.read_text()[-3000:] if log.exists() else ""
+        assert done.exists(), f"child {tag} neither reached its kill point nor finished: {exit_state}\n{tail}"
+        failed = json.loads(done.read_text())["failed"]
+        assert not failed, f"child {tag}: runs failed: {failed}\n{tail}"
+    else:
+        assert exit_state["signal"] == signal.SIGKILL, exit_state
+    return hit

@@ -25,11 +25,8 @@ writes nothing to either system. Expected values are the ledger's arithmetic, ne
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import signal
-import time
 from collections import Counter
 
 import pytest
@@ -37,7 +34,7 @@ import requests
 
 from flowkit import run, stats
 from integrations_dagster.build import build_definitions
-from reliability.crashkit import child_env, child_home, fail_dead_runs, forget_state, reset_sandbox
+from reliability.crashkit import child_env, child_home, fail_dead_runs, forget_state, reset_sandbox, kill_at
 from reliability.relkit import BACKEND, SOAK, knobs
 from zettlekit import BigCommerce, Zettle, integrations_file
 
@@ -89,31 +86,17 @@ def _kill_once(zygote, tmp_path, cfg, url: str, route: str, kind: str, n: int, j
     elif kind == "answered":
         args["probe"] = {"answers": n, "route": route, "marker": str(marker)}
     pid = zygote.fork("reliability.crashkit:run_jobs", args, env=_env(), log=str(tmp_path / f"{tag}.log"))
-    deadline = time.monotonic() + CHILD_TIMEOUT_S
-    reached = False
-    while time.monotonic() < deadline and not done.exists():
+    log = tmp_path / f"{tag}.log"
+
+    def reached() -> bool:
         if kind == "answered":
-            reached = marker.exists()
-        elif kind == "applied":
-            reached = _held(url) > held_before
-        else:
-            reached = _served(url, route) >= before + n
-        if reached:
-            break
-        time.sleep(0.003)
-    if reached:
-        os.kill(pid, signal.SIGKILL)
-    exit_state = zygote.wait(pid)
-    if kind == "applied":
-        knobs(url, hold_write=0, hold_route="")  # let the held answer go (to a closed socket)
-    if not reached:
-        log = (tmp_path / f"{tag}.log").read_text()[-3000:] if (tmp_path / f"{tag}.log").exists() else ""
-        assert done.exists(), f"child {tag} neither reached its kill point nor finished: {exit_state}\n{log}"
-        failed = json.loads(done.read_text())["failed"]
-        assert not failed, f"child {tag}: runs failed: {failed}\n{log}"
-    else:
-        assert exit_state["signal"] == signal.SIGKILL, exit_state
-    return reached
+            return marker.exists()
+        if kind == "applied":
+            return _held(url) > held_before
+        return _served(url, route) >= before + n
+
+    return kill_at(zygote, pid, reached, done, log, tag, timeout_s=CHILD_TIMEOUT_S,
+                   after=(lambda: knobs(url, hold_write=0, hold_route="")) if kind == "applied" else None)
 
 
 # -- the test's own view of both systems (HTTP reads, no code under test) ---------------------------

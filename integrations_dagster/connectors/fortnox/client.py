@@ -426,9 +426,8 @@ class FortnoxResource(ConnectorResource):
             payload = mapping.document_payload(order, kind, customer, rows, included)
             # Multishop: each shop's documents carry its result unit (seed 002; Fortnox's document fields
             # CostCenter and Project [spec: openapi Order / Invoice]).
-            payload.update({field: str(ctx.options[name]) for name, field in (("cost_center", "CostCenter"),
-                                                                            ("project", "Project"))
-                            if ctx.options.get(name)})
+            units = {"CostCenter": ctx.options.get("cost_center"), "Project": ctx.options.get("project")}
+            payload.update({field: str(value) for field, value in units.items() if value})
             number, doc = self._create(STREAMS[collection].path, {wrapper: payload},
                                        lambda body: (body[wrapper]["DocumentNumber"], body[wrapper]),
                                        lambda: _found(self._find_document(collection, key)))

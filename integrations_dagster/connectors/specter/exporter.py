@@ -114,6 +114,9 @@ class ArticleExporter:
                 self._check_vat(unit.sku, send)
             except ValueError as exc:
                 return Outcome(change.key, ok=False, action="failed", error=str(exc))
+            except ArithmeticError:  # a price past Decimal's precision (1e400): that record alone fails
+                return Outcome(change.key, ok=False, action="failed",
+                               error=f"SKU {unit.sku}: its price is not a number Specter can hold")
             plan.warnings += notes
             if bound:
                 before = _owned_fields(previous.get(unit.sku), owns)

@@ -40,8 +40,8 @@ The protocol [3p: PrestaShop, same sources; docs/research/specter.md §5]:
    batch: the rest comes with the next run (the change sensor sees it at its next tick).
 
 Batch numbers: PrestaShop uses ``md5(microtime())`` (32 hex digits). Ours are 32 hex digits too, the
-first 14 the UTC time the batch was asked for (``YYYYMMDDhhmmss``): a batch read again through a 99
-still says when Specter made it, which is the records' ``as_of`` (the StockLevel freshness token).
+first 14 the UTC time the batch was asked for (``YYYYMMDDhhmmss``), for people reading logs. The
+records' ``as_of`` (the freshness token) is the time the answer arrived (see :func:`read_batch`).
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ def read_batch(adapter: Adapter, entity: str, *, all_sites: bool = False) -> Fee
                 raise
             batch_no, pending = quoted[0], True  # [3p: explode("'", $message)[1]]: read that batch again
     root = answer.xml if answer.xml is not None else ET.Element("response")
-    as_of = batch_time(batch_no)
+    # The records' freshness is when the answer came, to the microsecond: not the batch number's time —
+    # a read retried after its batch was acknowledged gets a *new* batch under the old number (its
+    # content newer than the number says), and two batches within a second must still be ordered. A
+    # pending batch read again is no older than anything landed since: no other batch came meanwhile.
+    as_of = datetime.now(UTC).isoformat()
     if entity == "stock":
         rows, more = _stock_rows(root, as_of), root.find("moreInfoToFetch") is not None
     elif entity == "order_status":

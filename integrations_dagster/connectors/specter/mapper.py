@@ -121,9 +121,13 @@ def stock_level(raw: dict[str, Any]) -> StockLevel:
             total += number(value, f"article {sku}: quantity at stock site {site}")
         except ValueError as exc:
             raise RecordError(str(exc)) from None
+    if abs(total) > MAX_STOCK:
+        raise RecordError(f"article {sku}: a stock of {total} is not a count this integration passes on "
+                          f"(more than {MAX_STOCK:,})")
     return StockLevel(sku=sku, quantity=total, source_id=sku, as_of=raw.get("_as_of"))
 
 
+MAX_STOCK = Decimal(10) ** 12  # (a shop keeps a 64-bit count; a row past this is a broken value, not stock)
 CANCELLED_STATUS_ID = "5"  # [3p: PrestaShop spectercron statusId == '5' — cancelled/removed]
 DELIVERED = "D"  # deliveryStatus [3p: PrestaShop spectercron deliveryStatus == 'D']
 

@@ -269,6 +269,10 @@ class WooCommerceResource(ConnectorResource):
                 yield Outcome(change.key, ok=False, action="failed",
                               error=f"quantity {record.quantity} of SKU {record.sku!r} is not a whole number")
                 continue
+            if abs(record.quantity) >= 2**63:  # WooCommerce keeps stock as a signed 64-bit number
+                yield Outcome(change.key, ok=False, action="failed",
+                              error=f"quantity {record.quantity} of SKU {record.sku!r} is beyond what WooCommerce keeps")
+                continue
             target = ctx.binder.external_id("products", record.sku)
             if target is None:
                 index = self._sku_index(skus) if index is None else index
