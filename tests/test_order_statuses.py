@@ -4,7 +4,6 @@ does not have is a configuration error naming the option and what the shop has."
 
 from __future__ import annotations
 
-import pytest
 import requests
 from dagster import DagsterInstance
 

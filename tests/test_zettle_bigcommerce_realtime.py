@@ -4,7 +4,6 @@ late changes nothing but when the change lands (the run reads Zettle, never the 
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import requests

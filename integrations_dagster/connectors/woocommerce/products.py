@@ -36,9 +36,6 @@ FACTS_MEMO = "woocommerce.facts"
 class ProductExporter:
     def __init__(self, http: HttpClient, ctx: WriteContext) -> None:
         self.http, self.ctx = http, ctx
-        if FACTS_MEMO not in ctx.memo:  # what the shop says of itself, once per run
-            ctx.memo[FACTS_MEMO] = settings.read(http)
-        self.facts: settings.ShopFacts = ctx.memo[FACTS_MEMO]
         self.owned = [f for f in OWNABLE if ctx.owned(f)]
         self.new_status = str(ctx.options.get("new_product_status") or "draft")
 
@@ -101,4 +98,11 @@ class ProductExporter:
         return out
 
     def _money(self, price: Price) -> str:
-        return f"{price.as_(self.facts.prices_include_tax, places=2):.2f}"
+        return f"{price.as_(self._facts().prices_include_tax, places=2):.2f}"
+
+    def _facts(self) -> settings.ShopFacts:
+        """What the shop says of itself, read once per run and only when a price is written (a dry
+        run's look needs none of it)."""
+        if FACTS_MEMO not in self.ctx.memo:
+            self.ctx.memo[FACTS_MEMO] = settings.read(self.http)
+        return self.ctx.memo[FACTS_MEMO]

@@ -19,7 +19,7 @@ from integrations_dagster.sandbox.woocommerce.documents import WooDocuments
 from integrations_dagster.sandbox.woocommerce.errors import WooError, invalid_id, invalid_param
 from integrations_dagster.sandbox.woocommerce.notes import OrderNotes
 from integrations_dagster.sandbox.woocommerce.ordering import OrderItems
-from integrations_dagster.sandbox.woocommerce.schema import CUSTOMER_FIELDS, ORDER_FIELDS, ORDER_STATUSES, validate
+from integrations_dagster.sandbox.woocommerce.schema import CUSTOMER_FIELDS, ORDER_FIELDS, validate
 from integrations_dagster.sandbox.woocommerce.setup import ShopSetup
 from integrations_dagster.sandbox.woocommerce.webhooks import fire, mark
 
