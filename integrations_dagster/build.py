@@ -93,7 +93,7 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
                 sensors.append(change_sensor(spec, flow, job))
             if flow.triggers.webhook:
                 sensors.append(webhook_sensor(spec, job))
-            if can_verify(integration.connections[flow.target].system) and not spec.batched:
+            if can_verify(integration.connections[flow.target].system, flow.entity) and not spec.batched:
                 drift = drift_check(spec, flow.triggers)
                 checks.append(drift)
                 if schedule := drift_schedule(spec, flow.triggers, drift):
@@ -130,7 +130,9 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         after=tuple(f"{integration.name}.{other}" for other in flow.after),
         source_options=dict(source.options), target_options=dict(target.options),
         flow_options=dict(flow.options), separate_stock=dict(flow.separate_stock), field_map=dict(flow.field_map),
-        transforms=tuple((t.use, t.params()) for t in flow.transforms), warn_at=flow.failed_records.warn_at,
+        transforms=tuple((t.use, t.params()) for t in flow.transforms if t.stage == "normalize"),
+        push_transforms=tuple((t.use, t.params()) for t in flow.transforms if t.stage == "push"),
+        warn_at=flow.failed_records.warn_at,
         error_at=flow.failed_records.error_at)
 
 

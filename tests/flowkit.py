@@ -106,7 +106,8 @@ def woo_post(url: str, path: str, body: dict) -> dict:
 def fx(url: str, method: str, path: str, body: dict | None = None, **params) -> dict:
     resp = requests.request(method, f"{url}/3{path}", json=body, params=params or None, timeout=10,
                             headers={"Authorization": f"Bearer {FORTNOX_TOKEN}"})
-    resp.raise_for_status()
+    if not resp.ok:  # Fortnox's own words, not just the status
+        raise requests.HTTPError(f"{method} {path}: {resp.status_code} {resp.text}", response=resp)
     return resp.json()
 
 

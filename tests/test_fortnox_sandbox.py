@@ -178,3 +178,55 @@ def test_paging_and_sorting(fortnox_sandbox):
     assert call(sb, "get", "/3/articles", params={"sortby": "lastmodified"}).status_code == 400
     found = call(sb, "get", "/3/customers", params={"email": "ANNA@example.com"}).json()["Customers"]
     assert [c["CustomerNumber"] for c in found] == ["1"]
+
+
+def test_an_order_is_invoiced_paid_and_cancelled_as_fortnox_does(fortnox_sandbox):
+    """The events an order-status flow reads back: an invoice made from an order carries the order's
+    rows, total and ExternalInvoiceReference1 [3p: woo-fortnox-hub], each points at the other; a payment
+    lowers the balance and the last one dates FinalPayDate; what Fortnox would refuse is refused."""
+    sb = fortnox_sandbox
+    order = call(sb, "post", "/3/orders", json={"Order": {
+        "CustomerNumber": "1", "ExternalInvoiceReference1": "shop:77", "VATIncluded": True, "Freight": 49,
+        "OrderRows": [{"ArticleNumber": "MUG-LOGO", "OrderedQuantity": "2", "DeliveredQuantity": "2",
+                       "Price": 125, "VAT": 25}]}}).json()["Order"]
+    number = order["DocumentNumber"]
+    made = call(sb, "put", f"/3/orders/{number}/createinvoice")
+    assert made.status_code == 200, made.text
+    assert_matches_spec("/3/orders/{DocumentNumber}/createinvoice", "put", made)
+    invoice = made.json()["Invoice"]
+    assert (invoice["ExternalInvoiceReference1"], invoice["OrderReference"]) == ("shop:77", number)
+    assert invoice["Total"] == order["Total"] == 2 * 125 + 49  # prices include VAT: the customer's sum
+    assert invoice["Balance"] == invoice["Total"] and invoice["FinalPayDate"] is None
+    assert call(sb, "get", f"/3/orders/{number}").json()["Order"]["InvoiceReference"] == invoice["DocumentNumber"]
+    assert call(sb, "put", f"/3/orders/{number}/createinvoice").status_code == 400  # invoiced once
+    assert call(sb, "put", f"/3/orders/{number}/cancel").status_code == 400  # an invoiced order stays
+
+    time.sleep(1.05)
+    mark = datetime.now(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M:%S")
+    time.sleep(1.05)
+    inv = invoice["DocumentNumber"]
+    pay = lambda amount: call(sb, "post", "/3/invoicepayments", json={"InvoicePayment": {  # noqa: E731
+        "InvoiceNumber": int(inv), "Amount": amount, "PaymentDate": "2026-11-20"}})
+    assert pay(300).status_code == 400  # more than the balance (299)
+    first = pay(100)
+    assert first.status_code == 201, first.text
+    assert_matches_spec("/3/invoicepayments", "post", first)
+    assert call(sb, "get", f"/3/invoices/{inv}").json()["Invoice"]["Balance"] == 199
+    changed = call(sb, "get", "/3/invoices", params={"lastmodified": mark}).json()["Invoices"]
+    assert [i["DocumentNumber"] for i in changed] == [inv]  # a payment moves the invoice's lastmodified
+    assert pay(199).status_code == 201
+    paid = call(sb, "get", f"/3/invoices/{inv}").json()["Invoice"]
+    assert (paid["Balance"], paid["FinalPayDate"]) == (0, "2026-11-20")
+    assert inv in [i["DocumentNumber"] for i in call(sb, "get", "/3/invoices", params={"filter": "fullypaid"}
+                                                     ).json()["Invoices"]]
+    assert len(call(sb, "get", "/3/invoicepayments", params={"invoicenumber": inv}).json()["InvoicePayments"]) == 2
+
+    other = call(sb, "post", "/3/orders", json={"Order": {"CustomerNumber": "1", "OrderRows": [
+        {"ArticleNumber": "MUG-LOGO", "OrderedQuantity": "1", "DeliveredQuantity": "1", "Price": 10}]}}).json()
+    cancelled = call(sb, "put", f"/3/orders/{other['Order']['DocumentNumber']}/cancel")
+    assert_matches_spec("/3/orders/{DocumentNumber}/cancel", "put", cancelled)
+    assert cancelled.json()["Order"]["Cancelled"] is True
+    assert call(sb, "put", f"/3/orders/{other['Order']['DocumentNumber']}/createinvoice").status_code == 400
+    booked = call(sb, "put", f"/3/invoices/{inv}/bookkeep")
+    assert booked.json()["Invoice"]["Booked"] is True
+    assert call(sb, "put", f"/3/invoices/{inv}/cancel").status_code == 400  # booked: credit it instead

@@ -14,7 +14,9 @@ import textwrap
 
 import pytest
 
-from flowkit import fx, fx_all, run, woo_get
+import requests
+
+from flowkit import fx, fx_all, run, stats, woo_get, woo_post
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 
@@ -135,10 +137,62 @@ def test_roles_name_the_connections_and_a_missing_one_is_a_clear_error(tmp_path)
     assert "preset: 'webshop_first' is not one of ecom, erp, combo" in str(err.value)
 
 
-def test_a_preset_the_connectors_cannot_run_yet_says_which_flow_and_why(tmp_path):
+def test_a_flow_the_connectors_cannot_run_says_which_flow_and_why(tmp_path):
     with pytest.raises(config.ConfigError) as err:
-        build_definitions(load(tmp_path, "erp", "flows: {order_status: {enabled: true}}"))
-    assert "flows.order_status.source: fortnox (erp) cannot be the source of order_status yet" in str(err.value)
+        build_definitions(load(tmp_path, "erp", "flows: {order_status: {enabled: true, source: shop, target: erp}}"))
+    assert "flows.order_status.source: woocommerce (shop) cannot be the source of order_status yet" in str(err.value)
+
+
+def test_order_status_comes_back_from_fortnox_and_completes_the_order_where_payment_captures(
+        tmp_path, woo_empty, fortnox_empty, state_url):
+    """Seed 002, status back on the erp preset with Fortnox: an order invoiced in Fortnox completes the
+    shop order (WooCommerce mails the customer its completed-order mail; Klarna and Nets capture on
+    completed), one cancelled in Fortnox cancels it, a payment afterwards writes nothing more. With
+    ``document: invoice`` the invoice the flow wrote is what gets paid."""
+    woo, fx_url = woo_empty.url, fortnox_empty.url
+    fx(fx_url, "POST", "/articles", {"Article": {"ArticleNumber": "LJUS-1", "Description": "Doftljus", "VAT": 25}})
+    defs = build_definitions(load(tmp_path, "erp", "flows: {order_status: {enabled: true}}", woo=woo, fortnox=fx_url))
+    assert run(defs, "webshop_products").success
+    [candle] = woo_get(woo, "/products", sku="LJUS-1")
+    made = [woo_post(woo, "/orders", {"status": "processing", "payment_method": "kco",
+                                      "billing": {"first_name": "Åsa", "email": email, "country": "SE"},
+                                      "line_items": [{"product_id": candle["id"], "quantity": 1, "total": "80.00"}]})
+            for email in ("asa@example.se", "bo@example.se", "cy@example.se")]
+    assert run(defs, "webshop_orders").success
+    documents = {o["ExternalInvoiceReference1"]: o["DocumentNumber"] for o in fx_all(fx_url, "orders", "Orders")}
+    invoiced, cancelled, untouched = (documents[f"shop:{o['id']}"] for o in made)
+    mails = lambda: requests.get(f"{woo}/__sandbox__/woocommerce/mails", timeout=10).json()  # noqa: E731
+    before = len(mails())
+    invoice = fx(fx_url, "PUT", f"/orders/{invoiced}/createinvoice")["Invoice"]
+    fx(fx_url, "PUT", f"/orders/{cancelled}/cancel")
+    assert run(defs, "webshop_order_status").success
+    status = lambda order: woo_get(woo, f"/orders/{order['id']}")["status"]  # noqa: E731
+    assert [status(o) for o in made] == ["completed", "cancelled", "processing"]
+    assert sorted((m["template"], m["order_id"]) for m in mails()[before:]) == sorted(
+        [("customer_completed_order", made[0]["id"]), ("cancelled_order", made[1]["id"])])
+    fx(fx_url, "POST", "/invoicepayments", {"InvoicePayment": {
+        "InvoiceNumber": int(invoice["DocumentNumber"]), "Amount": invoice["Total"], "PaymentDate": "2026-11-30"}})
+    writes = stats(woo)["writes"]
+    assert run(defs, "webshop_order_status").success
+    assert stats(woo)["writes"] == writes, "paid after invoiced: the order is completed already"
+    assert [status(o) for o in made] == ["completed", "cancelled", "processing"]
+    assert untouched not in {invoiced, cancelled}
+
+    as_invoices = build_definitions(load(tmp_path, "erp", """
+        flows:
+          order_status: {enabled: true, options: {status_map: {invoiced: on-hold, paid: completed}}}
+          orders: {options: {document: invoice}}
+    """, woo=woo, fortnox=fx_url))
+    later = woo_post(woo, "/orders", {"status": "processing", "billing": {"email": "di@example.se", "country": "SE"},
+                                      "line_items": [{"product_id": candle["id"], "quantity": 2, "total": "160.00"}]})
+    assert run(as_invoices, "webshop_orders").success
+    [written] = [i for i in fx_all(fx_url, "invoices", "Invoices") if i["ExternalInvoiceReference1"] == f"shop:{later['id']}"]
+    assert run(as_invoices, "webshop_order_status").success
+    assert status(later) == "on-hold"  # invoiced, mapped per integration
+    fx(fx_url, "POST", "/invoicepayments", {"InvoicePayment": {
+        "InvoiceNumber": int(written["DocumentNumber"]), "Amount": written["Total"]}})
+    assert run(as_invoices, "webshop_order_status").success
+    assert status(later) == "completed"
 
 
 def test_the_erp_preset_on_fortnox_takes_products_and_two_price_lists_to_the_shop(tmp_path, woo_empty, fortnox_empty,

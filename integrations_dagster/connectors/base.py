@@ -227,6 +227,7 @@ class ConnectorResource(ConfigurableResource):
     secret_fields: ClassVar[tuple[str, ...]] = ()  # field names that hold credentials
     # Entities read from a change feed of batches the system wants acknowledged (``read_batch``).
     batched: ClassVar[frozenset[str]] = frozenset()
+    verifies: ClassVar[frozenset[str]] = frozenset()  # entities :meth:`verify` can compare (the drift check)
     # The complete sets of credentials a connection may give (one of them); default: all secret fields.
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)

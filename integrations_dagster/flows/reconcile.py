@@ -34,8 +34,8 @@ DRIFTS_SHOWN = 200
 WINDOWED = {"orders"}  # entities read over the last drift_window_days, not in full: they only grow
 
 
-def can_verify(target_system: str) -> bool:
-    return resource_class(target_system).verify is not ConnectorResource.verify
+def can_verify(target_system: str, entity: str) -> bool:
+    return entity in resource_class(target_system).verifies
 
 
 def drift_check(spec: FlowSpec, trigger: cfg.Trigger) -> AssetChecksDefinition:

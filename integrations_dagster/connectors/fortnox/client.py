@@ -26,7 +26,7 @@ from pydantic import PrivateAttr
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
-from integrations_dagster.connectors.fortnox import documents, mapping
+from integrations_dagster.connectors.fortnox import documents, mapping, progress
 from integrations_dagster.connectors.http import MASK, ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
 from integrations_dagster.connectors.oauth import RotatingToken
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
@@ -89,8 +89,9 @@ def error_message(body: Any) -> str:
 
 class FortnoxResource(ConnectorResource):
     system: ClassVar[str] = "fortnox"
-    reads: ClassVar[frozenset[str]] = frozenset({"stock", "products"})
+    reads: ClassVar[frozenset[str]] = frozenset({"stock", "products", "order_status"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
+    verifies: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": tuple(mapping.OWNABLE)}
     options_model: ClassVar[str] = "integrations_dagster.connectors.fortnox.options:FortnoxOptions"
     secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token", "access_token")
@@ -184,6 +185,10 @@ class FortnoxResource(ConnectorResource):
         the article's ``lastmodified``, so a price flow's full read (its reconcile) is what finds one."""
         if entity not in self.reads:
             raise ValueError(f"Fortnox is not a source of {entity!r}")
+        if entity == "order_status":  # the invoices and orders changed: see :mod:`.progress`
+            since = mapping.fortnox_time(window.since) if window.since is not None else None
+            yield from progress.changed_documents(self._list, since)
+            return
         params: dict[str, Any] = {"limit": 500}
         if window.since is not None:
             params["lastmodified"] = mapping.fortnox_time(window.since)
@@ -212,36 +217,46 @@ class FortnoxResource(ConnectorResource):
         # The current minute is read first: a change landing between the two reads is then seen
         # by both or by the second, never by neither.
         minute = datetime.now(UTC).replace(second=0, microsecond=0)
-        current = self._changed_from(minute)
+        streams = ("invoices", "orders") if entity == "order_status" else ("articles",)
+        current = self._changed_from(minute, streams)
         if since is None:
             return Watermark(minute, current)
         if since.at.replace(second=0, microsecond=0) == minute:
             return Watermark(minute, current, new=current != since.fingerprint)
-        earlier = self._changed_from(since.at)
+        earlier = self._changed_from(since.at, streams)
         return Watermark(minute, current, new=earlier != since.fingerprint)
 
-    def _changed_from(self, moment: datetime) -> str:
-        """A fingerprint of the article rows changed from ``moment``'s minute on (one request;
+    def _changed_from(self, moment: datetime, streams: tuple[str, ...]) -> str:
+        """A fingerprint of the list rows changed from ``moment``'s minute on (one request per list;
         500 rows is Fortnox's largest page - more changes in one minute are caught by the schedule)."""
-        body = self.http().get("/3/articles", lastmodified=mapping.fortnox_time(moment), limit=500)
-        rows = sorted(({k: v for k, v in row.items() if k != "@url"} for row in body.get("Articles") or []),
-                      key=lambda row: str(row.get("ArticleNumber")))
-        total = body.get("MetaInformation", {}).get("@TotalResources", len(rows))
-        blob = json.dumps([total, rows], sort_keys=True, separators=(",", ":"), default=str)
+        parts = []
+        for stream in streams:
+            spec = STREAMS[stream]
+            body = self.http().get(spec.path, lastmodified=mapping.fortnox_time(moment), limit=500)
+            rows = sorted(({k: v for k, v in row.items() if k != "@url"} for row in body.get(spec.key) or []),
+                          key=lambda row: str(row.get("ArticleNumber") or row.get("DocumentNumber")))
+            parts.append([body.get("MetaInformation", {}).get("@TotalResources", len(rows)), rows])
+        blob = json.dumps(parts if len(parts) > 1 else parts[0], sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
         if entity == "products":
             return mapping.product_from_article(raw, bool(options.get("price_list_includes_vat", False)))
+        if entity == "order_status":
+            return progress.progress(raw)
         if entity != "stock":
             raise ValueError(f"Fortnox is not a source of {entity!r}")
         return mapping.stock_level(raw, options.get("location", "default"), raw.get("_fetched_at"))
 
     def raw_key(self, entity: str, raw: dict) -> str:
+        if entity == "order_status":
+            return str(raw.get("ExternalInvoiceReference1") or f"document {raw.get('DocumentNumber', '?')}")
         return str(raw.get("ArticleNumber", "?"))
 
     def raw_id(self, entity: str, raw: dict) -> str | None:
+        if entity == "order_status":
+            return str(raw["DocumentNumber"]) if raw.get("DocumentNumber") is not None else None
         return str(raw["ArticleNumber"]) if raw.get("ArticleNumber") is not None else None
 
     # -- exporter ------------------------------------------------------------------------------

@@ -91,6 +91,7 @@ class WooCommerceResource(ConnectorResource):
     system: ClassVar[str] = "woocommerce"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
     writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status", "products"})
+    verifies: ClassVar[frozenset[str]] = frozenset({"stock"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
     secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("consumer_key", "consumer_secret"),)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.routing import Route
 
-from integrations_dagster.sandbox.fortnox import arithmetic, shapes
+from integrations_dagster.sandbox.fortnox import actions, arithmetic, shapes
 from integrations_dagster.sandbox.fortnox.listing import (
     ListSpec, contains, date_from, date_to, exact, flag, list_page, natural, number,
 )
@@ -163,8 +163,8 @@ class Documents:
                                     fee=dec(doc.get("AdministrationFee") or 0), included=included,
                                     currency=doc.get("Currency") or "SEK")
         doc.update({self.kind.rows: rows, **{k: money(v) for k, v in figures.items()}})
-        if self.kind is INVOICE:
-            doc["Balance"] = doc["Total"]
+        if self.kind is INVOICE:  # what is left to pay (payments: :mod:`.actions`)
+            doc["Balance"] = money(dec(doc["Total"]) - dec(doc.get("_paid") or 0))
         return doc
 
     def _fill_row(self, row: dict, included: bool) -> tuple[dict, Decimal]:
@@ -234,16 +234,14 @@ def _list_spec(kind: Kind) -> ListSpec:
 
 
 def routes(reg: Registers) -> list[Route]:
-    result: list[Route] = []
-    for kind in (ORDER, INVOICE):
-        docs, spec = Documents(reg, kind), _list_spec(kind)
-        result += _kind_routes(docs, spec)
-    return result
+    orders, invoices = Documents(reg, ORDER), Documents(reg, INVOICE)
+    # the actions' paths first: ``/3/orders/{n}/cancel`` is no document number
+    return (actions.routes(orders, invoices, _out(ORDER), _out(INVOICE))
+            + _kind_routes(orders, _list_spec(ORDER)) + _kind_routes(invoices, _list_spec(INVOICE)))
 
 
-def _kind_routes(docs: Documents, spec: ListSpec) -> list[Route]:
-    kind = docs.kind
-
+def _out(kind: Kind):
+    """(stored document, request) -> the document as Fortnox answers it, in its wrapper."""
     def out(doc: dict, request: Request) -> dict:
         base = str(request.base_url).rstrip("/")
         number = doc["DocumentNumber"]
@@ -251,6 +249,11 @@ def _kind_routes(docs: Documents, spec: ListSpec) -> list[Route]:
         body["@urlTaxReductionList"] = f"{base}/3/taxreductions?filter={kind.collection}&referencenumber={number}"
         body[kind.rows] = [shapes.whole(kind.row_shape, row) for row in doc.get(kind.rows) or []]
         return {kind.name: body}
+    return out
+
+
+def _kind_routes(docs: Documents, spec: ListSpec) -> list[Route]:
+    kind, out = docs.kind, _out(docs.kind)
 
     @handler
     async def collection(request: Request):
