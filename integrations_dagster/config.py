@@ -152,6 +152,10 @@ class TransformStep(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     use: str = Field(min_length=1)
+    # ``normalize`` (the default): before the diff, so what it changes is what is compared and kept;
+    # ``push``: on the changes only, as they are written — the target gets the shaped record, the
+    # snapshot keeps the source's, so a rule that depends on the moment never makes a change by itself.
+    stage: Literal["normalize", "push"] = "normalize"
 
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -190,7 +194,7 @@ class Flow(Strict):
     separate_stock: dict[str, int] = Field(default_factory=dict)
     # Canonical field -> a path in the raw source record it is taken from instead (``flows.shaping``).
     field_map: dict[str, str] = Field(default_factory=dict)
-    transforms: list[TransformStep] = Field(default_factory=list)  # applied in order after mapping
+    transforms: list[TransformStep] = Field(default_factory=list)  # applied in order, at their stage
     triggers: Trigger = Field(default_factory=Trigger)
     failed_records: RecordChecks = Field(default_factory=RecordChecks)
     options: dict[str, Any] = Field(default_factory=dict)

@@ -10,9 +10,26 @@ from decimal import Decimal
 
 import pytest
 
-from flowkit import definitions, fx, fx_all, run, woo_get, woo_put
+from flowkit import definitions, fx, fx_all, run, stats, woo_get, woo_put
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
+
+PUSH_RULES = '''
+import itertools
+
+_sent = itertools.count(1)
+
+
+def stamp(record):
+    """A rule of the moment: each article name the ERP gets is numbered as it is sent."""
+    if record.sku == "TOTE-ECO":
+        raise ValueError("no totes today")
+    return record.model_copy(update={"name": f"{record.name} #{next(_sent)}"})
+
+
+def hold_hats(record):
+    return None if record.sku == "BEANIE-WOOL" else record
+'''
 
 USER_RULES = '''
 def shout(record):
@@ -74,3 +91,28 @@ def test_a_transform_that_cannot_be_found_is_named_when_the_file_is_read(tmp_pat
     with pytest.raises(config.ConfigError) as err:
         _shaped(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:2", rules)
     assert message in str(err.value)
+
+
+def test_a_push_stage_transform_shapes_what_is_written_never_what_is_compared(tmp_path, woo_sandbox, fortnox_empty,
+                                                                             store, monkeypatch):
+    """``stage: push``: the ERP gets each name numbered as it is sent, the snapshot keeps the shop's name —
+    so a second run writes nothing though the rule would number it anew; a record the rule fails is
+    failed at the push with its reason and the rest land; one it leaves out is not written."""
+    woo, fx_url = woo_sandbox.url, fortnox_empty.url
+    (tmp_path / "pushrules.py").write_text(textwrap.dedent(PUSH_RULES))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    defs = _shaped(tmp_path, woo, fx_url, "transforms: [{use: 'pushrules:stamp', stage: push}, "
+                                          "{use: 'pushrules:hold_hats', stage: push}]")
+    shop = {p["sku"]: p for p in woo_get(woo, "/products") if p.get("sku")}
+    assert run(defs, "demo_products").success
+    articles = {a["ArticleNumber"]: a for a in fx_all(fx_url, "articles", "Articles")}
+    mug = articles["MUG-FIKA"]["Description"]
+    assert mug.startswith(shop["MUG-FIKA"]["name"] + " #") and mug != shop["MUG-FIKA"]["name"]
+    assert "TOTE-ECO" not in articles and "BEANIE-WOOL" not in articles
+    failed = store.log(flow="demo.products").query("outcome == 'failed'")
+    assert dict(zip(failed["record_key"], failed["stage"])) == {"TOTE-ECO": "push"}
+    assert failed["error"].tolist() == ["transform pushrules:stamp failed: ValueError: no totes today"]
+    writes = stats(fx_url)["writes"]
+    assert run(defs, "demo_products").success
+    assert stats(fx_url)["writes"] == writes, "what was compared is the shop's record: nothing changed"
+    assert fx(fx_url, "GET", "/articles/MUG-FIKA")["Article"]["Description"] == mug

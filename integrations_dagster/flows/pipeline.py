@@ -49,7 +49,7 @@ from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordErro
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
 from integrations_dagster.flows.memory import collector_paused
-from integrations_dagster.flows import journal, lifecycle, pairs, separate
+from integrations_dagster.flows import journal, lifecycle, pairs, separate, shaping
 from integrations_dagster.flows.prints import mapping_salt, source_print
 from integrations_dagster.flows.shaping import Shaper
 from integrations_dagster.flows.report import RunReport, Tally, failure_table
@@ -725,14 +725,17 @@ def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore
                   ctx: WriteContext, changes: list[Change], tally: Tally, *, resend: bool = False,
                   prints: dict[str, str] | None = None) -> Tally:
     """Per batch: claim its records, write the claimed ones, then wait for the ones another run holds."""
-    pending = {c.key: c for c in changes}
+    pending = {c.key: c for c in changes}  # as the source has them: what a landed record is kept as
     claims = _Claims(spec, store, ctx, claim_owner(context.run_id), resend=resend)
+    push_shaper = Shaper({}, spec.push_transforms, f"flows.{spec.name}") if spec.push_transforms else None
     try:
         for start in range(0, len(changes), spec.batch_size):
             waiting = changes[start:start + spec.batch_size]
             deadline = time.monotonic() + CLAIM_WAIT_S
             while waiting:
                 ready, waiting = claims.take(waiting, tally, pending)
+                if ready and push_shaper:
+                    ready = _shaped_for_push(context, spec, store, push_shaper, ready, tally, pending, claims)
                 if ready:
                     try:
                         for outcome in target.write(spec.entity, ready, ctx):
@@ -757,6 +760,25 @@ def _push_changes(context: OpExecutionContext, spec: FlowSpec, store: StateStore
     finally:
         claims.release()
     return tally
+
+
+def _shaped_for_push(context: OpExecutionContext, spec: FlowSpec, store: StateStore, shaper: Shaper,
+                     ready: list[Change], tally: Tally, pending: dict[str, Change], claims: "_Claims") -> list[Change]:
+    """The push-stage transforms on the claimed changes: a failure is that record's, one left out is
+    not written (nor kept as landed: the next run diffs it again)."""
+    write, failed, left_out = shaping.for_push(shaper, ready)
+    for change, reason in failed:
+        pending.pop(change.key, None)
+        store.record_failed(context.run_id, spec.state_name, key=change.key, stage="push", action=change.action,
+                            error=reason)
+        tally.note_failure(change.key, change.action, reason, stage="push")
+    for change in left_out:
+        pending.pop(change.key, None)
+    if left_out:
+        context.log.info(f"{len(left_out)} changes ({', '.join(c.key for c in left_out[:5])}) left out by a "
+                         "push-stage transform: not written")
+    claims.release([c.key for c, _ in failed] + [c.key for c in left_out])
+    return write
 
 
 class _Claims:

@@ -16,6 +16,12 @@ som inte är standard"), declared per flow:
 Shaping runs in normalize, so the diff compares shaped records and a re-run writes nothing. Its
 configuration (and a user function's source file) is part of the mapping salt (``flows.prints``):
 changing a rule maps every record again.
+
+A transform with ``stage: push`` runs in the push instead, on the changes only, just before they are
+written (:func:`for_push`): the target gets the shaped record while the snapshot keeps the source's,
+so a rule that depends on the moment (a date, a target-side status) never makes a change by itself,
+and changing it re-sends nothing. None leaves the change unwritten (the next run diffs it again);
+an exception fails that record at the push stage with its reason.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ import hashlib
 import importlib
 import inspect
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from integrations_dagster.config import ConfigError
+from integrations_dagster.connectors.base import Change
 from integrations_dagster.model import CanonicalRecord, RecordError
 from integrations_dagster.plugins import BUILTIN
 
@@ -68,6 +76,28 @@ class Shaper:
 
 
 BUILTIN_MODULE = "integrations_dagster.plugins.builtin"
+
+
+def for_push(shaper: Shaper, changes: list[Change]) -> tuple[list[Change], list[tuple[Change, str]], list[Change]]:
+    """``changes`` as the target should get them: (to write, failed with their reason, left out).
+    A delete (no record) passes as it is."""
+    write: list[Change] = []
+    failed: list[tuple[Change, str]] = []
+    left_out: list[Change] = []
+    for change in changes:
+        if change.record is None:
+            write.append(change)
+            continue
+        try:
+            shaped = shaper.shape(change.record, None)
+        except RecordError as exc:
+            failed.append((change, str(exc)))
+            continue
+        if shaped is None:
+            left_out.append(change)
+        else:
+            write.append(replace(change, record=shaped))
+    return write, failed, left_out
 
 
 def _resolve(use: str, where: str) -> Transform:

@@ -38,7 +38,8 @@ class FlowSpec:
     separate_stock: dict[str, int] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
     field_map: dict[str, str] = field(default_factory=dict)  # ``flows.shaping``
-    transforms: tuple[tuple[str, dict[str, Any]], ...] = ()
+    transforms: tuple[tuple[str, dict[str, Any]], ...] = ()  # stage normalize
+    push_transforms: tuple[tuple[str, dict[str, Any]], ...] = ()  # stage push: on the changes as written
     source_options: dict[str, Any] = field(default_factory=dict)
     target_options: dict[str, Any] = field(default_factory=dict)
     flow_options: dict[str, Any] = field(default_factory=dict)
