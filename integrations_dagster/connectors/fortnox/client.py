@@ -205,7 +205,8 @@ class FortnoxResource(ConnectorResource):
     def _prices(self, number: str, options: dict[str, Any]) -> dict[str, Any]:
         """``_price`` / ``_sale_price``: the article's prices (from quantity 0) in the two lists, or None."""
         out: dict[str, Any] = {}
-        for field, code in (("_price", self.price_list), ("_sale_price", options.get("sale_price_list"))):
+        regular = options.get("price_list") or self.price_list  # a flow's own list (multishop), else the connection's
+        for field, code in (("_price", regular), ("_sale_price", options.get("sale_price_list"))):
             if code:
                 found = self._get(f"/3/prices/{quote(str(code), safe='')}/{quote(number, safe='')}/0")
                 out[field] = (found or {}).get("Price", {}).get("Price")

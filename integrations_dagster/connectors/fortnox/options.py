@@ -35,6 +35,9 @@ class FortnoxOptions(ConnectorOptions):
     match_customers_by: list[Literal["email", "org_number", "customer_number"]] = option(
         ["email", "customer_number"], writes=("orders",), description=(
             "how an order's customer is found among Fortnox's before one is created, in this order"))
+    price_list: str | None = option(reads=("products",), description=(
+        "the price list whose price is the shop's regular price, for this flow (default: the connection's "
+        "price_list) — multishop, a list per shop"))
     sale_price_list: str | None = option(reads=("products",), description=(
         "a second price list whose price is the shop's sale price (WooCommerce has a regular and a sale price "
         "only; the connection's price_list is the regular one)"))

@@ -78,7 +78,7 @@ class ProductExporter:
 
     def _holder(self, sku: str) -> dict | None:
         """The shop's product or variation with this SKU (exactly: the filter may match others)."""
-        found = self.http.get("/products", params={"sku": sku, "_fields": "id,sku,type,parent_id"})
+        found = self.http.get("/products", sku=sku, _fields="id,sku,type,parent_id")
         return next((p for p in found if str(p.get("sku")) == sku), None)
 
     def _fields(self, product: Product, owned: Any) -> dict[str, Any]:
