@@ -66,12 +66,27 @@ def integration_specs(integration: cfg.Integration) -> list[FlowSpec]:
     """The FlowSpecs of an integration's enabled flows, in the YAML's order, pairs joined."""
     enabled = [(name, flow) for name, flow in integration.flows.items() if flow.enabled]
     specs = name_checks([flow_spec(integration, name, flow) for name, flow in enabled])
+    one_reader_per_feed(specs)
     reverse = find_reverse(specs)
     by_name = {s.state_name: s for s in specs}
     return [replace(s, reverse=reverse.get(s.state_name), splits=dict(s.separate_stock),
                     separate_stock={**(by_name[reverse[s.state_name]].separate_stock if s.state_name in reverse else {}),
                                     **s.separate_stock})
             for s in specs]
+
+
+def one_reader_per_feed(specs: list[FlowSpec]) -> None:
+    """A change feed (``ConnectorResource.batched``) gives each batch to one reader and forgets it once
+    acknowledged: a second flow on it would miss every batch the first took. Refused, naming both."""
+    readers: dict[tuple[str, str], str] = {}
+    for spec in specs:
+        if spec.batched:
+            first = readers.setdefault((spec.source, spec.entity), spec.name)
+            if first != spec.name:
+                raise cfg.ConfigError(
+                    f"flows.{spec.name}.source: {spec.source}'s {spec.entity} is a change feed, and flow {first} "
+                    f"reads it already; a feed gives each batch to one reader, so a second flow would miss what "
+                    f"the first acknowledged: one flow per feed")
 
 
 def build_definitions(file: cfg.IntegrationsFile) -> Definitions:

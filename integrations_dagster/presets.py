@@ -19,6 +19,11 @@ flow, a flow name the preset lacks adds a flow.
 (``erp``, ``combo``), the products flow owns every field its target lets a flow own except prices,
 and the prices flow (a products flow too) owns only the prices: in ``combo`` the products flow never
 writes a price into the ERP, and the prices flow never touches a name in the shop.
+
+**One reader per change feed.** Where the ERP gives products only as a feed of batches (Specter:
+each batch goes to one reader, acknowledged once), ``erp``'s products and prices flows — same source,
+same target — are one products flow owning every field: two readers of one feed would each miss the
+batches the other acknowledged.
 """
 
 from __future__ import annotations
@@ -70,7 +75,10 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
         if roles[role] not in connections:
             raise PresetError(f"roles.{role}: preset {preset} needs the {role}'s connection; no connection named "
                               f"{roles[role]!r} (set roles: {{shop: <connection>, erp: <connection>}})")
-    flows = {name: _resolve(flow, roles, connections) for name, flow in copy.deepcopy(_TABLE[preset]).items()}
+    table = copy.deepcopy(_TABLE[preset])
+    if preset == "erp" and _is_feed(connections[roles["erp"]], "products"):
+        del table["prices"], table["products"]["owns"]  # one reader of the feed, owning prices too
+    flows = {name: _resolve(flow, roles, connections) for name, flow in table.items()}
     for name, override in (data.get("flows") or {}).items():
         flows[name] = _merge(flows[name], override) if name in flows and isinstance(override, dict) else override
     return {**data, "flows": flows}
@@ -96,6 +104,13 @@ def _ownable(connection: Any, entity: str) -> tuple[str, ...]:
     if system not in SYSTEMS:
         return ()
     return tuple(resource_class(system).ownable.get(entity, ()))
+
+
+def _is_feed(connection: Any, entity: str) -> bool:
+    from integrations_dagster.connectors import SYSTEMS, resource_class
+
+    system = connection.get("system") if isinstance(connection, dict) else None
+    return system in SYSTEMS and entity in resource_class(system).batched
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

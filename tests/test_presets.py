@@ -85,10 +85,30 @@ def test_every_preset_builds_on_both_erps_and_no_side_owns_the_others_fields(tmp
             continue
         if preset == "ecom":
             assert flow.owns is None, name
+        elif system == "specter" and preset == "erp" and name == "products":
+            assert flow.owns is None, name  # the feed's one reader owns every field (test below)
         elif name == "prices":
             assert flow.source == "erp" and flow.owns and set(flow.owns) <= prices, (name, flow.owns)
         else:
             assert flow.owns and not set(flow.owns) & prices and "name" in flow.owns, (name, flow.owns)
+
+
+def test_on_a_feed_of_articles_the_erp_preset_reads_it_once(tmp_path):
+    """Specter gives articles as a feed whose batches go to one reader: erp's products and prices (same
+    source, same target) are one flow owning every field, the prices with it. Two flows on one feed are
+    refused, naming both — the second would miss every batch the first acknowledged."""
+    flows = load(tmp_path, "erp", system="specter").integrations[0].flows
+    assert {n: (f.entity, f.source, f.target) for n, f in flows.items()} == {
+        n: t for n, t in SEED["erp"].items() if n != "prices"}
+    assert flows["products"].owns is None  # every field, prices too
+    build_definitions(load(tmp_path, "combo", system="specter"))  # combo: prices are the feed's one reader
+    with pytest.raises(config.ConfigError) as err:
+        build_definitions(load(tmp_path, "erp", """
+            flows:
+              stock_2: {entity: stock, source: erp, target: shop}
+        """, system="specter"))
+    assert ("flows.stock_2.source: erp's stock is a change feed, and flow stock reads it already; a feed gives "
+            "each batch to one reader") in str(err.value)
 
 
 @pytest.mark.parametrize("preset", ["ecom", "erp", "combo"])
