@@ -11,12 +11,13 @@ its fields. Expected flows are the seed's tables, written here:
 from __future__ import annotations
 
 import textwrap
+from decimal import Decimal
 
 import pytest
 
 import requests
 
-from flowkit import fx, fx_all, run, stats, woo_get, woo_post
+from flowkit import fx, fx_all, run, stats, woo_get, woo_post, woo_put
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 
@@ -253,3 +254,69 @@ def test_the_ecom_preset_runs_end_to_end(tmp_path, woo_sandbox, fortnox_empty, s
     articles = {a["ArticleNumber"] for a in fx_all(fortnox_empty.url, "articles", "Articles")}
     assert skus and skus <= articles
     assert fx_all(fortnox_empty.url, "orders", "Orders")
+
+
+# Two rounds: each side holds its own name and price; after the first round both sides edit both.
+SHOP = [("Ljus från butiken", Decimal("125.00")), ("Ljus, butikens nya namn", Decimal("150.00"))]  # incl. VAT
+ERP = [("Doftljus från ERP", Decimal("80.00")), ("Doftljus, ERP:s nya namn", Decimal("96.00"))]  # excl. VAT
+VAT = Decimal("1.25")
+
+
+def owned_outcome(preset: str, n: int) -> tuple[str, Decimal, str, Decimal]:
+    """After round ``n``: (the ERP's name, its price without VAT, the shop's name, its price with VAT)."""
+    (shop_name, gross), (erp_name, net) = SHOP[n], ERP[n]
+    return {"ecom": (shop_name, gross / VAT, shop_name, gross),  # the shop owns every field
+            "erp": (erp_name, net, erp_name, net * VAT),  # the ERP owns every field
+            "combo": (shop_name, net, shop_name, net * VAT)}[preset]  # the shop its names, the ERP prices
+
+
+@pytest.mark.parametrize("system", ["fortnox", "specter"])
+@pytest.mark.parametrize("preset", ["ecom", "erp", "combo"])
+def test_every_preset_on_both_erps_writes_no_field_the_other_side_owns(tmp_path, woo_empty, fortnox_empty,
+                                                                       specter_empty, state_url, preset, system):
+    """Seed 002's rule, at run time: one product the shop and the ERP both hold, each with its own name
+    and price; every flow of the preset runs. The side that owns a field wins it on both sides; the
+    other side's value is nowhere. Round two: both sides edit both fields, and the flows run in the
+    opposite order (a flow writing a field it does not own would carry the wrong side's edit)."""
+    from specterkit import Specter
+
+    woo = woo_empty.url
+    erp_url = fortnox_empty.url if system == "fortnox" else specter_empty.url
+
+    def erp_edit(name: str, net: Decimal, create: bool = False) -> None:
+        if system == "specter":
+            Specter(erp_url).edit_article("LJUS-1", name=name, priceExclVat=str(net), vatPercent="25")
+        elif create:
+            fx(erp_url, "POST", "/articles", {"Article": {"ArticleNumber": "LJUS-1", "Description": name, "VAT": 25}})
+            fx(erp_url, "POST", "/prices", {"Price": {"ArticleNumber": "LJUS-1", "PriceList": "A", "FromQuantity": 0,
+                                                      "Price": float(net)}})
+        else:
+            fx(erp_url, "PUT", "/articles/LJUS-1", {"Article": {"Description": name}})
+            fx(erp_url, "PUT", "/prices/A/LJUS-1/0", {"Price": {"Price": float(net)}})
+
+    def state() -> tuple[str, Decimal, str, Decimal]:
+        if system == "fortnox":
+            erp = (fx(erp_url, "GET", "/articles/LJUS-1")["Article"]["Description"],
+                   Decimal(str(fx(erp_url, "GET", "/prices/A/LJUS-1/0")["Price"]["Price"])))
+        else:
+            article = Specter(erp_url).article("LJUS-1")
+            erp = (article["name"], Decimal(article["priceExclVat"]))
+        shop = woo_get(woo, f"/products/{product['id']}")
+        return erp[0], erp[1], shop["name"], Decimal(shop["regular_price"])
+
+    erp_edit(*ERP[0], create=True)
+    product = woo_post(woo, "/products", {"name": SHOP[0][0], "type": "simple", "sku": "LJUS-1",
+                                          "regular_price": str(SHOP[0][1]), "manage_stock": True, "stock_quantity": 5})
+    integration = load(tmp_path, preset, woo=woo, fortnox=erp_url, system=system)
+    defs = build_definitions(integration)
+    flows = [name for name, flow in integration.integrations[0].flows.items() if flow.enabled]
+    for name in flows:
+        assert run(defs, f"webshop_{name}").success, name
+    assert state() == owned_outcome(preset, 0)
+
+    erp_edit(*ERP[1])
+    woo_put(woo, f"/products/{product['id']}", {"name": SHOP[1][0], "regular_price": str(SHOP[1][1])})
+    for name in reversed(flows):  # a Fortnox price does not move its article: read in full
+        config = {"ops": {f"webshop_{name}_fetch": {"config": {"full": True}}}} if system == "fortnox" else None
+        assert run(defs, f"webshop_{name}", run_config=config).success, name
+    assert state() == owned_outcome(preset, 1)
