@@ -121,6 +121,35 @@ def test_latest_change_asks_for_a_run_only_for_rows_it_has_not_seen(fortnox_sand
     assert fx.latest_change("stock", older).new and fx.latest_change("stock", older).at == changed.at
 
 
+def test_order_progress_is_read_from_the_documents_that_changed_and_the_sensor_sees_each_event(fortnox_sandbox):
+    """Order status from Fortnox: an order invoiced, then paid, and one cancelled, each asks the sensor
+    for a run once; the read gives each shop order its furthest state, keyed by its reference."""
+    sb, fx = fortnox_sandbox, connector(fortnox_sandbox)
+
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        resp = requests.request(method, sb.url + path, json=body, headers=AUTH, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    made = [call("POST", "/3/orders", {"Order": {"CustomerNumber": "1", "ExternalInvoiceReference1": f"shop:{n}",
+                                                 "OrderRows": [{"ArticleNumber": "MUG-LOGO", "OrderedQuantity": "1",
+                                                                "DeliveredQuantity": "1", "Price": 100}]}})["Order"]
+            for n in (1, 2, 3)]
+    mark = fx.latest_change("order_status", None)
+    read = lambda: {p.order_key: p.state for p in (  # noqa: E731
+        fx.to_canonical("order_status", raw, {}) for raw in fx.read("order_status", Window(), {}))}
+    assert read() == {}  # open orders are nothing for the shop
+    invoice = call("PUT", f"/3/orders/{made[0]['DocumentNumber']}/createinvoice")["Invoice"]
+    call("PUT", f"/3/orders/{made[1]['DocumentNumber']}/cancel")
+    seen = fx.latest_change("order_status", mark)
+    assert seen.new and not fx.latest_change("order_status", seen).new
+    assert read() == {"shop:1": "invoiced", "shop:2": "cancelled"}
+    call("POST", "/3/invoicepayments", {"InvoicePayment": {"InvoiceNumber": int(invoice["DocumentNumber"]),
+                                                           "Amount": invoice["Total"]}})
+    assert fx.latest_change("order_status", seen).new
+    assert read() == {"shop:1": "paid", "shop:2": "cancelled"}
+
+
 def test_write_products_then_rewrite_writes_nothing(fortnox_sandbox):
     sb, fx, binder = fortnox_sandbox, connector(fortnox_sandbox), MemoryBinder()
     changes = [Change("create", p.key, p) for p in (SIMPLE, VARIABLE)]
