@@ -17,8 +17,9 @@ flow, a flow name the preset lacks adds a flow.
 
 **The controlling system owns its fields.** Where products and prices come from different sides
 (``erp``, ``combo``), the products flow owns every field its target lets a flow own except prices,
-and the prices flow (a products flow too) owns only the prices: in ``combo`` the products flow never
-writes a price into the ERP, and the prices flow never touches a name in the shop.
+and the prices flow (a products flow too) owns only the prices and creates nothing (``mode: update``):
+in ``combo`` the products flow never writes a price into the ERP, and the prices flow never touches
+a name in the shop, nor makes a product the shop does not sell.
 
 **One reader per change feed.** Where the ERP gives products only as a feed of batches (Specter:
 each batch goes to one reader, acknowledged once), ``erp``'s products and prices flows — same source,
@@ -43,14 +44,16 @@ _TABLE: dict[str, dict[str, dict[str, Any]]] = {
     },
     "erp": {
         "products": {"entity": "products", "source": "erp", "target": "shop", "owns": "all_but_prices"},
-        "prices": {"entity": "products", "source": "erp", "target": "shop", "owns": "prices", "after": ["products"]},
+        "prices": {"entity": "products", "source": "erp", "target": "shop", "owns": "prices", "mode": "update",
+                   "after": ["products"]},
         "stock": {"entity": "stock", "source": "erp", "target": "shop", "after": ["products"]},
         "orders": {"entity": "orders", "source": "shop", "target": "erp", "mode": "create"},
         "order_status": {"entity": "order_status", "source": "erp", "target": "shop", "enabled": False},
     },
     "combo": {
         "products": {"entity": "products", "source": "shop", "target": "erp", "owns": "all_but_prices"},
-        "prices": {"entity": "products", "source": "erp", "target": "shop", "owns": "prices", "after": ["products"]},
+        "prices": {"entity": "products", "source": "erp", "target": "shop", "owns": "prices", "mode": "update",
+                   "after": ["products"]},
         "stock": {"entity": "stock", "source": "erp", "target": "shop", "after": ["products"]},
         "orders": {"entity": "orders", "source": "shop", "target": "erp", "mode": "create", "after": ["products"]},
         "order_status": {"entity": "order_status", "source": "erp", "target": "shop", "enabled": False},

@@ -320,3 +320,33 @@ def test_every_preset_on_both_erps_writes_no_field_the_other_side_owns(tmp_path,
         config = {"ops": {f"webshop_{name}_fetch": {"config": {"full": True}}}} if system == "fortnox" else None
         assert run(defs, f"webshop_{name}", run_config=config).success, name
     assert state() == owned_outcome(preset, 1)
+
+
+def test_combo_prices_and_stock_reach_variations_and_the_prices_flow_creates_nothing(tmp_path, woo_empty,
+                                                                                   fortnox_empty, state_url):
+    """Combo on Fortnox with a variable product: the ERP's prices and stock reach each variation (the
+    prices flow keeps the id map's spelling of a variation, which the stock flow then writes through),
+    and an article only the ERP has is not made a product by the prices flow — the shop decides what
+    it sells. Expected: the list price without VAT × 1.25; the counts set in Fortnox."""
+    woo, fx_url = woo_empty.url, fortnox_empty.url
+    tee = woo_post(woo, "/products", {"name": "Tröja", "type": "variable", "attributes": [
+        {"name": "Storlek", "options": ["S", "M"], "variation": True, "visible": True}]})
+    sizes = {size: woo_post(woo, f"/products/{tee['id']}/variations", {
+        "sku": f"TROJA-{size}", "regular_price": "249.00", "manage_stock": True, "stock_quantity": 2,
+        "attributes": [{"name": "Storlek", "option": size}]}) for size in ("S", "M")}
+    defs = build_definitions(load(tmp_path, "combo", woo=woo, fortnox=fx_url))
+    assert run(defs, "webshop_products").success
+    fx(fx_url, "POST", "/articles", {"Article": {"ArticleNumber": "BARA-ERP", "Description": "Lagerhylla", "VAT": 25}})
+    fx(fx_url, "POST", "/prices", {"Price": {"ArticleNumber": "BARA-ERP", "PriceList": "A", "FromQuantity": 0,
+                                             "Price": 400}})
+    nets, counts = {"S": Decimal("160.00"), "M": Decimal("180.00")}, {"S": 7, "M": 11}
+    for size in sizes:
+        fx(fx_url, "PUT", f"/prices/A/TROJA-{size}/0", {"Price": {"Price": float(nets[size])}})
+        fx(fx_url, "PUT", f"/articles/TROJA-{size}", {"Article": {"QuantityInStock": counts[size]}})
+    full = lambda flow: {"ops": {f"webshop_{flow}_fetch": {"config": {"full": True}}}}  # noqa: E731
+    assert run(defs, "webshop_prices", run_config=full("prices")).success
+    assert run(defs, "webshop_stock", run_config=full("stock")).success
+    for size, variation in sizes.items():
+        held = woo_get(woo, f"/products/{tee['id']}/variations/{variation['id']}")
+        assert (Decimal(held["regular_price"]), held["stock_quantity"]) == (nets[size] * VAT, counts[size]), size
+    assert woo_get(woo, "/products", sku="BARA-ERP") == []  # the prices flow made no product

@@ -10,6 +10,8 @@ articles and the ERP only their price. So a flow writes only the fields it owns 
   product_variation when ``sku`` is set]; the answer's ``type`` / ``parent_id`` say which endpoint
   takes the update (``/products/<id>`` or ``/products/<parent>/variations/<id>``) [doc: woocommerce
   products.md, product-variations.md "Update a …"].
+* **A flow in mode ``update`` creates nothing** (a preset's ``prices`` flow): an ERP article the shop
+  does not sell is logged as ignored, not created, since creating it would write its name.
 * **New products land as drafts** (``new_product_status``, default ``draft``): "för att sen kunna
   påbörja arbetet med bilder och texter i WooCommerce" [seed 002, initial sync ERP → shop]. A
   product the ERP holds is a simple product in the shop (an ERP article is one SKU).
@@ -52,17 +54,23 @@ class ProductExporter:
                 "each of its SKUs must come as a product of its own"))
         held = self._holder(product.sku)
         fields = self._fields(product, self.owned)
+        if held is None and self.ctx.options.get("mode") == "update":  # e.g. a preset's prices flow
+            return Outcome(change.key, ok=True, action="ignored", error=(
+                f"SKU {product.sku} is not in the shop, and this flow (mode update) creates nothing: "
+                "the products flow decides what the shop sells"))
         if held is None:
             body = {**self._fields(product, OWNABLE), "sku": product.sku, "type": "simple",
                     "status": self.new_status}
             created = self.http.request("POST", "/products", json=body).json()
             return Outcome(change.key, ok=True, action="created", target_id=str(created["id"]))
-        path = (f"/products/{held['parent_id']}/variations/{held['id']}" if held.get("type") == "variation"
-                else f"/products/{held['id']}")
+        variation = held.get("type") == "variation"
+        path = f"/products/{held['parent_id']}/variations/{held['id']}" if variation else f"/products/{held['id']}"
         if fields:
             self.http.request("PUT", path, json=fields)
         action = "updated" if change.target_id or self.ctx.binder.external_id("products", change.key) else "linked"
-        return Outcome(change.key, ok=True, action=action, target_id=str(held["id"]))
+        # the id map's spelling of a variation is "<parent>/<variation>", as the stock writer reads it
+        target = f"{held['parent_id']}/{held['id']}" if variation else str(held["id"])
+        return Outcome(change.key, ok=True, action=action, target_id=target)
 
     def plan(self, changes: list[Change]) -> dict[str, tuple[str, str]]:
         """A dry run's look: which creates the shop would *link* (it has the SKU) — read-only."""
