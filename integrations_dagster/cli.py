@@ -1,6 +1,6 @@
 """The ``integrations-dagster`` command: sandboxes, config validation, connection tests, sync log.
 
-    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8705
+    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8706
     integrations-dagster sandbox fortnox --port 9000 --rate-limit 25 --rate-window 5
     integrations-dagster receiver [--port 8710]       # webhooks in: POST /hooks/<integration>/<connection>
     integrations-dagster subscribe pos                # the systems of an integration send webhooks to it
@@ -26,6 +26,10 @@ import threading
 from pathlib import Path
 
 DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704, "specter": 8705}
+# ``sandbox all``: (system, port, data file) — a second WooCommerce shop for the demo's WooCommerce ⇄
+# Specter integration, so that two ERPs never count one shop's stock.
+DEMO_SANDBOXES = [*((system, port, system) for system, port in DEFAULT_PORTS.items()),
+                  ("woocommerce", 8706, "woocommerce-butik")]
 CREDENTIAL_ENV = {
     "woocommerce": {"consumer_key": "WOO_CONSUMER_KEY", "consumer_secret": "WOO_CONSUMER_SECRET"},
     "fortnox": {"client_id": "FORTNOX_CLIENT_ID", "client_secret": "FORTNOX_CLIENT_SECRET",
@@ -158,10 +162,11 @@ def _sandbox(args) -> int:
     from integrations_dagster.sandbox.base import Knobs
     from integrations_dagster.sandbox.runner import start_in_thread
 
-    systems = list(DEFAULT_PORTS) if args.system == "all" else [args.system]
+    wanted = DEMO_SANDBOXES if args.system == "all" else [(args.system, args.port or DEFAULT_PORTS[args.system],
+                                                            args.system)]
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     running = []
-    for system in systems:
+    for system, port, data_name in wanted:
         credentials = {field: os.environ[env] for field, env in CREDENTIAL_ENV[system].items() if os.environ.get(env)}
         complete = [fields for fields in SANDBOX_CREDENTIALS[system] if all(f in credentials for f in fields)]
         if not complete:
@@ -171,8 +176,7 @@ def _sandbox(args) -> int:
             return 2
         knobs = Knobs(latency_ms=args.latency_ms, rate_limit=args.rate_limit, rate_window_s=args.rate_window,
                       fault_rate=args.fault_rate)
-        port = args.port if args.port and len(systems) == 1 else DEFAULT_PORTS[system]
-        db = str(Path(args.data_dir) / f"{system}.db")
+        db = str(Path(args.data_dir) / f"{data_name}.db")
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)  # each start is a fresh demo
         sandbox = start_in_thread(system, credentials=credentials, knobs=knobs, db_path=db,

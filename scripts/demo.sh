@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: start the four sandboxes with demo data, the webhook receiver (subscribed to Zettle) and
+# make demo: start the sandboxes with demo data, the webhook receiver (subscribed to Zettle) and
 # Dagster (webserver + daemon) with the demo integrations; sensors and schedules are on, so data flows
 # without a click. Ctrl-C stops all.
 set -euo pipefail

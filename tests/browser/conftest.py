@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "docs" / "img"
 VIEWPORT = {"width": 1400, "height": 900}
-DEMO_JOBS = ("demo_products", "demo_orders", "demo_stock", "pos_products", "pos_stock", "pos_stock_back")
+DEMO_JOBS = ("demo_products", "demo_orders", "demo_stock", "pos_products", "pos_stock", "pos_stock_back",
+             "butik_products", "butik_prices", "butik_stock", "butik_orders")
 # The daemon ticks the demo's sensors every 15-30 s and orders and stock wait for the first products
 # sync (`after:`): a first successful run of all five takes one to two minutes on a 2-core machine.
 FIRST_SYNC_TIMEOUT_S = 240
@@ -205,6 +206,12 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     bigcommerce_auth = {"store_hash": "demostore", "access_token": secrets.token_hex(16)}
     zettle = start_in_thread("zettle", knobs=Knobs(), credentials=zettle_auth)
     bigcommerce = start_in_thread("bigcommerce", knobs=Knobs(), credentials=bigcommerce_auth)
+    # butik: a second shop and a Specter account (API v2 keys), as `sandbox all` starts them
+    butik_shop = start_in_thread("woocommerce", knobs=Knobs(),
+                                 credentials={"consumer_key": woo_auth[0], "consumer_secret": woo_auth[1]})
+    specter_auth = {"sbm_id": "4711", "api_user_id": "1", "user_key": secrets.token_hex(16),
+                    "integration_key": secrets.token_hex(16)}
+    specter = start_in_thread("specter", knobs=Knobs(), credentials=specter_auth)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTEGRATIONS_", "DAGSTER_"))}
     env.update({
         "DAGSTER_HOME": str(home),
@@ -217,6 +224,9 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         "ZETTLE_CLIENT_ID": zettle_auth["client_id"], "ZETTLE_API_KEY": zettle_auth["api_key"],
         "BIGCOMMERCE_BASE_URL": bigcommerce.url, "BIGCOMMERCE_STORE_HASH": bigcommerce_auth["store_hash"],
         "BIGCOMMERCE_ACCESS_TOKEN": bigcommerce_auth["access_token"],
+        "BUTIK_WOO_BASE_URL": butik_shop.url, "SPECTER_BASE_URL": specter.url,
+        "SPECTER_SBM_ID": specter_auth["sbm_id"], "SPECTER_API_USER_ID": specter_auth["api_user_id"],
+        "SPECTER_USER_KEY": specter_auth["user_key"], "SPECTER_INTEGRATION_KEY": specter_auth["integration_key"],
     })
     for name in ("FORTNOX_ACCESS_TOKEN", "ALERT_SLACK_WEBHOOK"):
         env.pop(name, None)
@@ -238,7 +248,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         yield running
     finally:
         _stop(process)
-        for sandbox in (woo, fortnox, zettle, bigcommerce):
+        for sandbox in (woo, fortnox, zettle, bigcommerce, butik_shop, specter):
             sandbox.stop()
 
 
