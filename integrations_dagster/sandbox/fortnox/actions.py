@@ -130,21 +130,12 @@ def routes(orders, invoices, out_order, out_invoice) -> list[Route]:
         base = str(request.base_url).rstrip("/")
         return {"@url": f"{base}/3/invoicepayments/{p['Number']}", **{k: v for k, v in p.items() if k != "id"}}
 
-    @handler
-    async def create_invoice(request: Request):
-        return 200, out_invoice(acts.create_invoice(request.path_params["n"]), request)
-
-    @handler
-    async def cancel_order(request: Request):
-        return 200, out_order(acts.cancel_order(request.path_params["n"]), request)
-
-    @handler
-    async def cancel_invoice(request: Request):
-        return 200, out_invoice(acts.cancel_invoice(request.path_params["n"]), request)
-
-    @handler
-    async def bookkeep(request: Request):
-        return 200, out_invoice(acts.bookkeep(request.path_params["n"]), request)
+    def document_action(act, out):
+        """``PUT /3/<documents>/{n}/<action>``: the document after the action, as its endpoint answers it."""
+        @handler
+        async def endpoint(request: Request):
+            return 200, out(act(request.path_params["n"]), request)
+        return endpoint
 
     @handler
     async def payments(request: Request):
@@ -165,9 +156,9 @@ def routes(orders, invoices, out_order, out_invoice) -> list[Route]:
             raise not_found("invoice payment")
         return 200, {"InvoicePayment": payment_out(found, request)}
 
-    return [Route("/3/orders/{n}/createinvoice", create_invoice, methods=["PUT"]),
-            Route("/3/orders/{n}/cancel", cancel_order, methods=["PUT"]),
-            Route("/3/invoices/{n}/cancel", cancel_invoice, methods=["PUT"]),
-            Route("/3/invoices/{n}/bookkeep", bookkeep, methods=["PUT"]),
+    return [Route("/3/orders/{n}/createinvoice", document_action(acts.create_invoice, out_invoice), methods=["PUT"]),
+            Route("/3/orders/{n}/cancel", document_action(acts.cancel_order, out_order), methods=["PUT"]),
+            Route("/3/invoices/{n}/cancel", document_action(acts.cancel_invoice, out_invoice), methods=["PUT"]),
+            Route("/3/invoices/{n}/bookkeep", document_action(acts.bookkeep, out_invoice), methods=["PUT"]),
             Route("/3/invoicepayments", payments, methods=["GET", "POST"]),
             Route("/3/invoicepayments/{n}", payment, methods=["GET"])]
