@@ -39,6 +39,12 @@ SPECTER_USER_KEY = "sp_test_5ecr3t_user_key_do_not_leak_0013"
 SPECTER_INTEGRATION_KEY = "sp_test_5ecr3t_integration_key_do_not_leak_0014"
 SPECTER_CREDENTIALS = {"sbm_id": SPECTER_SBM_ID, "api_user_id": SPECTER_API_USER_ID, "user_key": SPECTER_USER_KEY,
                        "integration_key": SPECTER_INTEGRATION_KEY}
+RACKBEAT_API_KEY = "rb_test_5ecr3t_api_key_do_not_leak_0015"
+RACKBEAT_CREDENTIALS = {"api_key": RACKBEAT_API_KEY}
+SHOPBOX_USERNAME = "kasse@example.no"
+SHOPBOX_PASSWORD = "sb_test_5ecr3t_password_do_not_leak_0016"
+SHOPBOX_CLIENT = "1701"  # the shop id every call names (``client=``)
+SHOPBOX_CREDENTIALS = {"username": SHOPBOX_USERNAME, "password": SHOPBOX_PASSWORD, "client": SHOPBOX_CLIENT}
 ZETTLE_CREDENTIALS = {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY}
 BIGCOMMERCE_CREDENTIALS = {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}
 
@@ -97,6 +103,34 @@ def bigcommerce_empty():
 def specter_empty():
     """A Specter sandbox with an empty account (no articles, customers or orders)."""
     with running("specter", SPECTER_CREDENTIALS, 5, demo=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def rackbeat_empty():
+    """A Rackbeat sandbox with an empty account (no products, groups, locations or fields)."""
+    with running("rackbeat", RACKBEAT_CREDENTIALS, 6, demo=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def rackbeat_sandbox():
+    """A Rackbeat sandbox with its demo account."""
+    with running("rackbeat", RACKBEAT_CREDENTIALS, 6, demo=True) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def shopbox_empty():
+    """A Shopbox sandbox with an empty shop (no products, tags or baskets)."""
+    with running("shopbox", SHOPBOX_CREDENTIALS, 7, demo=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def shopbox_sandbox():
+    """A Shopbox sandbox with its demo shop."""
+    with running("shopbox", SHOPBOX_CREDENTIALS, 7, demo=True) as sandbox:
         yield sandbox
 
 

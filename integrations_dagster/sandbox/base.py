@@ -298,7 +298,8 @@ FAULT_RATES = ("fault_rate", "fault_after_write_rate", "throttle_rate", "timeout
 # Knobs that restart the fault schedule when set (its occurrence counts start again from 0).
 SCHEDULE_KNOBS = frozenset({"seed", "fault_streak_max", *FAULT_RATES})
 _CREDENTIAL_PARAMS = frozenset({"consumer_key", "consumer_secret", "access_token", "refresh_token",
-                                "client_id", "client_secret", "api_key", "token"})
+                                "client_id", "client_secret", "api_key", "token",
+                                "accessToken", "api-token"})  # Shopbox: the token in the query string
 _SCOPE_FAULT = "sandbox.fault"  # ASGI scope key: the fault the schedule chose for this request
 
 

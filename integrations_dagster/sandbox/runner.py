@@ -20,6 +20,8 @@ SANDBOXES = {
     "zettle": "integrations_dagster.sandbox.zettle.app",
     "bigcommerce": "integrations_dagster.sandbox.bigcommerce.app",
     "specter": "integrations_dagster.sandbox.specter.app",
+    "rackbeat": "integrations_dagster.sandbox.rackbeat.app",
+    "shopbox": "integrations_dagster.sandbox.shopbox.app",
 }
 
 

@@ -1,0 +1,1 @@
+"""The Shopbox (Danish POS) emulator; the evidence is digested in ``docs/research/shopbox.md``."""
