@@ -14,6 +14,7 @@ SYSTEMS = {
     "zettle": "integrations_dagster.connectors.zettle.client:ZettleResource",
     "bigcommerce": "integrations_dagster.connectors.bigcommerce.client:BigCommerceResource",
     "specter": "integrations_dagster.connectors.specter.client:SpecterResource",
+    "shopbox": "integrations_dagster.connectors.shopbox.client:ShopboxResource",
 }
 
 

@@ -107,6 +107,9 @@ class Order(CanonicalRecord):
     total_vat: Money | None = None
     vat_by_rate: tuple[tuple[Decimal, Decimal], ...] = ()
     discount_total: Money | None = None  # net discount of the order (for the record)
+    # Where it was sold or ships from, as the source names it (a POS branch): a target that keeps stock
+    # per location books it there (its connector maps the names, with a main location as the default).
+    location: str | None = None
 
     @property
     def key(self) -> str:

@@ -1,0 +1,1 @@
+"""Shopbox (Danish POS): products with variations, till receipts as orders, stock per branch."""

@@ -1,0 +1,16 @@
+"""The options the Shopbox connector reads (see :mod:`integrations_dagster.connectors.options`):
+the mapper's currency (``client.to_canonical``) and the stock writer's branches (``client.write``)."""
+
+from __future__ import annotations
+
+from integrations_dagster.connectors.options import ConnectorOptions, option
+
+
+class ShopboxOptions(ConnectorOptions):
+    currency: str = option("DKK", reads=("products", "orders"), description=(
+        "the shop's currency where an answer names none (Shopbox's amounts are øre of it)"))
+    branches: dict[str, str] = option({}, writes=("stock",), description=(
+        "the source's stock location -> the Shopbox branch uid it counts for (seed 003: a Rackbeat location "
+        "per Shopbox register)"))
+    main_branch: str | None = option(writes=("stock",), description=(
+        "the branch a location without a mapping counts for (seed 003: 'Hovedlager i Shopbox')"))
