@@ -15,6 +15,7 @@ SYSTEMS = {
     "bigcommerce": "integrations_dagster.connectors.bigcommerce.client:BigCommerceResource",
     "specter": "integrations_dagster.connectors.specter.client:SpecterResource",
     "shopbox": "integrations_dagster.connectors.shopbox.client:ShopboxResource",
+    "rackbeat": "integrations_dagster.connectors.rackbeat.client:RackbeatResource",
 }
 
 

@@ -1,0 +1,1 @@
+"""Rackbeat (Danish inventory/ERP): stock per location, orders from a POS's sales."""

@@ -1,0 +1,197 @@
+"""Rackbeat connector, first part: stock per location as a source, orders (a POS's sales) as a target.
+
+Reading **stock**: ``/products`` page by page, then each stocked product's ``/products/{n}/locations``
+(``product_locations``, with ``variations`` per location for a product with a variation group)
+[3p: kg-bot ``product_locations``; mother-sku reads ``loc.number``/``loc.stock_quantity``]. A level is
+the *available* quantity (on hand less what booked orders hold) — what a till may still sell — at
+location ``<number>``; a variation counts under its own SKU. A stock movement does not move the
+product's ``updated_at`` (a guess of the sandbox), so every read is a full one.
+
+Writing **orders** (seed 003: "varesalg (ordre) som kommer over i Rackbeat"): ``POST /orders`` makes a
+booked order [doc: portal postordersdrafts] for the connection's POS customer (``customer_number``;
+an order names its customer by number [doc: portal errors; 3p: core-suite]). Lines name the item by
+number, a variation by ``product_variation_id``; the price is the line's net amount per unit (Rackbeat
+takes up to 6 decimals [spec: swagger]), so quantity × price gives back the till's amount; the VAT
+percent is the till's when ``add_vat`` ("Tilføy moms", seed 003), else 0 and the order is booked
+without VAT. Each line's location is the one the flow's ``locations`` maps the sale's location to, else
+``main_location`` ("Hovedlager i Rackbeat … standardlokasjon", seed 003). The order's
+``their_reference`` is the canonical key: a re-send (or a create whose answer was lost) finds the order
+by it (``search`` [doc: portal filtering]) and never makes a second one — the seed's manual re-send
+"kan skape duplikater"; this one cannot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Iterator
+
+from pydantic import PrivateAttr
+
+from integrations_dagster.connectors.base import (
+    Change, ConnectorResource, MapNotes, Outcome, Window, WriteContext, one_by_one,
+)
+from integrations_dagster.connectors.http import TransientError
+from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
+from integrations_dagster.model import CanonicalRecord, Order
+from integrations_dagster.model.base import RecordError
+from integrations_dagster.model.stock import StockLevel
+
+UNIT_PRICE = Decimal("0.000001")
+CREATE_ATTEMPTS = 3
+
+
+class RackbeatResource(ConnectorResource):
+    """One Rackbeat account, reached with its API key."""
+
+    system: ClassVar[str] = "rackbeat"
+    reads: ClassVar[frozenset[str]] = frozenset({"stock"})
+    writes: ClassVar[frozenset[str]] = frozenset({"orders"})
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_key",)
+    credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("api_key",),)
+    options_model: ClassVar[str] = "integrations_dagster.connectors.rackbeat.options:RackbeatOptions"
+
+    base_url: str = "https://app.rackbeat.com/api"
+    api_key: str
+    timeout: float = 30
+
+    _adapter: Adapter | None = PrivateAttr(default=None)
+
+    def adapter(self) -> Adapter:
+        if self._adapter is None:
+            self._adapter = Adapter(self.base_url, self.api_key, timeout=self.timeout, attempts=self.max_attempts)
+        return self._adapter
+
+    def test_connection(self) -> str:
+        me = self.adapter().get("/self")
+        account = (me.get("user_account") or {}) if isinstance(me, dict) else {}
+        return f"Rackbeat: account {account.get('id', '?')} {account.get('name') or ''}".rstrip()
+
+    # -- reader / mapper -----------------------------------------------------------------------
+    def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        if entity != "stock":
+            raise ValueError(f"Rackbeat is not a source of {entity!r}")
+        read_at = datetime.now(UTC).isoformat()
+        for product in self.adapter().pages("/products", "products"):
+            if not product.get("inventory_enabled", True):
+                continue
+            path = item_path("products", product["number"]) + "/locations"
+            for place in self.adapter().get(path).get("product_locations") or []:
+                rows = place.get("variations") or [{**place, "sku": product["number"]}]
+                for row in rows:
+                    if row.get("sku"):
+                        yield {"sku": row["sku"], "location": str(place["number"]), "_read_at": read_at,
+                               "available_quantity": row.get("available_quantity"), "product": product["number"]}
+
+    def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
+                     notes: MapNotes | None = None) -> CanonicalRecord:
+        if entity != "stock":
+            raise ValueError(f"Rackbeat is not a source of {entity!r}")
+        quantity = raw.get("available_quantity")
+        if quantity is None:
+            raise RecordError(f"{raw.get('sku')} at location {raw.get('location')} has no available_quantity")
+        return StockLevel(sku=str(raw["sku"]), quantity=Decimal(str(quantity)), location=raw["location"],
+                          source_id=str(raw.get("product")), as_of=raw["_read_at"])
+
+    def raw_key(self, entity: str, raw: dict) -> str:
+        return f"{raw.get('sku', '?')}@{raw.get('location', '?')}"
+
+    def raw_id(self, entity: str, raw: dict) -> str | None:
+        return str(raw["product"]) if raw.get("product") else None
+
+    # -- exporter ------------------------------------------------------------------------------
+    def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        if entity != "orders":
+            raise ValueError(f"Rackbeat is not a target of {entity!r}")
+        writer = _OrderWriter(self.adapter(), ctx)
+        yield from one_by_one(changes, writer.one, "Rackbeat refused it")
+
+
+class _OrderWriter:
+    def __init__(self, adapter: Adapter, ctx: WriteContext) -> None:
+        self.adapter, self.ctx = adapter, ctx
+        options = ctx.options
+        self.customer = options.get("customer_number")
+        self.add_vat = bool(options.get("add_vat", True))
+        self.locations = {str(k): str(v) for k, v in (options.get("locations") or {}).items()}
+        self.main_location = options.get("main_location")
+        self._items: dict[str, tuple[str, int | None] | None] = {}
+        self._variations: dict[str, tuple[str, int]] | None = None
+
+    def one(self, change: Change) -> Outcome:
+        order = change.record
+        if not isinstance(order, Order):
+            return Outcome(change.key, ok=True, action="skipped", error="orders are not deleted in Rackbeat")
+        found = self._existing(order.key)
+        if found is not None:
+            return Outcome(change.key, ok=True, action="linked", target_id=str(found["number"]))
+        if self.customer in (None, ""):
+            return Outcome(change.key, ok=False, action="failed", error=(
+                "no customer_number: set the Rackbeat customer the POS's sales are booked on"))
+        location = self.locations.get(order.location or "") or self.main_location
+        lines = []
+        for n, line in enumerate(order.lines, 1):
+            held = self._item(line.sku) if line.sku else None
+            if held is None:
+                what = f"SKU {line.sku!r} is no item in Rackbeat" if line.sku else "it names no item"
+                return Outcome(change.key, ok=False, action="failed", error=f"line {n} {line.name!r}: {what}")
+            number, variation = held
+            quantity = line.quantity
+            body: dict[str, Any] = {
+                "item_id": number, "quantity": int(quantity) if quantity == quantity.to_integral_value() else str(quantity),
+                "line_price": str((line.net / quantity).quantize(UNIT_PRICE)) if quantity else "0",
+                "vat_percentage": str(line.vat_rate if self.add_vat else Decimal(0))}
+            if variation is not None:
+                body["product_variation_id"] = variation
+            if location is not None:
+                body["location_id"] = int(location)
+            lines.append(body)
+        created = self._create({"customer_id": int(self.customer), "their_reference": order.key, "lines": lines},
+                               order.key)
+        expected = sum(((line.gross if self.add_vat else line.net) for line in order.lines), Decimal(0))
+        booked = Decimal(str(created.get("total_total")))
+        warnings = () if booked == expected else (
+            f"Rackbeat booked {booked}, the till charged {expected}"
+            f"{'' if self.add_vat else ' without VAT'}: its own VAT rounding per line",)
+        return Outcome(change.key, ok=True, action="created", target_id=str(created["number"]), warnings=warnings)
+
+    def _existing(self, key: str) -> dict | None:
+        for row in self.adapter.pages("/orders", "orders", search=key):
+            if row.get("their_reference") == key:
+                return row
+        return None
+
+    def _create(self, body: dict, key: str) -> dict:
+        """POST; a lost answer may have made the order: look for it before sending again."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return self.adapter.write("POST", "/orders", body)["order"]
+            except TransientError:
+                found = self._existing(key)
+                if found is not None:
+                    return found
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _item(self, sku: str) -> tuple[str, int | None] | None:
+        """(item number, product variation id or None) of a SKU: an item's own number, else a variation's SKU."""
+        if sku not in self._items:
+            product = self.adapter.find(item_path("products", sku), "product")
+            if product is not None and not product.get("variation_id"):
+                self._items[sku] = (str(product["number"]), None)
+            else:
+                self._items[sku] = self._variation_index().get(sku)
+        return self._items[sku]
+
+    def _variation_index(self) -> dict[str, tuple[str, int]]:
+        """Every variation SKU of the account (one pass, on the first SKU that is no item number)."""
+        if self._variations is None:
+            self._variations = {}
+            for product in self.adapter.pages("/products", "products"):
+                if product.get("variation_id"):
+                    path = item_path("products", product["number"]) + "/variations"
+                    for var in self.adapter.pages(path, "product_variations"):
+                        if var.get("sku"):
+                            self._variations[str(var["sku"])] = (str(product["number"]), int(var["id"]))
+        return self._variations

@@ -1,0 +1,19 @@
+"""The options the Rackbeat connector reads (see :mod:`integrations_dagster.connectors.options`): the
+order writer's customer, VAT choice and locations (``client._OrderWriter``)."""
+
+from __future__ import annotations
+
+from pydantic import StrictBool
+
+from integrations_dagster.connectors.options import ConnectorOptions, option
+
+
+class RackbeatOptions(ConnectorOptions):
+    customer_number: str | None = option(writes=("orders",), description=(
+        "the Rackbeat customer a POS's sales are booked on (a till sale has no customer of its own)"))
+    add_vat: StrictBool = option(True, writes=("orders",), description=(
+        "seed 003 'Tilføy moms': book the sales with the till's VAT (true) or without VAT (false)"))
+    locations: dict[str, str] = option({}, writes=("orders",), description=(
+        "the sale's location (a Shopbox branch uid) -> the Rackbeat location number it draws stock from"))
+    main_location: str | None = option(writes=("orders",), description=(
+        "the Rackbeat location of a sale whose location has no mapping (seed 003: 'Hovedlager i Rackbeat')"))
