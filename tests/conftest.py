@@ -162,6 +162,10 @@ def _fake_secret_env(monkeypatch):
     monkeypatch.setenv("SPECTER_API_USER_ID", SPECTER_API_USER_ID)
     monkeypatch.setenv("SPECTER_USER_KEY", SPECTER_USER_KEY)
     monkeypatch.setenv("SPECTER_INTEGRATION_KEY", SPECTER_INTEGRATION_KEY)
+    monkeypatch.setenv("RACKBEAT_API_KEY", RACKBEAT_API_KEY)
+    monkeypatch.setenv("SHOPBOX_USERNAME", SHOPBOX_USERNAME)
+    monkeypatch.setenv("SHOPBOX_PASSWORD", SHOPBOX_PASSWORD)
+    monkeypatch.setenv("SHOPBOX_CLIENT", SHOPBOX_CLIENT)
 
 
 def in_ci() -> bool:

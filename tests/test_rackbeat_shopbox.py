@@ -1,0 +1,99 @@
+"""End to end: a Rackbeat ⇄ Shopbox integration as Dagster jobs built from its YAML, over real HTTP
+between the two sandboxes (seed 003) — the tills' sales land in Rackbeat as orders, once, on the
+location each branch maps to, with the till's VAT; Rackbeat's stock reaches each branch.
+
+Expected values come from the test's own sales (øre incl. 25 % VAT) and arithmetic."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+
+import requests
+
+from conftest import RACKBEAT_API_KEY
+from flowkit import run
+from integrations_dagster import config
+from integrations_dagster.build import build_definitions
+
+AUTH = {"Authorization": f"Bearer {RACKBEAT_API_KEY}"}
+YAML = """
+integrations:
+  - name: kasse
+    start_date: 2026-11-01
+    connections:
+      pos:
+        system: shopbox
+        base_url: "{shopbox}/api/v3"
+        credentials: {{username: {{env: SHOPBOX_USERNAME}}, password: {{env: SHOPBOX_PASSWORD}},
+                      client: {{env: SHOPBOX_CLIENT}}}}
+      erp:
+        system: rackbeat
+        base_url: "{rackbeat}/api"
+        credentials: {{api_key: {{env: RACKBEAT_API_KEY}}}}
+    flows:
+      sales:
+        entity: orders
+        source: pos
+        target: erp
+        mode: create
+        op_retries: 0
+        options: {{customer_number: "1", add_vat: true, locations: {{"6101": "1", "6102": "2"}}, main_location: "1"}}
+      stock:
+        entity: stock
+        source: erp
+        target: pos
+        op_retries: 0
+        options: {{branches: {{"1": "6101", "2": "6102"}}}}
+"""
+BRANCH_REGISTER = {6101: 7101, 6102: 7102}  # the Shopbox sandbox's organisation
+
+
+def rb(sb, method: str, path: str, body: dict | None = None, **params) -> dict:
+    resp = requests.request(method, f"{sb.url}/api{path}", headers=AUTH, json=body, params=params, timeout=10)
+    assert resp.status_code < 300, resp.text
+    return resp.json()
+
+
+def test_till_sales_become_rackbeat_orders_once_and_rackbeat_stock_reaches_each_branch(
+        tmp_path, rackbeat_sandbox, shopbox_empty, state_url):
+    box = f"{shopbox_empty.url}/__sandbox__/shopbox"
+    made = {}
+    for sku, name, price in (("BONNER-1", "Kaffebønner", 8900), ("KOPP-1", "Kopp", 14900)):
+        rb(rackbeat_sandbox, "POST", "/products", {"number": sku, "name": name, "group": 1, "sales_price": price / 125})
+        made[sku] = requests.post(f"{box}/products", timeout=10, json={
+            "name": name, "sku_code": sku, "selling_price": price, "tax": 1}).json()
+    sales = [  # (branch, [(sku, quantity)])
+        (6101, [("BONNER-1", 2), ("KOPP-1", 1)]),
+        (6102, [("KOPP-1", 3)]),
+    ]
+    price = {"BONNER-1": 8900, "KOPP-1": 14900}
+    for branch, lines in sales:
+        requests.post(f"{box}/sale", timeout=10, json={"cash_register": BRANCH_REGISTER[branch], "lines": [
+            {"product": made[sku]["uid"], "quantity": qty} for sku, qty in lines]}).raise_for_status()
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(YAML.format(shopbox=shopbox_empty.url, rackbeat=rackbeat_sandbox.url)))
+    defs = build_definitions(config.load(path))
+    assert run(defs, "kasse_sales").success
+    orders = [o for o in rb(rackbeat_sandbox, "GET", "/orders", limit=200)["orders"]
+              if o["their_reference"].startswith("pos:")]
+    assert len(orders) == 2
+    by_total = sorted(Decimal(str(o["total_total"])) for o in orders)
+    assert by_total == sorted(Decimal(sum(price[s] * q for s, q in lines)) / 100 for _, lines in sales)
+    for order in orders:
+        full = rb(rackbeat_sandbox, "GET", f"/orders/{order['number']}")["order"]
+        locations = {line["location"]["number"] for line in full["lines"]}
+        assert locations == ({1} if len(full["lines"]) == 2 else {2})  # Nørrebro → 1, Aarhus → 2
+    assert run(defs, "kasse_sales").success
+    assert len([o for o in rb(rackbeat_sandbox, "GET", "/orders", limit=200)["orders"]
+                if o["their_reference"].startswith("pos:")]) == 2, "a second run books nothing again"
+
+    for location, count in ((1, 40), (2, 7)):
+        requests.post(f"{rackbeat_sandbox.url}/__sandbox__/rackbeat/stock", timeout=10, json={
+            "item": "KOPP-1", "location": location, "quantity": count}).raise_for_status()
+    assert run(defs, "kasse_stock").success
+    kopp = made["KOPP-1"]["uid"]
+    for branch, count in ((6101, 40 - 1), (6102, 7 - 3)):  # Rackbeat's available: on hand less the booked sales
+        rows = requests.get(f"{box}/stock", params={"branch": branch}, timeout=10).json()
+        held = {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}
+        assert held[(kopp, None)] == count, branch
