@@ -11,12 +11,11 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 
 import pytest
 import requests
-from conftest import QuietHandler, serving
+from hookkit import receiving
 
 import bigcommerce_spec as spec
 from integrations_dagster.sandbox.runner import start_in_thread
@@ -29,31 +28,6 @@ ZERO_KNOBS = {"webhook_drop_rate": 0.0, "webhook_duplicate_rate": 0.0, "webhook_
 BASE_FIELDS = {"scope", "store_id", "data", "hash", "created_at", "producer"}
 
 pytestmark = pytest.mark.skipif(not spec.available(), reason="../shared/api-specs/bigcommerce is not available")
-
-
-class Receiver:
-    """Records every POST (headers, raw body); answers the next statuses of ``fail_first`` then 200."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict, bytes]] = []
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(QuietHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.handler = Handler
-
-    def bodies(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.got]
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +46,7 @@ def fresh(bc):
 
 @pytest.fixture
 def receiver():
-    rec = Receiver()
-    with serving(rec.handler) as url:
-        rec.url = url + "/bc-hooks"
+    with receiving("/bc-hooks") as rec:
         yield rec
 
 

@@ -10,14 +10,14 @@ the sandbox's code. Where a test leans on a sandbox guess it says so.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import RACKBEAT_API_KEY, QuietHandler, serving
+from conftest import RACKBEAT_API_KEY
+from hookkit import client_fixture, receiving
 
 AUTH = {"Authorization": f"Bearer {RACKBEAT_API_KEY}", "Accept": "application/json"}
 
@@ -40,52 +40,13 @@ class Client:
         return r.json()
 
 
-class Receiver:
-    """A webhook destination: records (headers, body); answers the queued statuses first, then 200."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict, dict]] = []
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(QuietHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with receiver.lock:
-                    receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.handler = Handler
-
-    def wait(self, n: int, timeout: float = 5.0) -> list[tuple[dict, dict]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.got) >= n:
-                    return list(self.got)
-            time.sleep(0.01)
-        raise AssertionError(f"expected {n} deliveries, got {len(self.got)}: {self.got}")
-
-
-@pytest.fixture
-def empty(rackbeat_empty) -> Client:
-    return Client(rackbeat_empty.url)
-
-
-@pytest.fixture
-def demo(rackbeat_sandbox) -> Client:
-    return Client(rackbeat_sandbox.url)
+empty = client_fixture(Client, "rackbeat_empty")
+demo = client_fixture(Client, "rackbeat_sandbox")
 
 
 @pytest.fixture
 def receiver():
-    rec = Receiver()
-    with serving(rec.handler) as url:
-        rec.url = url + "/rackbeat-hooks"
+    with receiving("/rackbeat-hooks", json.loads) as rec:
         yield rec
 
 

@@ -17,10 +17,10 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 
 from conftest import SHOPBOX_CLIENT, SHOPBOX_PASSWORD, SHOPBOX_USERNAME, QuietHandler, serving
+from hookkit import client_fixture
 
 API = "/api/v3"
 T = 10  # request timeout, seconds
@@ -72,14 +72,8 @@ class Shopbox:
         return {(row["product"], row["product_variance"]): row["quantity"] for row in rows}
 
 
-@pytest.fixture
-def empty(shopbox_empty) -> Shopbox:
-    return Shopbox(shopbox_empty.url)
-
-
-@pytest.fixture
-def demo(shopbox_sandbox) -> Shopbox:
-    return Shopbox(shopbox_sandbox.url)
+empty = client_fixture(Shopbox, "shopbox_empty")
+demo = client_fixture(Shopbox, "shopbox_sandbox")
 
 
 def make_catalogue(sb: Shopbox) -> dict:

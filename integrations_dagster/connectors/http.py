@@ -62,6 +62,21 @@ class Secret:
         return hash(self.value)
 
 
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer`` with the token current when the request is sent (``token()``: a
+    token chain's current one, or a standing key); its repr is masked."""
+
+    def __init__(self, token: Callable[[], str]) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token()}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({MASK!r})"
+
+
 class BasicAuth(requests.auth.HTTPBasicAuth):
     """HTTP Basic auth whose repr names neither the user nor the password."""
 

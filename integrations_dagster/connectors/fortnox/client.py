@@ -20,14 +20,13 @@ from decimal import Decimal
 from typing import Any, Callable, ClassVar, Iterator, TypeVar
 from urllib.parse import quote
 
-import requests
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, Drift, MapNotes, Outcome, Watermark, Window, WriteContext,
 )
 from integrations_dagster.connectors.fortnox import documents, mapping, progress
-from integrations_dagster.connectors.http import MASK, ApiError, HttpClient, RateLimiter, RetryPolicy, TransientError
+from integrations_dagster.connectors.http import ApiError, BearerAuth, HttpClient, RateLimiter, RetryPolicy, TransientError
 from integrations_dagster.connectors.oauth import RotatingToken
 from integrations_dagster.model import CanonicalRecord, Customer, Order, Product
 from integrations_dagster.model.product import SellableUnit
@@ -58,20 +57,6 @@ DOCUMENTS = {"order": ("orders", "Order"), "invoice": ("invoices", "Invoice")}
 
 class Refused(Exception):
     """A change the connector will not send (its reason is shown in the sync log)."""
-
-
-class _Bearer(requests.auth.AuthBase):
-    """``Authorization: Bearer`` with the token current when the request is sent."""
-
-    def __init__(self, token: Callable[[], str]) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token()}"
-        return request
-
-    def __repr__(self) -> str:
-        return f"_Bearer({MASK!r})"
 
 
 def error_message(body: Any) -> str:
@@ -123,7 +108,7 @@ class FortnoxResource(ConnectorResource):
         if self._http is None:
             token = self.tokens()
             self._http = HttpClient(
-                base_url=self.base_url, auth=_Bearer(token.current if token else lambda: self.access_token or ""),
+                base_url=self.base_url, auth=BearerAuth(token.current if token else lambda: self.access_token or ""),
                 timeout=self.timeout,
                 limiter=RateLimiter(self.rate_limit, self.rate_window_s) if self.rate_limit else None,
                 error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts),

@@ -15,9 +15,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 from urllib.parse import quote
 
-import requests
-
-from integrations_dagster.connectors.http import MASK, HttpClient, RetryPolicy
+from integrations_dagster.connectors.http import BearerAuth, HttpClient, RetryPolicy
 
 PAGE_LIMIT = 200  # the SDK's all() pages by 200 [source: laravel-client]; the largest limit is undocumented
 
@@ -36,21 +34,9 @@ def item_path(kind: str, number: str) -> str:
     return f"/{kind}/{quote(str(number), safe='')}"
 
 
-class _Bearer(requests.auth.AuthBase):
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._key}"
-        return request
-
-    def __repr__(self) -> str:
-        return f"_Bearer({MASK!r})"
-
-
 class Adapter:
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 30, attempts: int = 6) -> None:
-        self.http = HttpClient(base_url=base_url, auth=_Bearer(api_key), timeout=timeout, error_message=error_message,
+        self.http = HttpClient(base_url=base_url, auth=BearerAuth(lambda: api_key), timeout=timeout, error_message=error_message,
                                retry=RetryPolicy(attempts=attempts), headers={"Content-Type": "application/json"})
 
     def __repr__(self) -> str:

@@ -20,7 +20,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Iterator, Mapping
 
-import requests
 from pydantic import PrivateAttr
 
 from integrations_dagster.config import ConfigError
@@ -28,7 +27,7 @@ from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, WebhookHint, Window, WriteContext,
     to_receiver_path,
 )
-from integrations_dagster.connectors.http import HttpClient, RateLimiter, RetryPolicy
+from integrations_dagster.connectors.http import BearerAuth, HttpClient, RateLimiter, RetryPolicy
 from integrations_dagster.connectors.oauth import GrantedToken
 from integrations_dagster.connectors.zettle import mapping, stock, webhooks
 from integrations_dagster.model import CanonicalRecord
@@ -47,18 +46,6 @@ def error_message(body: Any) -> str:
         text = f"{body.get('errorType', 'error')}: {body.get('developerMessage', '')}"
         return f"{text} ({violations})" if violations else text
     return str(body)[:300]
-
-
-class _Bearer(requests.auth.AuthBase):
-    def __init__(self, token: GrantedToken) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token.current()}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_Bearer(**********)"
 
 
 class ZettleResource(ConnectorResource):
@@ -94,7 +81,7 @@ class ZettleResource(ConnectorResource):
             token = self.token()
             root = self.base_url.format(service=name)
             self._clients[name] = HttpClient(
-                base_url=f"{root}/v3" if name == "inventory" else root, auth=_Bearer(token), timeout=self.timeout,
+                base_url=f"{root}/v3" if name == "inventory" else root, auth=BearerAuth(token.current), timeout=self.timeout,
                 error_message=error_message, retry=RetryPolicy(attempts=self.max_attempts),
                 limiter=RateLimiter(INVENTORY_RATE, 1.0) if name == "inventory" else None,
                 on_unauthorized=lambda: bool(token.refused()))

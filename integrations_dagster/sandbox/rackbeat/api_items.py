@@ -32,8 +32,10 @@ from starlette.routing import Route
 
 from integrations_dagster.sandbox.rackbeat import guesses
 from integrations_dagster.sandbox.rackbeat.account import Account
+from integrations_dagster.sandbox.rackbeat.endpoints import action, deleted, existing, listing, record
 from integrations_dagster.sandbox.rackbeat.wire import (filtered, handler, invalid, json_body, not_found, one,
                                                         page_response, raw_segments, suppressed, truthy)
+from integrations_dagster.sandbox.rest import Endpoint
 
 API = "/api"
 _FIELD_EQ = re.compile(r"^field_eq\[(\d+)\]$")
@@ -43,36 +45,19 @@ PLURAL = {"product": "products", "lot": "lots", None: "items"}
 def routes(acc: Account) -> list[Route]:
     cat, stock = acc.catalog, acc.stock
 
-    def deleted() -> Response:
-        return Response(status_code=guesses.DELETE_STATUS)
-
     # ---- product groups --------------------------------------------------------------------------------
-    @handler
-    async def groups(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = cat.create_group(body)
-            return one(request, "product_group", cat.render_group(doc), 201)
+    def group_rows(request: Request) -> list[dict]:
         rows = filtered(request, acc.store.find("groups"), "product-groups")
-        return page_response(request, "product_groups", sorted(rows, key=lambda g: g["number"]), cat.render_group)
+        return sorted(rows, key=lambda g: g["number"])
 
-    @handler
-    async def group(request: Request) -> Response:
-        doc = cat.group(request.path_params["number"])
-        if doc is None:
-            raise not_found("product group", request.path_params["number"])
-        if request.method == "PUT":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = cat.update_group(doc, body)
-        elif request.method == "DELETE":
-            if any(i["group"] == doc["number"] for i in cat.items()):
-                raise invalid({"number": "The group has items and can not be deleted."})
-            with acc.unit(suppressed(request, {})):
-                acc.store.delete("groups", doc["id"])
-            return deleted()
-        return one(request, "product_group", cat.render_group(doc))
+    def delete_group(doc: dict) -> None:
+        if any(i["group"] == doc["number"] for i in cat.items()):
+            raise invalid({"number": "The group has items and can not be deleted."})
+        acc.store.delete("groups", doc["id"])
+
+    groups = listing(acc, "product_group", "product_groups", cat.render_group, group_rows, cat.create_group)
+    group = record(acc, "product_group", "number", existing(cat.group, "product group"), cat.render_group,
+                   update=cat.update_group, delete=delete_group)
 
     # ---- items -------------------------------------------------------------------------------------------
     def item_rows(request: Request, kind: str | None) -> list[dict]:
@@ -90,18 +75,9 @@ def routes(acc: Account) -> list[Route]:
             rows.sort(key=lambda i: i["id"])
         return rows
 
-    def item_list(kind: str | None):
-        @handler
-        async def listing(request: Request) -> Response:
-            if request.method == "POST":
-                if kind is None:
-                    return JSONResponse({"message": "The POST method is not supported for this route."}, 405)
-                body = await json_body(request)
-                with acc.unit(suppressed(request, body)):
-                    doc = cat.create_item(kind, body)
-                return one(request, kind, cat.render(doc), 201)
-            return page_response(request, PLURAL[kind], item_rows(request, kind), cat.render)
-        return listing
+    def item_list(kind: str | None) -> Endpoint:
+        create = (lambda body: cat.create_item(kind, body)) if kind else None  # items are written as products or lots
+        return listing(acc, kind, PLURAL[kind], cat.render, lambda request: item_rows(request, kind), create)
 
     def item_one(kind: str | None):
         singular = kind or "item"
@@ -157,104 +133,55 @@ def routes(acc: Account) -> list[Route]:
         return dispatch
 
     # ---- variation groups -----------------------------------------------------------------------------
-    @handler
-    async def variations(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = cat.create_variation(body)
-            return one(request, "variation", cat.render_variation(doc), 201)
-        rows = sorted(acc.store.find("variations"), key=lambda v: v["number"])
-        return page_response(request, "variations", filtered(request, rows, "variations"), cat.render_variation)
+    def variation_rows(request: Request) -> list[dict]:
+        return filtered(request, sorted(acc.store.find("variations"), key=lambda v: v["number"]), "variations")
 
-    @handler
-    async def variation(request: Request) -> Response:
-        doc = cat.variation(request.path_params["number"])
-        if doc is None:
-            raise not_found("variation", request.path_params["number"])
-        return one(request, "variation", cat.render_variation(doc))
+    variations = listing(acc, "variation", "variations", cat.render_variation, variation_rows, cat.create_variation)
+    variation = record(acc, "variation", "number", existing(cat.variation, "variation"), cat.render_variation)
 
     # ---- custom fields --------------------------------------------------------------------------------
-    @handler
-    async def fields(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = cat.create_field(body)
-            return one(request, "field", cat.render_field(doc), 201)
+    def field_rows(request: Request) -> list[dict]:
         q = request.query_params
         available = q.get("available_for") or q.get(guesses.FIELDS_FOR_ALIAS)
         rows = [f for f in acc.store.find("fields") if not available or f["available_for"] == available]
         if q.get("type"):
             rows = [f for f in rows if f["type"] == q["type"]]
-        return page_response(request, "fields", filtered(request, rows, "fields"), cat.render_field)
+        return filtered(request, rows, "fields")
 
-    @handler
-    async def field(request: Request) -> Response:
-        doc = cat.field(request.path_params["field_id"])
-        if request.method == "DELETE":
-            with acc.unit(suppressed(request, {})):
-                for row in acc.store.find("field_values"):
-                    if row["field_id"] == doc["id"]:
-                        acc.store.delete("field_values", row["id"])
-                acc.store.delete("fields", doc["id"])
-            return deleted()
-        if request.method == "PUT":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                for name in ("name", "default_value", "use_in_layouts"):
-                    if name in body:
-                        doc[name] = truthy(body[name]) if name == "use_in_layouts" else body[name]
-                if isinstance(body.get("options"), list):
-                    doc["options"] = [str(o) for o in body["options"]]
-                doc["updated_at"] = acc.clock.stamp()
-                acc.store.put("fields", doc["id"], doc)
-        return one(request, "field", cat.render_field(doc))
+    def update_field(doc: dict, body: dict) -> dict:
+        for name in ("name", "default_value", "use_in_layouts"):
+            if name in body:
+                doc[name] = truthy(body[name]) if name == "use_in_layouts" else body[name]
+        if isinstance(body.get("options"), list):
+            doc["options"] = [str(o) for o in body["options"]]
+        doc["updated_at"] = acc.clock.stamp()
+        acc.store.put("fields", doc["id"], doc)
+        return doc
+
+    def delete_field(doc: dict) -> None:
+        for row in acc.store.find("field_values"):
+            if row["field_id"] == doc["id"]:
+                acc.store.delete("field_values", row["id"])
+        acc.store.delete("fields", doc["id"])
+
+    fields = listing(acc, "field", "fields", cat.render_field, field_rows, cat.create_field)
+    field = record(acc, "field", "field_id", cat.field, cat.render_field, update=update_field, delete=delete_field)
 
     # ---- locations -------------------------------------------------------------------------------------
-    @handler
-    async def locations(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = stock.create_location(body)
-            return one(request, "location", stock.render_location(doc), 201)
-        return page_response(request, "locations", filtered(request, stock.locations(), "locations"),
-                             stock.render_location)
-
-    @handler
-    async def location(request: Request) -> Response:
-        doc = stock.location(request.path_params["number"])
-        if doc is None:
-            raise not_found("location", request.path_params["number"])
-        if request.method == "PUT":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = stock.update_location(doc, body)
-        return one(request, "location", stock.render_location(doc))
+    locations = listing(acc, "location", "locations", stock.render_location,
+                        lambda request: filtered(request, stock.locations(), "locations"), stock.create_location)
+    location = record(acc, "location", "number", existing(stock.location, "location"), stock.render_location,
+                      update=stock.update_location)
 
     # ---- inventory adjustments -------------------------------------------------------------------------
-    @handler
-    async def adjustments(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = stock.create_adjustment(body)
-            return one(request, "inventory_regulation", stock.render_adjustment(doc), 201)
-        rows = filtered(request, acc.store.find("adjustments"), "adjustments", booleans=("is_booked",))
-        return page_response(request, "inventory_regulations", rows, stock.render_adjustment)
+    def adjustment_rows(request: Request) -> list[dict]:
+        return filtered(request, acc.store.find("adjustments"), "adjustments", booleans=("is_booked",))
 
-    @handler
-    async def adjustment(request: Request) -> Response:
-        return one(request, "inventory_regulation", stock.render_adjustment(stock.adjustment(request.path_params["id"])))
-
-    @handler
-    async def book_adjustment(request: Request) -> Response:
-        doc = stock.adjustment(request.path_params["id"])
-        body = await json_body(request)
-        with acc.unit(suppressed(request, body)):
-            doc = stock.book_adjustment(doc)
-        return one(request, "inventory_regulation", stock.render_adjustment(doc))
+    adjustments = listing(acc, "inventory_regulation", "inventory_regulations", stock.render_adjustment,
+                          adjustment_rows, stock.create_adjustment)
+    adjustment = record(acc, "inventory_regulation", "id", stock.adjustment, stock.render_adjustment)
+    book_adjustment = action(acc, "inventory_regulation", "id", stock.adjustment, stock.render_adjustment,
+                             stock.book_adjustment)
 
     return [
         Route(f"{API}/product-groups", groups, methods=["GET", "POST"]),

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from integrations_dagster.sandbox.rackbeat import events as webhooks
 from integrations_dagster.sandbox.rackbeat import guesses
 from integrations_dagster.sandbox.rackbeat.account import Account
+from integrations_dagster.sandbox.rackbeat.endpoints import action, deleted, existing, listing, record
 from integrations_dagster.sandbox.rackbeat.sales import ORDER_FLAGS
 from integrations_dagster.sandbox.rackbeat.wire import (filtered, handler, integer, json_body, not_found, one,
                                                         page_response, suppressed, truthy)
@@ -40,68 +41,32 @@ def routes(acc: Account) -> list[Route]:
                              "user": {"name": "API", "email": "api@example.com"}})
 
     # ---- customers ---------------------------------------------------------------------------------
-    @handler
-    async def customers(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = sales.create_customer(body)
-            return one(request, "customer", sales.render_customer(doc), 201)
+    def customer_rows(request: Request) -> list[dict]:
         rows = sorted(acc.store.find("customers"), key=lambda c: c["number"])
-        return page_response(request, "customers", filtered(request, rows, "customers", booleans=("is_barred",)),
-                             sales.render_customer)
+        return filtered(request, rows, "customers", booleans=("is_barred",))
 
-    @handler
-    async def customer(request: Request) -> Response:
-        doc = sales.customer(request.path_params["number"])
-        if doc is None:
-            raise not_found("customer", request.path_params["number"])
-        if request.method == "PUT":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = sales.update_customer(doc, body)
-        return one(request, "customer", sales.render_customer(doc))
+    customers = listing(acc, "customer", "customers", sales.render_customer, customer_rows, sales.create_customer)
+    customer = record(acc, "customer", "number", existing(sales.customer, "customer"), sales.render_customer,
+                      update=sales.update_customer)
 
     # ---- orders ------------------------------------------------------------------------------------
-    @handler
-    async def orders(request: Request) -> Response:
-        if request.method == "POST":
-            body = await json_body(request)
-            book = guesses.ORDERS_POST_BOOKS and truthy(body.pop("book", True))
-            with acc.unit(suppressed(request, body)):
-                doc = sales.create_order(body, book=book)
-            return one(request, "order", sales.render_order(doc), 201)
-        rows = filtered(request, [sales.order_row(o) for o in sales.orders()], "orders", booleans=ORDER_FLAGS)
-        return page_response(request, "orders", rows, sales.render_order)
+    def order_rows(request: Request) -> list[dict]:
+        return filtered(request, [sales.order_row(o) for o in sales.orders()], "orders", booleans=ORDER_FLAGS)
 
-    @handler
-    async def drafts(request: Request) -> Response:
-        body = await json_body(request)
+    def create_order(body: dict) -> dict:
+        return sales.create_order(body, book=guesses.ORDERS_POST_BOOKS and truthy(body.pop("book", True)))
+
+    def create_draft(body: dict) -> dict:
         body.pop("book", None)
-        with acc.unit(suppressed(request, body)):
-            doc = sales.create_order(body, book=False)
-        return one(request, "order", sales.render_order(doc), 201)
+        return sales.create_order(body, book=False)
 
-    @handler
-    async def order(request: Request) -> Response:
-        doc = sales.order(request.path_params["number"])
-        if request.method == "DELETE":
-            with acc.unit(suppressed(request, {})):
-                sales.delete_order(doc)
-            return Response(status_code=guesses.DELETE_STATUS)
-        if request.method == "PUT":
-            body = await json_body(request)
-            with acc.unit(suppressed(request, body)):
-                doc = sales.update_order(doc, body)
-        return one(request, "order", sales.render_order(doc))
+    orders = listing(acc, "order", "orders", sales.render_order, order_rows, create_order)
+    drafts = listing(acc, "order", "orders", sales.render_order, order_rows, create_draft)  # routed for POST only
 
-    @handler
-    async def book(request: Request) -> Response:
-        doc = sales.order(request.path_params["number"])
-        body = await json_body(request)  # {"mail": {"send": bool}} [source: SDK bookOrder]: no mail is sent
-        with acc.unit(suppressed(request, body)):
-            doc = sales.book(doc)
-        return one(request, "order", sales.render_order(doc))
+    order = record(acc, "order", "number", sales.order, sales.render_order, update=sales.update_order,
+                   delete=sales.delete_order)
+    # The body of a booking, {"mail": {"send": bool}} [source: SDK bookOrder], is read: no mail is sent.
+    book = action(acc, "order", "number", sales.order, sales.render_order, sales.book)
 
     @handler
     async def lines(request: Request) -> Response:
@@ -136,14 +101,14 @@ def routes(acc: Account) -> list[Route]:
         return page_response(request, "webhooks", filtered(request, rows, "webhooks", booleans=("is_active",)),
                              webhooks.render)
 
+    webhook = existing(lambda key: acc.store.get("webhooks", integer(key, "id")), "webhook")
+
     @handler
     async def hook(request: Request) -> Response:
-        doc = acc.store.get("webhooks", integer(request.path_params["id"], "id"))
-        if doc is None:
-            raise not_found("webhook", request.path_params["id"])
+        doc = webhook(request.path_params["id"])
         if request.method == "DELETE":
             acc.store.delete("webhooks", doc["id"])
-            return Response(status_code=guesses.DELETE_STATUS)
+            return deleted()
         if request.method == "PUT":
             body = await json_body(request)
             with acc.store.transaction():
@@ -152,9 +117,7 @@ def routes(acc: Account) -> list[Route]:
 
     @handler
     async def hook_logs(request: Request) -> Response:
-        doc = acc.store.get("webhooks", integer(request.path_params["id"], "id"))
-        if doc is None:
-            raise not_found("webhook", request.path_params["id"])
+        doc = webhook(request.path_params["id"])
         return page_response(request, "webhook_logs", acc.events.logs(doc["id"]), lambda r: r)
 
     return [

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from integrations_dagster.sandbox.base import DocumentStore
+from integrations_dagster.sandbox.rest import lookup
 from integrations_dagster.sandbox.shopbox import guesses
 from integrations_dagster.sandbox.shopbox.catalog import Catalog
 from integrations_dagster.sandbox.shopbox.hooks import InventoryHook
@@ -240,12 +241,7 @@ def routes(ledger: Ledger) -> list[Route]:
         rows, total = ledger.page(page, per_page)
         return JSONResponse(envelope(request, rows, total, page, per_page))
 
-    @handler
-    async def get_basket(request: Request) -> Response:
-        basket = ledger.get(request.path_params["uid"])
-        if basket is None:
-            raise not_found("Basket")
-        return JSONResponse(basket)
+    get_basket = handler(lookup(ledger.get, "uid", lambda: not_found("Basket")))
 
     @handler
     async def create(request: Request) -> Response:

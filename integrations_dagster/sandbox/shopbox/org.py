@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from integrations_dagster.sandbox.rest import lookup
 from integrations_dagster.sandbox.shopbox import guesses
 from integrations_dagster.sandbox.shopbox.wire import BASE, COPENHAGEN, handler, not_found, paged, stamps
 
@@ -72,12 +73,7 @@ class Org:
                     for uid, b in self.branches.items()]
             return paged(request, rows)
 
-        @handler
-        async def branch(request: Request) -> Response:
-            detail = self.branch_detail(request.path_params["uid"])
-            if detail is None:
-                raise not_found("Branch")
-            return JSONResponse(detail)
+        branch = handler(lookup(self.branch_detail, "uid", lambda: not_found("Branch")))
 
         @handler
         async def registers(request: Request) -> Response:
@@ -85,12 +81,7 @@ class Org:
             rows = [r for r in self.registers.values() if wanted in (None, "") or str(r["branch"]) == wanted]
             return paged(request, rows)
 
-        @handler
-        async def register(request: Request) -> Response:
-            row = self.registers.get(request.path_params["uid"])
-            if row is None:
-                raise not_found("Cash register")
-            return JSONResponse(row)
+        register = handler(lookup(self.registers.get, "uid", lambda: not_found("Cash register")))
 
         @handler
         async def staff(request: Request) -> Response:

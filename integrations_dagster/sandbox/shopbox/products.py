@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from integrations_dagster.sandbox.rest import lookup
 from integrations_dagster.sandbox.shopbox import guesses
 from integrations_dagster.sandbox.shopbox.catalog import Catalog
 from integrations_dagster.sandbox.shopbox.wire import (BASE, atomic, handler, invalid, json_body, not_found, paged,
@@ -84,12 +85,7 @@ def routes(cat: Catalog) -> list[Route]:
             tag = cat.create_tag(body)
         return JSONResponse(cat.public_tag(tag), status_code=guesses.TAG_CREATE_STATUS)
 
-    @handler
-    async def get_tag(request: Request) -> Response:
-        tag = cat.tag(request.path_params["uid"])
-        if tag is None:
-            raise not_found("Tag")
-        return JSONResponse(cat.public_tag(tag))
+    get_tag = handler(lookup(cat.tag, "uid", lambda: not_found("Tag"), lambda tag: JSONResponse(cat.public_tag(tag))))
 
     @handler
     async def tag_products(request: Request) -> Response:

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from integrations_dagster.sandbox.base import DocumentStore
+from integrations_dagster.sandbox.base import DocumentStore, int_param
 from integrations_dagster.sandbox.shopbox import guesses
 
 BASE = "/api/v3"
@@ -106,14 +106,10 @@ async def json_body(request: Request) -> dict[str, Any]:
 def minor_units(value: Any, field: str, *, allow_negative: bool = False) -> int:
     """An amount in øre. Integral floats (PHP's ``round()`` sends ``24900.0`` [3p: PHP plugin]) are taken;
     a fraction of an øre is refused (guesses.FRACTIONAL_MINOR_UNITS_REFUSED)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise invalid((field, f"{field} must be an integer (øre)."))
-    try:
-        number = float(value)
-    except ValueError:
-        raise invalid((field, f"{field} must be an integer (øre).")) from None
-    if not math.isfinite(number) or number != int(number):
-        raise invalid((field, f"{field} must be an integer (øre)."))
+    message = f"{field} must be an integer (øre)."
+    number = _finite(value, field, message)
+    if number != int(number):
+        raise invalid((field, message))
     if number < 0 and not allow_negative:
         raise invalid((field, f"{field} must be no less than 0."))
     return int(number)
@@ -121,15 +117,21 @@ def minor_units(value: Any, field: str, *, allow_negative: bool = False) -> int:
 
 def quantity(value: Any, field: str) -> int | float:
     """A quantity: integral numbers become ints; fractions are kept (goods sold by weight — GUESS)."""
+    number = _finite(value, field, f"{field} must be a number.")
+    return int(number) if number == int(number) else number
+
+
+def _finite(value: Any, field: str, message: str) -> float:
+    """A JSON number or numeric text as a finite float; anything else is refused with ``message``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise invalid((field, f"{field} must be a number."))
+        raise invalid((field, message))
     try:
         number = float(value)
     except ValueError:
-        raise invalid((field, f"{field} must be a number.")) from None
+        raise invalid((field, message)) from None
     if not math.isfinite(number):
-        raise invalid((field, f"{field} must be a number."))
-    return int(number) if number == int(number) else number
+        raise invalid((field, message))
+    return number
 
 
 def ref(value: Any, field: str, *, required: bool = True) -> int | None:
@@ -162,32 +164,27 @@ def stamps(crdate: int, tstamp: int) -> dict[str, Any]:
 # --- collections -------------------------------------------------------------------------------------
 def page_request(request: Request) -> tuple[int, int | None]:
     """(page, per_page or None for everything) from the query string (guesses.PER_PAGE_PARAMS)."""
-    raw_page = request.query_params.get("page")
-    page = 1
-    if raw_page is not None:
-        try:
-            page = int(raw_page)
-        except ValueError:
-            raise invalid(("page", "page must be an integer.")) from None
-        if page < 1:
-            raise invalid(("page", "page must be no less than 1."))
+    page = int_param(request, "page", 1, 1, None, _refuse("page"))
     per_page: int | None = guesses.DEFAULT_PER_PAGE
     for name in guesses.PER_PAGE_PARAMS:
-        raw = request.query_params.get(name)
-        if raw is None:
+        if request.query_params.get(name) is None:
             continue
-        try:
-            size = int(raw)
-        except ValueError:
-            raise invalid((name, f"{name} must be an integer.")) from None
+        size = int_param(request, name, 0, min(guesses.ALL_ROWS, 1), None, _refuse(name))
         if size == guesses.ALL_ROWS:
             per_page = None
         elif size < 1:
-            raise invalid((name, f"{name} must be no less than 1."))
+            raise _refuse(name)("range", request.query_params[name])
         else:
             per_page = min(size, guesses.MAX_PER_PAGE)
         break
     return page, per_page
+
+
+def _refuse(name: str) -> Callable[[str, str], Refusal]:
+    """The refusal of a paging parameter that is not an integer ("type") or is below 1 ("range")."""
+    def refuse(kind: str, _raw: str) -> Refusal:
+        return invalid((name, f"{name} must be an integer." if kind == "type" else f"{name} must be no less than 1."))
+    return refuse
 
 
 def _link(request: Request, page: int) -> str:

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from integrations_dagster.sandbox.base import int_param
+from integrations_dagster.sandbox.rest import lookup
 from integrations_dagster.sandbox.zettle import guesses
 from integrations_dagster.sandbox.zettle.products import Catalog
 from integrations_dagster.sandbox.zettle.stock import Stock
@@ -97,12 +98,7 @@ def routes(cat: Catalog, stock: Stock, bucket: TokenBucket) -> list[Route]:
     async def list_inventories(_: Request) -> Response:
         return JSONResponse(stock.inventories())
 
-    @limited
-    async def get_inventory(request: Request) -> Response:
-        inv = stock.inventory(request.path_params["inv"])
-        if inv is None:
-            raise not_found("Inventory not found")
-        return JSONResponse(inv)
+    get_inventory = limited(lookup(stock.inventory, "inv", lambda: not_found("Inventory not found")))
 
     @limited
     async def create_inventory(request: Request) -> Response:
