@@ -1,6 +1,6 @@
 """The ``integrations-dagster`` command: sandboxes, config validation, connection tests, sync log.
 
-    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8706
+    integrations-dagster sandbox all                  # the demo sandboxes on 8701-8708
     integrations-dagster sandbox fortnox --port 9000 --rate-limit 25 --rate-window 5
     integrations-dagster receiver [--port 8710]       # webhooks in: POST /hooks/<integration>/<connection>
     integrations-dagster subscribe pos                # the systems of an integration send webhooks to it
@@ -25,7 +25,8 @@ import sys
 import threading
 from pathlib import Path
 
-DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704, "specter": 8705}
+DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704, "specter": 8705,
+                 "rackbeat": 8707, "shopbox": 8708}
 # ``sandbox all``: (system, port, data file) — a second WooCommerce shop for the demo's WooCommerce ⇄
 # Specter integration, so that two ERPs never count one shop's stock.
 DEMO_SANDBOXES = [*((system, port, system) for system, port in DEFAULT_PORTS.items()),
@@ -39,6 +40,8 @@ CREDENTIAL_ENV = {
                     "client_secret": "BIGCOMMERCE_WEBHOOK_SECRET"},  # the app's secret signs its webhooks
     "specter": {"sbm_id": "SPECTER_SBM_ID", "api_user_id": "SPECTER_API_USER_ID", "user_key": "SPECTER_USER_KEY",
                 "integration_key": "SPECTER_INTEGRATION_KEY"},  # no integration key: an API v1 account
+    "rackbeat": {"api_key": "RACKBEAT_API_KEY"},
+    "shopbox": {"username": "SHOPBOX_USERNAME", "password": "SHOPBOX_PASSWORD", "client": "SHOPBOX_CLIENT"},
 }
 SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "woocommerce": (("consumer_key", "consumer_secret"),),
@@ -46,6 +49,8 @@ SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "zettle": (("client_id", "api_key"),),
     "bigcommerce": (("store_hash", "access_token"),),
     "specter": (("sbm_id", "api_user_id", "user_key", "integration_key"), ("sbm_id", "api_user_id", "user_key")),
+    "rackbeat": (("api_key",),),
+    "shopbox": (("username", "password", "client"),),
 }
 
 

@@ -31,6 +31,9 @@ export BIGCOMMERCE_STORE_HASH="${BIGCOMMERCE_STORE_HASH:-demostore}"  # the stor
 generate SPECTER_USER_KEY ""
 generate SPECTER_INTEGRATION_KEY ""
 export SPECTER_SBM_ID="${SPECTER_SBM_ID:-4711}" SPECTER_API_USER_ID="${SPECTER_API_USER_ID:-1}"  # ids: no secrets
+generate RACKBEAT_API_KEY ""
+generate SHOPBOX_PASSWORD ""
+export SHOPBOX_USERNAME="${SHOPBOX_USERNAME:-kasse@example.no}" SHOPBOX_CLIENT="${SHOPBOX_CLIENT:-1701}"  # no secrets
 ./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!
