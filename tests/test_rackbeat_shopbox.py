@@ -97,3 +97,62 @@ def test_till_sales_become_rackbeat_orders_once_and_rackbeat_stock_reaches_each_
         rows = requests.get(f"{box}/stock", params={"branch": branch}, timeout=10).json()
         held = {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}
         assert held[(kopp, None)] == count, branch
+
+
+def test_rackbeat_stock_reaches_the_till_through_its_webhook_and_a_forged_one_is_refused(
+        tmp_path, rackbeat_sandbox, shopbox_empty, store):
+    """Realtime stock (seed 003: "lager fra Rackbeat til Shopbox i sanntid"): `subscribe` makes the
+    subscription through Rackbeat's API and keeps its token (shown once) in the state store; Rackbeat's
+    delivery carries it in Rackbeat-Webhook-Token, the receiver verifies it, the flow's webhook sensor
+    asks for a run, and the run sets the branch's count. A delivery with another token is refused;
+    disconnecting removes the subscription."""
+    from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+
+    from integrations_dagster.receiver import build_app, subscribe, unsubscribe, webhook_secret_key
+    from integrations_dagster.sandbox.runner import serve_in_thread
+
+    box = f"{shopbox_empty.url}/__sandbox__/shopbox"
+    rb(rackbeat_sandbox, "POST", "/products", {"number": "KOPP-1", "name": "Kopp", "group": 1, "sales_price": 119.2})
+    kopp = requests.post(f"{box}/products", timeout=10, json={"name": "Kopp", "sku_code": "KOPP-1",
+                                                              "selling_price": 14900, "tax": 1}).json()
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(YAML.format(shopbox=shopbox_empty.url, rackbeat=rackbeat_sandbox.url)).replace(
+        'options: {branches: {"1": "6101", "2": "6102"}}',
+        'options: {branches: {"1": "6101", "2": "6102"}}\n        triggers: {webhook: true}'))
+    file = config.load(path)
+    defs, instance = build_definitions(file), DagsterInstance.ephemeral()
+    server, thread, port = serve_in_thread(build_app(file, store), name="receiver")
+    cursor: list[str | None] = [None]
+
+    def tick():
+        sensor = defs.get_sensor_def("kasse_stock_webhook")
+        with build_sensor_context(instance=instance, cursor=cursor[0], definitions=defs) as ctx:
+            result = sensor(ctx)
+            cursor[0] = ctx.cursor
+        return result
+
+    try:
+        receiver = f"http://127.0.0.1:{port}"
+        assert subscribe(file, store, "kasse", receiver) == [f"kasse.erp: stock → {receiver}/hooks/kasse/erp"]
+        hooks = rb(rackbeat_sandbox, "GET", "/webhooks")["webhooks"]
+        assert [h["url"] for h in hooks] == [f"{receiver}/hooks/kasse/erp"]
+        assert "token" not in hooks[0] and store.token(webhook_secret_key("kasse", "erp"))["secret"]
+        assert isinstance(tick(), SkipReason)
+        requests.post(f"{rackbeat_sandbox.url}/__sandbox__/rackbeat/stock", timeout=10, json={
+            "item": "KOPP-1", "location": 2, "quantity": 11}).raise_for_status()
+        rackbeat_sandbox.sandbox.outbox.flush()
+        assert rackbeat_sandbox.sandbox.outbox.idle(10)
+        assert isinstance(tick(), RunRequest)
+        assert run(defs, "kasse_stock", instance).success
+        rows = requests.get(f"{box}/stock", params={"branch": 6102}, timeout=10).json()
+        assert {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}[(kopp["uid"], None)] == 11
+        forged = requests.post(f"{receiver}/hooks/kasse/erp", timeout=10, json={"key_name": "number", "key": "KOPP-1"},
+                               headers={"Rackbeat-Webhook-Token": "0" * 32,
+                                        "Rackbeat-Webhook-Event": "product.stock_changed"})
+        assert forged.status_code == 401
+        assert isinstance(tick(), SkipReason)
+        assert unsubscribe(file, "kasse") == ["kasse.erp: 1 webhook subscriptions removed"]
+        assert rb(rackbeat_sandbox, "GET", "/webhooks")["webhooks"] == []
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

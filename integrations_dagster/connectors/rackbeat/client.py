@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, MapNotes, Outcome, Window, WriteContext, one_by_one,
+    Change, ConnectorResource, MapNotes, Outcome, WebhookHint, Window, WriteContext, one_by_one,
 )
+from integrations_dagster.connectors.rackbeat import webhooks
 from integrations_dagster.connectors.http import TransientError
 from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
 from integrations_dagster.model import CanonicalRecord, Order
@@ -47,12 +48,15 @@ class RackbeatResource(ConnectorResource):
     system: ClassVar[str] = "rackbeat"
     reads: ClassVar[frozenset[str]] = frozenset({"stock"})
     writes: ClassVar[frozenset[str]] = frozenset({"orders"})
-    secret_fields: ClassVar[tuple[str, ...]] = ("api_key",)
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("api_key",),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.rackbeat.options:RackbeatOptions"
 
     base_url: str = "https://app.rackbeat.com/api"
     api_key: str
+    # The tokens of this receiver's subscriptions (Rackbeat makes one per subscription, shown once):
+    # `integrations-dagster subscribe` keeps them in the state store; the receiver passes them here.
+    webhook_secret: str | None = None
     timeout: float = 30
 
     _adapter: Adapter | None = PrivateAttr(default=None)
@@ -66,6 +70,16 @@ class RackbeatResource(ConnectorResource):
         me = self.adapter().get("/self")
         account = (me.get("user_account") or {}) if isinstance(me, dict) else {}
         return f"Rackbeat: account {account.get('id', '?')} {account.get('name') or ''}".rstrip()
+
+    # -- webhooks (:mod:`.webhooks`) -----------------------------------------------------------
+    def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
+        return webhooks.hint(headers, self.webhook_secret)
+
+    def subscribe_webhooks(self, destination: str, entities: set[str]) -> str | None:
+        return webhooks.subscribe(self.adapter(), destination, entities)
+
+    def unsubscribe_webhooks(self, path: str) -> int:
+        return webhooks.unsubscribe(self.adapter(), path, by_path=True)
 
     # -- reader / mapper -----------------------------------------------------------------------
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
