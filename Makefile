@@ -34,10 +34,10 @@ demo: install
 # Every test runs with the state store on SQLite, then again on PostgreSQL (in CI always; outside
 # CI only when a server answers at 127.0.0.1:5432).
 test: install browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 	@if [ -n "$$CI" ] || $(PY) scripts/pg_up.py "$(PG_URL)"; then \
 		echo "== again with the state store on PostgreSQL =="; \
-		INTEGRATIONS_TEST_PG_URL="$(PG_URL)" $(PY) -m pytest -q; \
+		INTEGRATIONS_TEST_PG_URL="$(PG_URL)" $(PY) -m pytest -q --durations=25; \
 	else echo "PostgreSQL not reachable at 127.0.0.1:5432 and not in CI: PostgreSQL pass skipped"; fi
 
 # Benchmarks (not tests: no timing is asserted anywhere); sizes: `$(PY) -m bench.run --help`.
