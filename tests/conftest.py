@@ -56,7 +56,7 @@ def running(system: str, credentials: dict[str, str], seed: int, demo: bool) -> 
     try:
         yield sandbox
     finally:
-        sandbox.stop()
+        sandbox.stop(wait=False)
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ class QuietHandler(BaseHTTPRequestHandler):
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve ``handler`` on a free local port from a thread; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
