@@ -68,19 +68,46 @@ def initial_sync(integration: str, flow: str, *, dry_run: bool = False, force: b
     the real one is recorded in the state store, and a second one needs ``force``."""
     from integrations_dagster.state.resource import open_store
 
-    store = open_store()
-    key = f"initial:{integration}.{flow}"
+    store, key = open_store(), _initial_key(integration, flow)
     done = store.token(key)
     if done and not dry_run and not force:
-        raise ConfigError(f"the initial sync of {integration}.{flow} ran at {done.get('at')} (run {done.get('run_id')}); "
-                          "it is done once: --force runs it again")
+        raise ConfigError(_done_once(integration, flow, done))
     result = run_flow(integration, flow, dry_run=dry_run, full=True, config=config)
     if result.success and not dry_run:
-        from datetime import UTC, datetime
-
-        store.save_token(key, {"at": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": result.run_id,
-                               "forced": bool(done)})
+        store.save_token(key, {"at": _now(), "run_id": result.run_id, "forced": bool(done)})
     return result
+
+
+def skip_initial_sync(integration: str, flow: str, *, force: bool = False, config: str | None = None) -> None:
+    """Seed 003: "do not sync" is a choice of the initial sync too, and as final: recorded like a run, so a
+    later initial sync needs ``force``. The flow must exist (a typo would otherwise lock nothing)."""
+    from integrations_dagster.build import load_definitions
+    from integrations_dagster.state.resource import open_store
+
+    jobs = {j.name for j in load_definitions(config).resolve_all_job_defs()}
+    if f"{integration}_{flow}" not in jobs:
+        raise ConfigError(f"no flow {integration}.{flow}")
+    store, key = open_store(), _initial_key(integration, flow)
+    done = store.token(key)
+    if done and not force:
+        raise ConfigError(_done_once(integration, flow, done))
+    store.save_token(key, {"at": _now(), "run_id": None, "skipped": True, "forced": bool(done)})
+
+
+def _initial_key(integration: str, flow: str) -> str:
+    return f"initial:{integration}.{flow}"
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _done_once(integration: str, flow: str, done: dict) -> str:
+    what = "was set to 'do not sync'" if done.get("skipped") else f"ran (run {done.get('run_id')})"
+    return (f"the initial sync of {integration}.{flow} {what} at {done.get('at')}; it is done once: --force runs "
+            "it again")
 
 
 def _instance():

@@ -148,7 +148,11 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         transforms=tuple((t.use, t.params()) for t in flow.transforms if t.stage == "normalize"),
         push_transforms=tuple((t.use, t.params()) for t in flow.transforms if t.stage == "push"),
         warn_at=flow.failed_records.warn_at,
-        error_at=flow.failed_records.error_at)
+        error_at=flow.failed_records.error_at, conflict_winner=_side(integration.winner(flow_name), flow))
+
+
+def _side(winner: str | None, flow: cfg.Flow) -> str | None:
+    return None if winner is None else ("source" if winner == flow.source else "target")
 
 
 def load_definitions(path: str | Path | None = None) -> Definitions:
@@ -159,7 +163,7 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
     file = cfg.load(path)
     errors = [f for f in config_check.check(file) if f.level == "error"]
     if errors:
-        raise cfg.ConfigError("; ".join(f.line(path or cfg.config_path()) for f in errors))
+        raise cfg.ConfigError("; ".join(f.line(path or cfg.config_path(), level=False) for f in errors))
     try:
         return build_definitions(file)
     except cfg.ConfigError as exc:

@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     ini.add_argument("flow")
     ini.add_argument("--dry-run", action="store_true", help="say what it would do, write nothing")
     ini.add_argument("--force", action="store_true", help="run it again though it ran before")
+    ini.add_argument("--skip", action="store_true", help=(
+        "choose not to sync at all (seed 003: 'do not sync'): recorded like a run, so the choice is made once"))
     ini.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
     ini.add_argument("--format", choices=("table", "json"), default="table")
 
@@ -267,6 +269,7 @@ def _connect(args) -> int:
         print(f"error: no {'connection' if args.connection else 'integration'} {where} in "
               f"{args.config or config.config_path()}", file=sys.stderr)
         return 2
+    unready: list[str] = []
     for name in names:
         resource = connection_resource(name, integration.connections[name])
         missing = [getattr(resource, f).env_var_name for f in resource.secret_fields
@@ -276,12 +279,32 @@ def _connect(args) -> int:
             return 2
         with resource.process_config_and_initialize_cm() as live:
             print(f"{args.integration}.{name}: OK — {live.test_connection()}")
+            missing = live.prerequisites(connection_uses(integration, name))
+        for problem in missing:
+            print(f"{args.integration}.{name}: missing — {problem}", file=sys.stderr)
+        if missing:
+            unready.append(name)
+    if unready:
+        print(f"error: {', '.join(unready)} not ready for the flows: create what is missing, then connect again",
+              file=sys.stderr)
+        return 1
     if not args.connection and lifecycle.reconnect(open_store(), args.integration):
         print(f"{args.integration}: connected again; its flows begin with a first sync (products already in a "
               "target are linked by SKU, not created twice)")
         if any(f.enabled and f.triggers.webhook for f in integration.flows.values()):
             print(f"webhooks: `integrations-dagster subscribe {args.integration}` subscribes the receiver again")
     return 0
+
+
+def connection_uses(integration, connection: str) -> list:
+    """Each enabled flow's use of ``connection``, with the options that side reads (for ``prerequisites``)."""
+    from integrations_dagster.build import integration_specs
+    from integrations_dagster.connectors.base import Use
+    from integrations_dagster.flows.pipeline import connection_options
+
+    return [Use(spec.name, spec.entity, side, connection_options(spec, side))
+            for spec in integration_specs(integration) for side in ("source", "target")
+            if getattr(spec, side) == connection]
 
 
 def _disconnect(args) -> int:
@@ -347,6 +370,13 @@ def _act(args) -> int:
 
     from integrations_dagster.actions import initial_sync, run_flow
 
+    if args.command == "initial-sync" and args.skip:
+        from integrations_dagster.actions import skip_initial_sync
+
+        skip_initial_sync(args.integration, args.flow, force=args.force, config=args.config)
+        print(f"{args.integration}.{args.flow}: the initial sync is set to 'do not sync'; it cannot be run later "
+              "without --force")
+        return 0
     if args.command == "initial-sync":
         result = initial_sync(args.integration, args.flow, dry_run=args.dry_run, force=args.force, config=args.config)
     else:

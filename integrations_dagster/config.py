@@ -198,6 +198,10 @@ class Flow(Strict):
     triggers: Trigger = Field(default_factory=Trigger)
     failed_records: RecordChecks = Field(default_factory=RecordChecks)
     options: dict[str, Any] = Field(default_factory=dict)
+    # Products (or any entity but stock) carried both ways: the connection whose change wins when both
+    # sides changed the same field since the last sync (``connectors.conflicts``). One connection for
+    # both flows of the pair; set on either.
+    conflict_winner: str | None = None
 
 
     @model_validator(mode="after")
@@ -208,6 +212,20 @@ class Flow(Strict):
             if share < 0:
                 raise ValueError(f"separate_stock.{sku}: the share must not be negative (got {share})")
         return self
+
+
+def both_ways(flows: dict[str, Flow]) -> list[tuple[tuple[str, Flow], tuple[str, Flow]]]:
+    """The enabled pairs of flows that carry one entity (not stock: counted, ``flows.pairs``) between the
+    same two connections, one each way."""
+    live = [(n, f) for n, f in flows.items() if f.enabled and f.entity != "stock"]
+    return [((a, one), (b, two)) for i, (a, one) in enumerate(live) for b, two in live[i + 1:]
+            if one.entity == two.entity and (one.source, one.target) == (two.target, two.source)]
+
+
+def _overlap(one: Flow, two: Flow) -> bool:
+    """Whether two flows of a pair may write the same field (``owns`` unset: every field it may own) —
+    a preset's products one way and prices the other never meet, so they need no conflict rule."""
+    return one.owns is None or two.owns is None or bool(set(one.owns) & set(two.owns))
 
 
 class Alerts(Strict):
@@ -261,7 +279,26 @@ class Integration(Strict):
                 if other not in self.flows or other == name:
                     raise ValueError(f"flows.{name}.after: no other flow named {other!r}"
                                      + did_you_mean(other, set(self.flows) - {name}))
+            if flow.conflict_winner is not None and flow.conflict_winner not in (flow.source, flow.target):
+                raise ValueError(f"flows.{name}.conflict_winner: {flow.conflict_winner!r} is neither the flow's "
+                                 f"source ({flow.source}) nor its target ({flow.target})")
+        for (a, one), (b, two) in both_ways(self.flows):
+            winners = {w for w in (one.conflict_winner, two.conflict_winner) if w is not None}
+            if len(winners) > 1:
+                raise ValueError(f"flows.{a} and flows.{b} carry {one.entity} both ways and name different "
+                                 f"conflict_winners ({', '.join(sorted(winners))}): name one connection")
+            if not winners and _overlap(one, two):
+                raise ValueError(f"flows.{a} and flows.{b} carry {one.entity} both ways: set conflict_winner "
+                                 f"(on either) to the connection whose change wins when both sides changed the same "
+                                 f"field ({one.source} or {one.target})")
         return self
+
+    def winner(self, flow_name: str) -> str | None:
+        """The conflict winner of a flow that has a reverse (its own, else its pair's); None: no pair."""
+        for (a, one), (b, two) in both_ways(self.flows):
+            if flow_name in (a, b):
+                return one.conflict_winner or two.conflict_winner
+        return None
 
 
 class IntegrationsFile(Strict):

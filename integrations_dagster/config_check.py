@@ -26,7 +26,8 @@ from integrations_dagster.connectors.options import ConnectorOptions, names_for,
 
 # Option names the engine puts in every options dict itself (``flows.pipeline._options``).
 ENGINE_SET = {"connection": "the connection's name", "mode": "the flow's mode",
-              "extra_raw_fields": "the raw fields the flow's field_map reads"}
+              "extra_raw_fields": "the raw fields the flow's field_map reads",
+              "conflict_winner": "the flow's conflict_winner, as source or target"}
 UNSET_URL = "http://unset.invalid"  # a base URL whose variable is unset, for the structural check only
 
 
@@ -48,8 +49,8 @@ class Finding:
     where: str  # the YAML path, e.g. integrations[demo].connections.erp.settings.price_list
     message: str
 
-    def line(self, file: Any) -> str:
-        return f"{self.level}: {file}: {self.where}: {self.message}"
+    def line(self, file: Any, level: bool = True) -> str:
+        return f"{self.level + ': ' if level else ''}{file}: {self.where}: {self.message}"
 
 
 def check(file: cfg.IntegrationsFile) -> list[Finding]:
@@ -86,10 +87,12 @@ def _connection(at: str, conn: cfg.Connection) -> list[Finding]:
             found.append(Finding("error", where, f"unknown setting of {conn.system}" + cfg.did_you_mean(key, fields)))
         else:
             found += _setting_value(where, value, fields[key].annotation)
+    # a credential is a secret field, or a field of a credential set (Shopbox's shop id, given with the login)
+    known = set(cls.secret_fields) | {name for names in cls.credential_sets for name in names}
     for key in conn.credentials:
-        if key not in cls.secret_fields:
+        if key not in known:
             found.append(Finding("error", f"{at}.credentials.{key}", f"unknown credential of {conn.system}"
-                                 + cfg.did_you_mean(key, cls.secret_fields)))
+                                 + cfg.did_you_mean(key, known)))
     model = options_model(cls)
     if model is not None:
         found += _options(f"{at}.options", conn.options, {model: set(model.model_fields)},

@@ -218,6 +218,17 @@ def to_receiver_path(destination: str | None, path: str) -> bool:
     return bool(destination) and urlsplit(destination).path.rstrip("/") == path.rstrip("/")
 
 
+@dataclass(frozen=True)
+class Use:
+    """One flow's use of a connection, for :meth:`ConnectorResource.prerequisites`: the flow's name, its
+    entity, whether the connection is its ``source`` or ``target``, and the options that side reads."""
+
+    flow: str
+    entity: str
+    role: Literal["source", "target"]
+    options: dict[str, Any]
+
+
 class ConnectorResource(ConfigurableResource):
     """Base of every connector. Subclasses declare their credential fields (``EnvVar`` in YAML)."""
 
@@ -248,6 +259,12 @@ class ConnectorResource(ConfigurableResource):
     @abstractmethod
     def test_connection(self) -> str:
         """Call the system with the credentials; return a one-line description, or raise ApiError."""
+
+    def prerequisites(self, uses: list[Use]) -> list[str]:
+        """What the account must hold before these flows can run (a product group, a location per till,
+        a custom field the options name), each missing thing as a sentence saying what to create or set;
+        empty when all is there. Read-only; ``connect`` prints them. Default: nothing to check."""
+        return []
 
     @abstractmethod
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:

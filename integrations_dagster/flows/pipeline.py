@@ -470,6 +470,8 @@ def connection_options(spec: FlowSpec, side: str) -> dict[str, Any]:
     conn = spec.source_options if side == "source" else spec.target_options
     name = spec.source if side == "source" else spec.target
     out = {**conn, **spec.flow_options, "connection": name, "mode": spec.mode}
+    if side == "target" and spec.conflict_winner:
+        out["conflict_winner"] = spec.conflict_winner
     if side == "source" and spec.field_map:  # the raw fields a field_map reads: a reader that trims asks for them
         out["extra_raw_fields"] = sorted({path.split(".")[0] for path in spec.field_map.values()})
     return out

@@ -27,6 +27,9 @@ class FlowSpec:
     # The flow of the same entity between the same two connections the other way (``flows.pairs``).
     reverse: str | None = None
     owns: frozenset[str] | None = None  # target fields this flow writes (None: all it may own)
+    # Carried both ways (not stock): whose change wins a conflict, "source" or "target" of this flow
+    # (``connectors.conflicts``); None: a one-way flow, whose source always wins.
+    conflict_winner: str | None = None
     batch_size: int = 500
     op_retries: int = 2
     op_retry_delay_s: float = 2.0

@@ -1,4 +1,5 @@
-"""Rackbeat connector, first part: stock per location as a source, orders (a POS's sales) as a target.
+"""Rackbeat connector: stock per location and products as a source; orders (a POS's sales) and
+products as a target. Products both ways are in :mod:`.products`.
 
 Reading **stock**: ``/products`` page by page, then each stocked product's ``/products/{n}/locations``
 (``product_locations``, with ``variations`` per location for a product with a variation group)
@@ -29,9 +30,9 @@ from typing import Any, ClassVar, Iterator, Mapping
 from pydantic import PrivateAttr
 
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, MapNotes, Outcome, WebhookHint, Window, WriteContext, one_by_one,
+    Change, ConnectorResource, MapNotes, Outcome, Use, Watermark, WebhookHint, Window, WriteContext, one_by_one,
 )
-from integrations_dagster.connectors.rackbeat import webhooks
+from integrations_dagster.connectors.rackbeat import products, webhooks
 from integrations_dagster.connectors.http import TransientError
 from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
 from integrations_dagster.model import CanonicalRecord, Order
@@ -40,14 +41,16 @@ from integrations_dagster.model.stock import StockLevel
 
 UNIT_PRICE = Decimal("0.000001")
 CREATE_ATTEMPTS = 3
+ORDER_WRITER_MEMO = "rackbeat.order_writer"
 
 
 class RackbeatResource(ConnectorResource):
     """One Rackbeat account, reached with its API key."""
 
     system: ClassVar[str] = "rackbeat"
-    reads: ClassVar[frozenset[str]] = frozenset({"stock"})
-    writes: ClassVar[frozenset[str]] = frozenset({"orders"})
+    reads: ClassVar[frozenset[str]] = frozenset({"stock", "products"})
+    writes: ClassVar[frozenset[str]] = frozenset({"orders", "products"})
+    ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
     secret_fields: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("api_key",),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.rackbeat.options:RackbeatOptions"
@@ -71,6 +74,12 @@ class RackbeatResource(ConnectorResource):
         account = (me.get("user_account") or {}) if isinstance(me, dict) else {}
         return f"Rackbeat: account {account.get('id', '?')} {account.get('name') or ''}".rstrip()
 
+    def prerequisites(self, uses: list[Use]) -> list[str]:
+        """Seed 003's checklist: a group with stock, the locations and custom fields the flows name (:mod:`.setup`)."""
+        from integrations_dagster.connectors.rackbeat import setup
+
+        return setup.prerequisites(self.adapter(), uses)
+
     # -- webhooks (:mod:`.webhooks`) -----------------------------------------------------------
     def webhook_hint(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
         return webhooks.hint(headers, self.webhook_secret)
@@ -83,6 +92,9 @@ class RackbeatResource(ConnectorResource):
 
     # -- reader / mapper -----------------------------------------------------------------------
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        if entity == "products":
+            yield from products.read(self.adapter(), window)
+            return
         if entity != "stock":
             raise ValueError(f"Rackbeat is not a source of {entity!r}")
         read_at = datetime.now(UTC).isoformat()
@@ -97,8 +109,27 @@ class RackbeatResource(ConnectorResource):
                         yield {"sku": row["sku"], "location": str(place["number"]), "_read_at": read_at,
                                "available_quantity": row.get("available_quantity"), "product": product["number"]}
 
+    def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
+        if entity == "products":
+            return products.read_keys(self.adapter(), keys)
+        return super().read_keys(entity, keys, options)
+
+    def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:
+        """Products: the newest ``updated_at`` and its number (one small request)."""
+        if entity != "products":
+            return None
+        body = self.adapter().get("/products", order_by="updated_at", order_direction="desc", limit=1)
+        first = (body.get("products") or [None])[0]
+        if first is None:
+            return None
+        at = datetime.fromisoformat(products.instant(first.get("updated_at")) or datetime.now(UTC).isoformat())
+        mark = f"{first.get('number')}:{first.get('updated_at')}"
+        return Watermark(at, mark, new=since is None or since.fingerprint != mark)
+
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
+        if entity == "products":
+            return products.to_product(raw, str(options.get("currency") or "NOK"), notes)
         if entity != "stock":
             raise ValueError(f"Rackbeat is not a source of {entity!r}")
         quantity = raw.get("available_quantity")
@@ -108,16 +139,25 @@ class RackbeatResource(ConnectorResource):
                           source_id=str(raw.get("product")), as_of=raw["_read_at"])
 
     def raw_key(self, entity: str, raw: dict) -> str:
+        if entity == "products":
+            return str(raw.get("number", "?"))
         return f"{raw.get('sku', '?')}@{raw.get('location', '?')}"
 
     def raw_id(self, entity: str, raw: dict) -> str | None:
+        if entity == "products":
+            return str(raw["number"]) if raw.get("number") else None
         return str(raw["product"]) if raw.get("product") else None
 
     # -- exporter ------------------------------------------------------------------------------
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        if entity == "products":
+            yield from products.ProductWriter(self.adapter(), ctx).write(changes)
+            return
         if entity != "orders":
             raise ValueError(f"Rackbeat is not a target of {entity!r}")
-        writer = _OrderWriter(self.adapter(), ctx)
+        writer = ctx.memo.get(ORDER_WRITER_MEMO)  # its item and variation lookups serve the run's next batches
+        if writer is None:
+            writer = ctx.memo[ORDER_WRITER_MEMO] = _OrderWriter(self.adapter(), ctx)
         yield from one_by_one(changes, writer.one, "Rackbeat refused it")
 
 

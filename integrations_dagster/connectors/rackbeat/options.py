@@ -1,5 +1,6 @@
 """The options the Rackbeat connector reads (see :mod:`integrations_dagster.connectors.options`): the
-order writer's customer, VAT choice and locations (``client._OrderWriter``)."""
+order writer's customer, VAT choice and locations (``client._OrderWriter``), the product mapper's
+currency and the product writer's groups and custom fields (``products``)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,13 @@ class RackbeatOptions(ConnectorOptions):
         "the sale's location (a Shopbox branch uid) -> the Rackbeat location number it draws stock from"))
     main_location: str | None = option(writes=("orders",), description=(
         "the Rackbeat location of a sale whose location has no mapping (seed 003: 'Hovedlager i Rackbeat')"))
+    currency: str = option("NOK", reads=("products",), description=(
+        "the account's currency (Rackbeat's prices carry none)"))
+    groups: dict[str, str] = option({}, writes=("products",), description=(
+        "a product's category (a Shopbox tag) -> the Rackbeat product group number a new product goes into"))
+    default_group: str | None = option(writes=("products",), description=(
+        "the product group of a new product whose category has no mapping (seed 003: 'Standard Shopbox-gruppe')"))
+    uid_field: int | None = option(writes=("products",), description=(
+        "id of the custom item field that keeps the source's product id (seed 003: 'Shopbox UID felt ID')"))
+    variation_field: int | None = option(writes=("products",), description=(
+        "id of the custom item field that keeps the source's variation id (seed 003: 'Shopbox variasjonsfelt ID')"))

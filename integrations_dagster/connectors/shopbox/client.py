@@ -22,7 +22,10 @@ Writing:
   absolute count [3p: PHP plugin posts the shop's current stock]. The level's location names the
   branch through the flow's ``branches`` option (source location → branch uid), else ``main_branch``
   (seed 003: "Hovedlager i Shopbox … brukes som en standardlokasjon"). The product is found by SKU
-  (a variation by its own ``sku_code``).
+  (a variation by its own ``sku_code``) in the catalogue's SKU index, listed once per run
+  (``products.catalogue``, kept in ``ctx.memo``).
+* **products** — created, or updated in the fields the flow owns and only where they differ, by
+  :mod:`.products` (``POST /products/create-or-update`` [3p: PHP plugin]).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pydantic import PrivateAttr
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext, one_by_one,
 )
-from integrations_dagster.connectors.shopbox import mapping
+from integrations_dagster.connectors.shopbox import mapping, products
 from integrations_dagster.connectors.shopbox.adapter import Adapter
 from integrations_dagster.model import CanonicalRecord
 from integrations_dagster.model.stock import StockLevel
@@ -46,7 +49,8 @@ class ShopboxResource(ConnectorResource):
 
     system: ClassVar[str] = "shopbox"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders", "stock"})
-    writes: ClassVar[frozenset[str]] = frozenset({"stock"})
+    writes: ClassVar[frozenset[str]] = frozenset({"products", "stock"})
+    ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
     secret_fields: ClassVar[tuple[str, ...]] = ("username", "password")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("username", "password", "client"),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.shopbox.options:ShopboxOptions"
@@ -136,9 +140,12 @@ class ShopboxResource(ConnectorResource):
 
     # -- exporter ------------------------------------------------------------------------------
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        if entity == "products":
+            yield from products.ProductWriter(self.adapter(), ctx).write(changes)
+            return
         if entity != "stock":
             raise ValueError(f"Shopbox is not a target of {entity!r}")
-        index = self._sku_index()
+        index = products.catalogue(self.adapter(), ctx.memo).skus
         branches = {str(k): str(v) for k, v in (ctx.options.get("branches") or {}).items()}
         main = ctx.options.get("main_branch")
 
@@ -167,14 +174,3 @@ class ShopboxResource(ConnectorResource):
                            level=level.quantity)
 
         yield from one_by_one(changes, one, "Shopbox refused it")
-
-    def _sku_index(self) -> dict[str, tuple[int, int | None]]:
-        """SKU -> (product uid, variation uid or None), over the whole catalogue (one pass)."""
-        index: dict[str, tuple[int, int | None]] = {}
-        for raw in self.adapter().pages("/products", expand="product_variances"):
-            if raw.get("sku_code") and not raw.get("product_variances"):
-                index[str(raw["sku_code"])] = (int(raw["uid"]), None)
-            for var in raw.get("product_variances") or []:
-                if var.get("sku_code"):
-                    index[str(var["sku_code"])] = (int(raw["uid"]), int(var["uid"]))
-        return index

@@ -1,5 +1,6 @@
 """The options the Shopbox connector reads (see :mod:`integrations_dagster.connectors.options`):
-the mapper's currency (``client.to_canonical``) and the stock writer's branches (``client.write``)."""
+the mapper's currency (``client.to_canonical``), the stock writer's branches (``client.write``) and the
+product writer's tags (``products.ProductWriter``)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ class ShopboxOptions(ConnectorOptions):
         "per Shopbox register)"))
     main_branch: str | None = option(writes=("stock",), description=(
         "the branch a location without a mapping counts for (seed 003: 'Hovedlager i Shopbox')"))
+    tags: dict[str, str] = option({}, writes=("products",), description=(
+        "the source's category -> the Shopbox tag (category) name a product of it gets; a category not "
+        "named here is a tag of its own name (created when the shop has none)"))
+    default_tag: str | None = option(writes=("products",), description=(
+        "the Shopbox tag a product without a category gets (the PHP plugin's set-up asks for a default tag [3p])"))
