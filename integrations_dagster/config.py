@@ -222,7 +222,7 @@ def both_ways(flows: dict[str, Flow]) -> list[tuple[tuple[str, Flow], tuple[str,
             if one.entity == two.entity and (one.source, one.target) == (two.target, two.source)]
 
 
-def _overlap(one: Flow, two: Flow) -> bool:
+def overlap(one: Flow, two: Flow) -> bool:
     """Whether two flows of a pair may write the same field (``owns`` unset: every field it may own) —
     a preset's products one way and prices the other never meet, so they need no conflict rule."""
     return one.owns is None or two.owns is None or bool(set(one.owns) & set(two.owns))
@@ -287,10 +287,6 @@ class Integration(Strict):
             if len(winners) > 1:
                 raise ValueError(f"flows.{a} and flows.{b} carry {one.entity} both ways and name different "
                                  f"conflict_winners ({', '.join(sorted(winners))}): name one connection")
-            if not winners and _overlap(one, two):
-                raise ValueError(f"flows.{a} and flows.{b} carry {one.entity} both ways: set conflict_winner "
-                                 f"(on either) to the connection whose change wins when both sides changed the same "
-                                 f"field ({one.source} or {one.target})")
         return self
 
     def winner(self, flow_name: str) -> str | None:

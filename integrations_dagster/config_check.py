@@ -63,7 +63,18 @@ def check(file: cfg.IntegrationsFile) -> list[Finding]:
             found += _connection(f"{at}.connections.{name}", conn)
         for name, flow in integration.flows.items():
             found += _flow(f"{at}.flows.{name}", flow, integration)
+        found += _both_ways(at, integration)
     return found + unset_environment(file)
+
+
+def _both_ways(at: str, integration: cfg.Integration) -> list[Finding]:
+    """A pair whose flows may write the same field, with no conflict_winner: each flow's source wins
+    (the later run's edit stands), and a conflict goes unnoticed (``connectors.conflicts``)."""
+    return [Finding("warning", f"{at}.flows.{a}", (
+        f"flows {a} and {b} carry {one.entity} both ways and may write the same fields: set conflict_winner "
+        f"({one.source} or {one.target}) so that an edit made on both sides is settled by a stated rule"))
+        for (a, one), (b, two) in cfg.both_ways(integration.flows)
+        if one.conflict_winner is None and two.conflict_winner is None and cfg.overlap(one, two)]
 
 
 def settings_fields(resource_cls: type) -> dict[str, Any]:

@@ -268,3 +268,22 @@ def test_both_ways_settles_without_ping_pong_and_a_conflict_goes_to_the_stated_w
         result = run(defs, job, run_config={"ops": {f"{job}_fetch": {"config": {"full": True}}}})
         assert result.success and writes(state_url, result) == [], (job, writes(state_url, result))
     assert rb(rackbeat_sandbox, "GET", "/products/KAFFE-500")["product"]["name"] == "Kaffe (Rackbeat)"
+
+
+def test_a_pair_without_a_stated_winner_is_warned_and_two_winners_are_refused(tmp_path, rackbeat_empty,
+                                                                              shopbox_empty):
+    from integrations_dagster import config_check
+
+    both = BOTH_WAYS.format(winner="erp").replace("        conflict_winner: erp\n", "")
+    defs_for(tmp_path, rackbeat_empty, shopbox_empty, both)
+    found = config_check.check(config.load(tmp_path / "integrations.yaml"))
+    assert [f for f in found if f.level == "warning" and "set conflict_winner (pos or erp)" in f.message], found
+    path = tmp_path / "integrations.yaml"
+    path.write_text(path.read_text().replace("        triggers: {schedule: 2h, sensor: false}\n",
+                                             "        triggers: {schedule: 2h, sensor: false}\n"
+                                             "        conflict_winner: pos\n") + "        conflict_winner: erp\n")
+    with pytest.raises(config.ConfigError, match="name different conflict_winners"):
+        config.load(path)
+    path.write_text(path.read_text().replace("conflict_winner: pos", "conflict_winner: shop"))
+    with pytest.raises(config.ConfigError, match="conflict_winner: 'shop' is neither"):
+        config.load(path)
