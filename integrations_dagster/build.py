@@ -103,6 +103,8 @@ def build_definitions(file: cfg.IntegrationsFile) -> Definitions:
         for spec, flow in flows:
             job = build_flow_job(spec)
             jobs += [job, build_flow_job(spec, partitions=partitions)]
+            if flow.once:  # run by `initial-sync` only
+                continue
             schedules += flow_schedules(spec, flow, job)
             if flow.triggers.sensor:
                 sensors.append(change_sensor(spec, flow, job))
@@ -148,7 +150,8 @@ def flow_spec(integration: cfg.Integration, flow_name: str, flow: cfg.Flow) -> F
         transforms=tuple((t.use, t.params()) for t in flow.transforms if t.stage == "normalize"),
         push_transforms=tuple((t.use, t.params()) for t in flow.transforms if t.stage == "push"),
         warn_at=flow.failed_records.warn_at,
-        error_at=flow.failed_records.error_at, conflict_winner=_side(integration.winner(flow_name), flow))
+        error_at=flow.failed_records.error_at, conflict_winner=_side(integration.winner(flow_name), flow),
+        once=flow.once)
 
 
 def _side(winner: str | None, flow: cfg.Flow) -> str | None:

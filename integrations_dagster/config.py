@@ -202,6 +202,9 @@ class Flow(Strict):
     # sides changed the same field since the last sync (``connectors.conflicts``). One connection for
     # both flows of the pair; set on either.
     conflict_winner: str | None = None
+    # A one-time flow (seed 003: the initial sync of the tills' stock into the ERP): it runs only by
+    # `integrations-dagster initial-sync`, has no sensor, schedule or drift check, and pairs with no flow.
+    once: bool = False
 
 
     @model_validator(mode="after")
@@ -217,7 +220,7 @@ class Flow(Strict):
 def both_ways(flows: dict[str, Flow]) -> list[tuple[tuple[str, Flow], tuple[str, Flow]]]:
     """The enabled pairs of flows that carry one entity (not stock: counted, ``flows.pairs``) between the
     same two connections, one each way."""
-    live = [(n, f) for n, f in flows.items() if f.enabled and f.entity != "stock"]
+    live = [(n, f) for n, f in flows.items() if f.enabled and f.entity != "stock" and not f.once]
     return [((a, one), (b, two)) for i, (a, one) in enumerate(live) for b, two in live[i + 1:]
             if one.entity == two.entity and (one.source, one.target) == (two.target, two.source)]
 

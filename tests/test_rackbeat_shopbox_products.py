@@ -287,3 +287,59 @@ def test_a_pair_without_a_stated_winner_is_warned_and_two_winners_are_refused(tm
     path.write_text(path.read_text().replace("conflict_winner: pos", "conflict_winner: shop"))
     with pytest.raises(config.ConfigError, match="conflict_winner: 'shop' is neither"):
         config.load(path)
+
+
+STOCK_ONCE = """
+      stock_to_erp:
+        entity: stock
+        source: pos
+        target: erp
+        once: true
+        options: {locations: {"6101": "1", "6102": "2"}, main_location: "1"}
+      stock:
+        entity: stock
+        source: erp
+        target: pos
+        options: {branches: {"1": "6101", "2": "6102"}}
+"""
+
+
+def test_the_initial_sync_brings_the_tills_counts_to_their_locations_once(
+        tmp_path, rackbeat_sandbox, shopbox_empty, shop, state_url, monkeypatch, capsys):
+    """Seed 003: the initial sync takes "varene og lagerbeholdningen" from Shopbox to Rackbeat: each
+    branch's count lands on the Rackbeat location its till maps to. The one-time flow has no trigger and
+    is no pair of the everyday stock flow, which goes on carrying Rackbeat's counts to the tills."""
+    import shutil
+    from pathlib import Path
+
+    from integrations_dagster.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    box = f"{shopbox_empty.url}/__sandbox__/shopbox"
+    shirt_s = next(v["uid"] for v in shop["shirt"]["product_variances"] if v["sku_code"] == "TS-S")
+    counts = [(6101, shop["coffee"]["uid"], None, 30), (6102, shop["coffee"]["uid"], None, 5),
+              (6101, shop["shirt"]["uid"], shirt_s, 4)]
+    for branch, product, variance, quantity in counts:
+        requests.post(f"{box}/stock", timeout=10, json={"branch": branch, "product": product,
+                                                        "product_variance": variance, "quantity": quantity})
+    defs = defs_for(tmp_path, rackbeat_sandbox, shopbox_empty, STOCK_ONCE)
+    assert not [s for s in defs.schedules if "stock_to_erp" in s.name]
+    assert not [s for s in defs.sensors if "stock_to_erp" in s.name]
+    config_file = str(tmp_path / "integrations.yaml")
+    assert main(["initial-sync", "--config", config_file, "kasse", "products_to_erp"]) == 0
+    assert main(["initial-sync", "--config", config_file, "kasse", "stock_to_erp"]) == 0
+
+    def on_hand(number: str) -> dict[int, int]:
+        rows = rb(rackbeat_sandbox, "GET", f"/products/{number}/locations")["product_locations"]
+        return {row["number"]: row["stock_quantity"] for row in rows if row["stock_quantity"]}
+
+    assert on_hand("KAFFE-M") == {1: 30, 2: 5}  # branch 6101 → location 1, 6102 → 2
+    assert on_hand("TS-S") == {1: 4}
+    capsys.readouterr()
+    assert main(["initial-sync", "--config", config_file, "kasse", "stock_to_erp"]) == 2  # once
+    assert run(defs, "kasse_stock").success  # the everyday flow: Rackbeat's counts to the tills, unpaired
+    rows = requests.get(f"{box}/stock", params={"branch": 6102}, timeout=10).json()
+    assert {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}[(shop["coffee"]["uid"], None)] == 5

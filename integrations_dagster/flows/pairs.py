@@ -28,7 +28,7 @@ from integrations_dagster.state import FlowRef, StateStore
 
 def find_reverse(specs: Iterable[FlowSpec]) -> dict[str, str]:
     """state name -> the state name of its pair, for the stock flows of one integration."""
-    stock = [s for s in specs if s.entity == "stock"]
+    stock = [s for s in specs if s.entity == "stock" and not s.once]
     return {a.state_name: b.state_name for a in stock for b in stock
             if a is not b and (a.source, a.target) == (b.target, b.source)}
 

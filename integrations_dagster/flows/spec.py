@@ -30,6 +30,7 @@ class FlowSpec:
     # Carried both ways (not stock): whose change wins a conflict, "source" or "target" of this flow
     # (``connectors.conflicts``); None: a one-way flow, whose source always wins.
     conflict_winner: str | None = None
+    once: bool = False  # run only by ``initial-sync``: no triggers, no pair
     batch_size: int = 500
     op_retries: int = 2
     op_retry_delay_s: float = 2.0

@@ -1,12 +1,5 @@
-"""Rackbeat connector: stock per location and products as a source; orders (a POS's sales) and
-products as a target. Products both ways are in :mod:`.products`.
-
-Reading **stock**: ``/products`` page by page, then each stocked product's ``/products/{n}/locations``
-(``product_locations``, with ``variations`` per location for a product with a variation group)
-[3p: kg-bot ``product_locations``; mother-sku reads ``loc.number``/``loc.stock_quantity``]. A level is
-the *available* quantity (on hand less what booked orders hold) — what a till may still sell — at
-location ``<number>``; a variation counts under its own SKU. A stock movement does not move the
-product's ``updated_at`` (a guess of the sandbox), so every read is a full one.
+"""Rackbeat connector: products and stock per location both ways (:mod:`.products`, :mod:`.stock`), orders
+(a POS's sales) as a target (here), the account's prerequisites (:mod:`.setup`) and webhooks (:mod:`.webhooks`).
 
 Writing **orders** (seed 003: "varesalg (ordre) som kommer over i Rackbeat"): ``POST /orders`` makes a
 booked order [doc: portal postordersdrafts] for the connection's POS customer (``customer_number``;
@@ -32,12 +25,11 @@ from pydantic import PrivateAttr
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Use, Watermark, WebhookHint, Window, WriteContext, one_by_one,
 )
-from integrations_dagster.connectors.rackbeat import products, webhooks
+from integrations_dagster.connectors.rackbeat import products, stock, webhooks
 from integrations_dagster.connectors.http import TransientError
-from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
+from integrations_dagster.connectors.rackbeat.adapter import Adapter
+from integrations_dagster.connectors.rackbeat.items import ItemIndex
 from integrations_dagster.model import CanonicalRecord, Order
-from integrations_dagster.model.base import RecordError
-from integrations_dagster.model.stock import StockLevel
 
 UNIT_PRICE = Decimal("0.000001")
 CREATE_ATTEMPTS = 3
@@ -49,7 +41,7 @@ class RackbeatResource(ConnectorResource):
 
     system: ClassVar[str] = "rackbeat"
     reads: ClassVar[frozenset[str]] = frozenset({"stock", "products"})
-    writes: ClassVar[frozenset[str]] = frozenset({"orders", "products"})
+    writes: ClassVar[frozenset[str]] = frozenset({"orders", "products", "stock"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
     secret_fields: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("api_key",),)
@@ -97,17 +89,7 @@ class RackbeatResource(ConnectorResource):
             return
         if entity != "stock":
             raise ValueError(f"Rackbeat is not a source of {entity!r}")
-        read_at = datetime.now(UTC).isoformat()
-        for product in self.adapter().pages("/products", "products"):
-            if not product.get("inventory_enabled", True):
-                continue
-            path = item_path("products", product["number"]) + "/locations"
-            for place in self.adapter().get(path).get("product_locations") or []:
-                rows = place.get("variations") or [{**place, "sku": product["number"]}]
-                for row in rows:
-                    if row.get("sku"):
-                        yield {"sku": row["sku"], "location": str(place["number"]), "_read_at": read_at,
-                               "available_quantity": row.get("available_quantity"), "product": product["number"]}
+        yield from stock.read(self.adapter())
 
     def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
         if entity == "products":
@@ -132,11 +114,7 @@ class RackbeatResource(ConnectorResource):
             return products.to_product(raw, str(options.get("currency") or "NOK"), notes)
         if entity != "stock":
             raise ValueError(f"Rackbeat is not a source of {entity!r}")
-        quantity = raw.get("available_quantity")
-        if quantity is None:
-            raise RecordError(f"{raw.get('sku')} at location {raw.get('location')} has no available_quantity")
-        return StockLevel(sku=str(raw["sku"]), quantity=Decimal(str(quantity)), location=raw["location"],
-                          source_id=str(raw.get("product")), as_of=raw["_read_at"])
+        return stock.to_level(raw)
 
     def raw_key(self, entity: str, raw: dict) -> str:
         if entity == "products":
@@ -152,6 +130,9 @@ class RackbeatResource(ConnectorResource):
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
         if entity == "products":
             yield from products.ProductWriter(self.adapter(), ctx).write(changes)
+            return
+        if entity == "stock":
+            yield from stock.write(self.adapter(), changes, ctx)
             return
         if entity != "orders":
             raise ValueError(f"Rackbeat is not a target of {entity!r}")
@@ -169,8 +150,7 @@ class _OrderWriter:
         self.add_vat = bool(options.get("add_vat", True))
         self.locations = {str(k): str(v) for k, v in (options.get("locations") or {}).items()}
         self.main_location = options.get("main_location")
-        self._items: dict[str, tuple[str, int | None] | None] = {}
-        self._variations: dict[str, tuple[str, int]] | None = None
+        self.items = ItemIndex.of_run(adapter, ctx.memo)
 
     def one(self, change: Change) -> Outcome:
         order = change.record
@@ -185,7 +165,7 @@ class _OrderWriter:
         location = self.locations.get(order.location or "") or self.main_location
         lines = []
         for n, line in enumerate(order.lines, 1):
-            held = self._item(line.sku) if line.sku else None
+            held = self.items.find(line.sku) if line.sku else None
             if held is None:
                 what = f"SKU {line.sku!r} is no item in Rackbeat" if line.sku else "it names no item"
                 return Outcome(change.key, ok=False, action="failed", error=f"line {n} {line.name!r}: {what}")
@@ -227,25 +207,3 @@ class _OrderWriter:
                 if attempt == CREATE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
-
-    def _item(self, sku: str) -> tuple[str, int | None] | None:
-        """(item number, product variation id or None) of a SKU: an item's own number, else a variation's SKU."""
-        if sku not in self._items:
-            product = self.adapter.find(item_path("products", sku), "product")
-            if product is not None and not product.get("variation_id"):
-                self._items[sku] = (str(product["number"]), None)
-            else:
-                self._items[sku] = self._variation_index().get(sku)
-        return self._items[sku]
-
-    def _variation_index(self) -> dict[str, tuple[str, int]]:
-        """Every variation SKU of the account (one pass, on the first SKU that is no item number)."""
-        if self._variations is None:
-            self._variations = {}
-            for product in self.adapter.pages("/products", "products"):
-                if product.get("variation_id"):
-                    path = item_path("products", product["number"]) + "/variations"
-                    for var in self.adapter.pages(path, "product_variations"):
-                        if var.get("sku"):
-                            self._variations[str(var["sku"])] = (str(product["number"]), int(var["id"]))
-        return self._variations

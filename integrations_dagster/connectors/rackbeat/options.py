@@ -14,10 +14,10 @@ class RackbeatOptions(ConnectorOptions):
         "the Rackbeat customer a POS's sales are booked on (a till sale has no customer of its own)"))
     add_vat: StrictBool = option(True, writes=("orders",), description=(
         "seed 003 'Tilføy moms': book the sales with the till's VAT (true) or without VAT (false)"))
-    locations: dict[str, str] = option({}, writes=("orders",), description=(
-        "the sale's location (a Shopbox branch uid) -> the Rackbeat location number it draws stock from"))
-    main_location: str | None = option(writes=("orders",), description=(
-        "the Rackbeat location of a sale whose location has no mapping (seed 003: 'Hovedlager i Rackbeat')"))
+    locations: dict[str, str] = option({}, writes=("orders", "stock"), description=(
+        "a till's location (a Shopbox branch uid) -> the Rackbeat location its sales draw from and its count is"))
+    main_location: str | None = option(writes=("orders", "stock"), description=(
+        "the Rackbeat location of a location without a mapping (seed 003: 'Hovedlager i Rackbeat')"))
     currency: str = option("NOK", reads=("products",), description=(
         "the account's currency (Rackbeat's prices carry none)"))
     groups: dict[str, str] = option({}, writes=("products",), description=(
