@@ -343,3 +343,28 @@ def test_the_initial_sync_brings_the_tills_counts_to_their_locations_once(
     assert run(defs, "kasse_stock").success  # the everyday flow: Rackbeat's counts to the tills, unpaired
     rows = requests.get(f"{box}/stock", params={"branch": 6102}, timeout=10).json()
     assert {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}[(shop["coffee"]["uid"], None)] == 5
+
+
+def test_structured_products_reach_the_till_made_of_their_components_when_the_option_is_on(
+        tmp_path, rackbeat_sandbox, shopbox_empty, state_url):
+    """Seed 003, "Opprett strukturvarer fra Rackbeat i Shopbox": the demo account's lot GAVEESKE (one
+    KAFFE-500 and two KOPP HVIT/30, 199.00 net) becomes a till product made of the two, at 199.00 + 25 %."""
+    only_to_pos = YAML.split("    flows:")[0] + "    flows:" + BOTH_WAYS.format(winner="erp")
+
+    def shop_products() -> dict[str, dict]:
+        rows = sb(shopbox_empty, "GET", "/products", **{"per-page": 100})["data"]
+        return {p["sku_code"]: p for p in rows if p.get("sku_code")}
+
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(only_to_pos.format(shopbox=shopbox_empty.url, rackbeat=rackbeat_sandbox.url)))
+    assert run(build_definitions(config.load(path)), "kasse_products_to_pos").success
+    assert "GAVEESKE" not in shop_products()  # the option is off: no lots
+
+    path.write_text(path.read_text() + "        options: {structured_products: true}\n")
+    assert run(build_definitions(config.load(path)), "kasse_products_to_pos", run_config={
+        "ops": {"kasse_products_to_pos_fetch": {"config": {"full": True}}}}).success
+    held = shop_products()
+    box = held["GAVEESKE"]
+    assert box["selling_price"] == 24875  # 199.00 × 1.25 in øre
+    assert sorted((c["product"], c["quantity"]) for c in box["components"]) == sorted(
+        [(held["KAFFE-500"]["uid"], 1), (held["KOPP HVIT/30"]["uid"], 2)])

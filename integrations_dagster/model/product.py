@@ -35,6 +35,13 @@ class Variant(Value):
     active: bool = True
 
 
+class Component(Value):
+    """One line of a structured product (a bill of materials, Rackbeat's lot): ``quantity`` of ``sku``."""
+
+    sku: str
+    quantity: Decimal
+
+
 class SellableUnit(Value):
     """One SKU as an ERP article sees it: a simple product, or one variant with its parent's data."""
 
@@ -74,6 +81,9 @@ class Product(CanonicalRecord):
     active: bool = True
     option_names: tuple[str, ...] = ()
     variants: tuple[Variant, ...] = ()
+    # A structured product (a kit, bill of materials, "strukturvare"): what one of it is made of. Selling it
+    # draws its components' stock; empty for an ordinary product.
+    components: tuple[Component, ...] = ()
     modified_at: str | None = None  # ISO 8601 UTC, the source's own modification time
     # Whether the source assigns the product to the sales channel the integration feeds (a POS's
     # "assign to channels"); None: the source has no such notion. Read by a flow with ``scope: assigned``.

@@ -85,7 +85,7 @@ class RackbeatResource(ConnectorResource):
     # -- reader / mapper -----------------------------------------------------------------------
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         if entity == "products":
-            yield from products.read(self.adapter(), window)
+            yield from products.read(self.adapter(), window, lots=bool(options.get("structured_products")))
             return
         if entity != "stock":
             raise ValueError(f"Rackbeat is not a source of {entity!r}")
@@ -93,7 +93,7 @@ class RackbeatResource(ConnectorResource):
 
     def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
         if entity == "products":
-            return products.read_keys(self.adapter(), keys)
+            return products.read_keys(self.adapter(), keys, lots=bool(options.get("structured_products")))
         return super().read_keys(entity, keys, options)
 
     def latest_change(self, entity: str, since: Watermark | None) -> Watermark | None:

@@ -20,6 +20,9 @@ class RackbeatOptions(ConnectorOptions):
         "the Rackbeat location of a location without a mapping (seed 003: 'Hovedlager i Rackbeat')"))
     currency: str = option("NOK", reads=("products",), description=(
         "the account's currency (Rackbeat's prices carry none)"))
+    structured_products: StrictBool = option(False, reads=("products",), description=(
+        "seed 003 'Opprett strukturvarer fra Rackbeat i Shopbox': read the lots (bills of materials) as "
+        "products made of their lines"))
     groups: dict[str, str] = option({}, writes=("products",), description=(
         "a product's category (a Shopbox tag) -> the Rackbeat product group number a new product goes into"))
     default_group: str | None = option(writes=("products",), description=(

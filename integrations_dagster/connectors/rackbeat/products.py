@@ -1,7 +1,9 @@
 """Rackbeat's products both ways: the reader and mapper (Rackbeat → a till) and the exporter (a till →
 Rackbeat), each writing only what differs.
 
-**Reading** (seed 003, "Løpende synkronisering … Rackbeat: nye produkter … umiddelbart overført"):
+**Reading** (seed 003, "Løpende synkronisering … Rackbeat: nye produkter … umiddelbart overført"; with
+``structured_products`` the lots too — "Opprett strukturvarer fra Rackbeat i Shopbox" — each a product
+whose ``components`` are its lines [doc: portal intro "Lots: Bills of Materials"]):
 ``GET /products`` with ``updated_at_from`` for a window [doc: portal filtering] — Rackbeat's times are
 the account's local time without a zone (``guesses.TIMEZONE`` of the sandbox: Europe/Copenhagen, a
 guess kept in :data:`ZONE` only). A product is a simple canonical product keyed by its ``number``; one
@@ -38,7 +40,7 @@ from integrations_dagster.connectors.conflicts import Conflict, settle
 from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
 from integrations_dagster.model import Money, Price, Product, Variant
 from integrations_dagster.model.base import RecordError
-from integrations_dagster.model.product import SellableUnit
+from integrations_dagster.model.product import Component, SellableUnit
 
 ZONE = ZoneInfo("Europe/Copenhagen")  # GUESS: the account's zone (timestamps carry none)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -61,8 +63,9 @@ def instant(stamp: Any) -> str | None:
 
 
 # -- reader / mapper ---------------------------------------------------------------------------------
-def read(adapter: Adapter, window: Window) -> Iterator[dict]:
-    """The products changed in ``window``, each with its variations when it has a variation group."""
+def read(adapter: Adapter, window: Window, lots: bool = False) -> Iterator[dict]:
+    """The products changed in ``window``, each with its variations when it has a variation group; and
+    the lots (structured products) too when ``lots``."""
     params = {}
     if window.since is not None:
         params["updated_at_from"] = local(window.since)
@@ -73,12 +76,31 @@ def read(adapter: Adapter, window: Window) -> Iterator[dict]:
             path = item_path("products", product["number"]) + "/variations"
             product = {**product, "_variations": list(adapter.pages(path, "product_variations"))}
         yield product
+    if lots:
+        for lot in adapter.pages("/lots", "lots", **params):
+            yield {**lot, "_components": list(_components(adapter, lot))}
 
 
-def read_keys(adapter: Adapter, keys: list[str]) -> tuple[list[dict], dict[str, str]]:
+def _components(adapter: Adapter, lot: dict) -> Iterator[dict]:
+    """A lot's lines as (SKU, quantity): a product's number, or its variation's own SKU [spec: swagger
+    LotLine ``product_id``, ``product_variation_id``]."""
+    for line in lot.get("lines") or []:
+        number = (line.get("item") or {}).get("number") or line.get("product_id")
+        sku = str(number)
+        if line.get("product_variation_id"):
+            path = item_path("products", number) + f"/variations/{line['product_variation_id']}"
+            sku = str((adapter.get(path).get("product_variation") or {}).get("sku") or "")
+        yield {"sku": sku, "quantity": str(line.get("quantity")), "item": number}
+
+
+def read_keys(adapter: Adapter, keys: list[str], lots: bool = False) -> tuple[list[dict], dict[str, str]]:
     found, missing = [], {}
     for key in dict.fromkeys(keys):
         product = adapter.find(item_path("products", key), "product")
+        lot = adapter.find(item_path("lots", key), "lot") if product is None and lots else None
+        if lot is not None:
+            found.append({**lot, "_components": list(_components(adapter, lot))})
+            continue
         if product is None:
             missing[key] = f"no product numbered {key!r} in Rackbeat"
             continue
@@ -100,6 +122,13 @@ def to_product(raw: dict, currency: str, notes: MapNotes | None) -> Product:
                   description=raw.get("description") or None, price=price, vat_rate=rate,
                   active=not raw.get("is_barred"), modified_at=instant(raw.get("updated_at")),
                   categories=tuple(filter(None, [group.get("name")])))
+    if raw.get("type") == "lot":
+        missing = [c["item"] for c in raw.get("_components") or [] if not c["sku"]]
+        if missing:
+            raise RecordError(f"lot {raw['number']}: a variation of {', '.join(map(str, missing))} in it has no SKU")
+        parts = tuple(Component(sku=c["sku"], quantity=Decimal(c["quantity"])) for c in raw.get("_components") or [])
+        return Product(sku=str(raw["number"]), kind="simple", ean=raw.get("barcode") or None, components=parts,
+                       **common)
     if not raw.get("variation_id"):
         return Product(sku=str(raw["number"]), kind="simple", ean=raw.get("barcode") or None, **common)
     variants = []

@@ -28,6 +28,9 @@ its ``product_variances``) [3p: PHP plugin ``createProduct``].
   names ``categories`` in ``owns`` (an ERP's product group is no till menu: by default the till's own
   tags stay); looked up with ``GET /tags?names[]=`` and created with
   ``POST /tags {name}`` when missing, as the plugin does [3p: PHP plugin ``getTags``/``createTag``].
+* **Structured products** (seed 003 "strukturvarer"): a product with ``components`` is written with
+  Shopbox's components, each found by SKU (a component the shop lacks fails the record until it is
+  there); selling it draws its components' stock. No payload is public: the field is the sandbox's guess.
 * **Variations**: each option is a variance type, ``POST /variance-type/create-or-update {name, variants:
   [{name}]}`` answering its values' uids [3p: PHP plugin ``createVariantType``]; the product is created
   with ``inventory_on_variants: 1`` and one variant per SKU. Each variation's uid is bound to its SKU
@@ -48,6 +51,7 @@ from integrations_dagster.model.product import Product, Variant
 
 OWNABLE = ("name", "price", "ean", "categories", "description")
 SAVE = "/products/create-or-update"
+COMPONENTS = "components"  # GUESS of the sandbox (guesses.COMPONENTS_FIELD): a structured product's lines
 CATALOGUE_MEMO, TAXES_MEMO, TAGS_MEMO = "shopbox.catalogue", "shopbox.taxes", "shopbox.tags"
 
 
@@ -174,6 +178,8 @@ class ProductWriter:
         if variance is not None:
             return self._variance(cat, change, product, raw, variance, action)
         wanted = self._fields(product, self.owned)
+        if product.components:  # a structured product's make-up is its source's: written whenever it differs
+            wanted[COMPONENTS] = self._components(cat, product)
         body, conflicts = self._settle({k: _held_value(raw, k) for k in wanted}, wanted,
                                        lambda previous: self._fields(previous, self.owned - {"categories"}), change)
         entries, warnings = self._variant_entries(product, raw) if product.kind == "variable" else ([], [])
@@ -203,6 +209,8 @@ class ProductWriter:
         body: dict[str, Any] = {"uid": None, **self._fields(product, OWNABLE)}
         if product.sku:
             body["sku_code"] = product.sku
+        if product.components:
+            body[COMPONENTS] = self._components(cat, product)
         if product.kind == "variable":
             values = self._value_uids(product, product.variants)
             body["inventory_on_variants"] = 1
@@ -211,6 +219,22 @@ class ProductWriter:
         answer = self._save(body, cat)
         return Outcome(key, ok=True, action="created", target_id=str(answer["uid"]),
                        bindings=_bindings(product, answer))
+
+    @staticmethod
+    def _components(cat: Catalogue, product: Product) -> list[dict[str, Any]]:
+        """A structured product's lines as Shopbox's components (GUESS: ``sandbox/shopbox/guesses``
+        COMPONENTS_FIELD — no payload is public): each component must be in the shop already."""
+        out = []
+        for part in product.components:
+            held = cat.find(part.sku)
+            if held is None:
+                raise Refused(f"component {part.sku} of structured product {product.key} is not in Shopbox yet "
+                              "(it is sent again with the next run, once its products are there)")
+            raw, variance = held
+            quantity = int(part.quantity) if part.quantity == part.quantity.to_integral_value() else float(part.quantity)
+            out.append({"product": int(raw["uid"]), "product_variance": int(variance["uid"]) if variance else None,
+                        "quantity": quantity})
+        return out
 
     def _variance(self, cat: Catalogue, change: Change, product: Product, raw: dict, variance: dict,
                   action: str) -> Outcome:
