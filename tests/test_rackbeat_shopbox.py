@@ -156,3 +156,41 @@ def test_rackbeat_stock_reaches_the_till_through_its_webhook_and_a_forged_one_is
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_manual_resend_of_one_till_sale_by_its_id_never_books_it_twice(
+        tmp_path, rackbeat_sandbox, shopbox_empty, state_url, monkeypatch, capsys):
+    """Seed 003, "Manuell sync av ordre fra Shopbox til Rackbeat … kan skape duplikater": ours looks the
+    order up by its reference first — sent twice by the id the till shows, and after the flow's own run,
+    it is one order in Rackbeat."""
+    import shutil
+    from pathlib import Path
+
+    from integrations_dagster.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    box = f"{shopbox_empty.url}/__sandbox__/shopbox"
+    rb(rackbeat_sandbox, "POST", "/products", {"number": "KOPP-1", "name": "Kopp", "group": 1, "sales_price": 119.2})
+    kopp = requests.post(f"{box}/products", timeout=10, json={"name": "Kopp", "sku_code": "KOPP-1",
+                                                              "selling_price": 14900, "tax": 1}).json()
+    sale = requests.post(f"{box}/sale", timeout=10, json={"cash_register": BRANCH_REGISTER[6101], "lines": [
+        {"product": kopp["uid"], "quantity": 2}]}).json()
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(YAML.format(shopbox=shopbox_empty.url, rackbeat=rackbeat_sandbox.url)))
+
+    def booked() -> list[dict]:
+        return [o for o in rb(rackbeat_sandbox, "GET", "/orders", limit=200)["orders"]
+                if o["their_reference"] == f"pos:{sale['uid']}"]
+
+    for _ in range(2):
+        assert main(["resend", "--config", str(path), "kasse", "sales", str(sale["uid"])]) == 0
+        assert len(booked()) == 1
+    assert Decimal(str(booked()[0]["total_total"])) == Decimal(2 * 14900) / 100
+    assert run(build_definitions(config.load(path)), "kasse_sales").success
+    assert len(booked()) == 1
+    capsys.readouterr()
+    assert main(["resend", "--config", str(path), "kasse", "sales", "999999"]) == 0
+    assert "Shopbox has no basket 999999" in capsys.readouterr().out

@@ -101,6 +101,26 @@ class ShopboxResource(ConnectorResource):
                 continue
             yield raw
 
+    def read_keys(self, entity: str, keys: list[str], options: dict[str, Any]) -> tuple[list[dict], dict[str, str]]:
+        """Orders by the basket's uid as the till shows it ("5001"), ``<connection>:<uid>`` (the sync log's
+        key) or ``basket <uid>``: ``GET /baskets/{uid}`` [3p: PHP plugin ``getBasket``] — the seed's
+        "Manuell sync av ordre … Shopbox ordre ID"."""
+        if entity != "orders":
+            return super().read_keys(entity, keys, options)
+        found, missing, seen = [], {}, set()
+        for key in keys:
+            uid = key.rsplit(":", 1)[-1].removeprefix("basket").strip()
+            if not uid.isdigit():
+                missing[key] = f"{key!r} is no Shopbox basket id (a number, as the till shows it)"
+                continue
+            resp = self.adapter().http.request("GET", f"/baskets/{uid}", expect=(404,))
+            if resp.status_code == 404:
+                missing[key] = f"Shopbox has no basket {uid}"
+            elif uid not in seen:
+                seen.add(uid)
+                found.append(resp.json())
+        return found, missing
+
     def prepare(self, entity: str, options: dict[str, Any]) -> dict[str, Any]:
         if entity == "orders":  # the tills' branches by uid, to name the till an order came from
             return {**options, "_branches": {str(b["uid"]): str(b.get("name")) for b in self.adapter().pages("/branches")}}
