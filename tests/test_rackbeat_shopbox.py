@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import requests
 
-from conftest import RACKBEAT_API_KEY
+from conftest import RACKBEAT_API_KEY, SHOPBOX_CLIENT, SHOPBOX_PASSWORD, SHOPBOX_USERNAME
 from flowkit import run
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
@@ -45,6 +45,13 @@ integrations:
         target: pos
         op_retries: 0
         options: {{branches: {{"1": "6101", "2": "6102"}}}}
+"""
+PRODUCTS_FROM_RACKBEAT = """      products_to_pos:
+        entity: products
+        source: erp
+        target: pos
+        op_retries: 0
+        triggers: {webhook: true, sensor: false}
 """
 BRANCH_REGISTER = {6101: 7101, 6102: 7102}  # the Shopbox sandbox's organisation
 
@@ -118,24 +125,27 @@ def test_rackbeat_stock_reaches_the_till_through_its_webhook_and_a_forged_one_is
     path = tmp_path / "integrations.yaml"
     path.write_text(textwrap.dedent(YAML.format(shopbox=shopbox_empty.url, rackbeat=rackbeat_sandbox.url)).replace(
         'options: {branches: {"1": "6101", "2": "6102"}}',
-        'options: {branches: {"1": "6101", "2": "6102"}}\n        triggers: {webhook: true}'))
+        'options: {branches: {"1": "6101", "2": "6102"}}\n        triggers: {webhook: true}')
+        + PRODUCTS_FROM_RACKBEAT)
     file = config.load(path)
     defs, instance = build_definitions(file), DagsterInstance.ephemeral()
     server, thread, port = serve_in_thread(build_app(file, store), name="receiver")
-    cursor: list[str | None] = [None]
 
-    def tick():
-        sensor = defs.get_sensor_def("kasse_stock_webhook")
-        with build_sensor_context(instance=instance, cursor=cursor[0], definitions=defs) as ctx:
+    cursors: dict[str, str | None] = {}
+
+    def tick(flow: str = "stock"):
+        sensor = defs.get_sensor_def(f"kasse_{flow}_webhook")
+        with build_sensor_context(instance=instance, cursor=cursors.get(flow), definitions=defs) as ctx:
             result = sensor(ctx)
-            cursor[0] = ctx.cursor
+            cursors[flow] = ctx.cursor
         return result
 
     try:
         receiver = f"http://127.0.0.1:{port}"
-        assert subscribe(file, store, "kasse", receiver) == [f"kasse.erp: stock → {receiver}/hooks/kasse/erp"]
+        assert subscribe(file, store, "kasse", receiver) == [
+            f"kasse.erp: products, stock → {receiver}/hooks/kasse/erp"]
         hooks = rb(rackbeat_sandbox, "GET", "/webhooks")["webhooks"]
-        assert [h["url"] for h in hooks] == [f"{receiver}/hooks/kasse/erp"]
+        assert {h["url"] for h in hooks} == {f"{receiver}/hooks/kasse/erp"}
         assert "token" not in hooks[0] and store.token(webhook_secret_key("kasse", "erp"))["secret"]
         assert isinstance(tick(), SkipReason)
         requests.post(f"{rackbeat_sandbox.url}/__sandbox__/rackbeat/stock", timeout=10, json={
@@ -151,7 +161,21 @@ def test_rackbeat_stock_reaches_the_till_through_its_webhook_and_a_forged_one_is
                                         "Rackbeat-Webhook-Event": "product.stock_changed"})
         assert forged.status_code == 401
         assert isinstance(tick(), SkipReason)
-        assert unsubscribe(file, "kasse") == ["kasse.erp: 1 webhook subscriptions removed"]
+
+        # "Rackbeat: nye produkter opprettet i Rackbeat umiddelbart overført til Shopbox"
+        assert isinstance(tick("products_to_pos"), SkipReason)
+        rb(rackbeat_sandbox, "POST", "/products", {"number": "FAT-1", "name": "Fat", "group": 1, "sales_price": 79.2})
+        rackbeat_sandbox.sandbox.outbox.flush()
+        assert rackbeat_sandbox.sandbox.outbox.idle(10)
+        assert isinstance(tick("products_to_pos"), RunRequest)
+        assert run(defs, "kasse_products_to_pos", instance).success
+        token = requests.post(f"{shopbox_empty.url}/api/v3/authenticate/credentials", timeout=10, json={
+            "username": SHOPBOX_USERNAME, "password": SHOPBOX_PASSWORD}).json()["accessToken"]
+        shop = requests.get(f"{shopbox_empty.url}/api/v3/products", timeout=10, params={
+            "accessToken": token, "client": SHOPBOX_CLIENT}).json()["data"]
+        assert [p["selling_price"] for p in shop if p["sku_code"] == "FAT-1"] == [9900]  # 79.20 + 25 %
+        gone = len(hooks)
+        assert unsubscribe(file, "kasse") == [f"kasse.erp: {gone} webhook subscriptions removed"]
         assert rb(rackbeat_sandbox, "GET", "/webhooks")["webhooks"] == []
     finally:
         server.should_exit = True
