@@ -27,6 +27,7 @@ integrations:
         base_url: "{shopbox}/api/v3"
         credentials: {{username: {{env: SHOPBOX_USERNAME}}, password: {{env: SHOPBOX_PASSWORD}},
                       client: {{env: SHOPBOX_CLIENT}}}}
+        options: {{currency: NOK}}
       erp:
         system: rackbeat
         base_url: "{rackbeat}/api"

@@ -32,6 +32,7 @@ integrations:
         base_url: "{shopbox}/api/v3"
         credentials: {{username: {{env: SHOPBOX_USERNAME}}, password: {{env: SHOPBOX_PASSWORD}},
                       client: {{env: SHOPBOX_CLIENT}}}}
+        options: {{currency: NOK}}  # the till's prices are in the account's currency: nothing is converted
       erp:
         system: rackbeat
         base_url: "{rackbeat}/api"
@@ -368,3 +369,15 @@ def test_structured_products_reach_the_till_made_of_their_components_when_the_op
     assert box["selling_price"] == 24875  # 199.00 × 1.25 in øre
     assert sorted((c["product"], c["quantity"]) for c in box["components"]) == sorted(
         [(held["KAFFE-500"]["uid"], 1), (held["KOPP HVIT/30"]["uid"], 2)])
+
+
+def test_a_price_in_another_currency_is_refused_not_converted(tmp_path, rackbeat_sandbox, shopbox_empty, shop,
+                                                              state_url):
+    """F6: "Prices sync only between systems with the same currency, unless a conversion is set"."""
+    path = tmp_path / "integrations.yaml"
+    defs_for(tmp_path, rackbeat_sandbox, shopbox_empty)
+    path.write_text(path.read_text().replace("options: {currency: NOK}", "options: {currency: DKK}"))
+    assert run(build_definitions(config.load(path)), "kasse_products_to_erp").success
+    failed = StateStore(state_url).unresolved_failures("kasse.products_to_erp")
+    assert len(failed) == 2 and all("in DKK, the Rackbeat account's currency is NOK" in e for e in failed["error"])
+    assert requests.get(f"{rackbeat_sandbox.url}/api/products/KAFFE-M", headers=AUTH, timeout=10).status_code == 404

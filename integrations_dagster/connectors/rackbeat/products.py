@@ -164,6 +164,7 @@ class ProductWriter:
         named = {"uid_field": options.get("uid_field"), "variation_field": options.get("variation_field")}
         self.fields = {name: field_id for name, field_id in named.items() if field_id not in (None, "")}
         self.mode = options.get("mode", "both")
+        self.currency = str(options.get("currency") or "NOK")
         self.winner = options.get("conflict_winner")  # None: one way, the source wins
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
@@ -232,6 +233,9 @@ class ProductWriter:
         if self.ctx.owned("name"):
             out["name"] = unit.name
         if self.ctx.owned("price"):
+            if unit.price is not None and unit.price.amount.currency != self.currency:
+                raise RecordError(f"its price is in {unit.price.amount.currency}, the Rackbeat account's currency is "
+                                  f"{self.currency} (the connection's currency option): prices are not converted")
             price = net_price(unit)
             if price is not None:
                 out["sales_price"] = str(price)

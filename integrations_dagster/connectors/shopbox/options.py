@@ -8,8 +8,9 @@ from integrations_dagster.connectors.options import ConnectorOptions, option
 
 
 class ShopboxOptions(ConnectorOptions):
-    currency: str = option("DKK", reads=("products", "orders"), description=(
-        "the shop's currency where an answer names none (Shopbox's amounts are øre of it)"))
+    currency: str = option("DKK", reads=("products", "orders"), writes=("products",), description=(
+        "the shop's currency where an answer names none (Shopbox's amounts are øre of it); a price in another "
+        "is refused, not converted"))
     branches: dict[str, str] = option({}, writes=("stock",), description=(
         "the source's stock location -> the Shopbox branch uid it counts for (seed 003: a Rackbeat location "
         "per Shopbox register)"))

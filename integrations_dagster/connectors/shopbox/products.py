@@ -145,6 +145,7 @@ class ProductWriter:
         self.mode = str(ctx.options.get("mode") or "both")
         self.tag_names = {str(k): str(v) for k, v in (ctx.options.get("tags") or {}).items()}
         self.default_tag = ctx.options.get("default_tag")
+        self.currency = str(ctx.options.get("currency") or "DKK")
         self.winner = ctx.options.get("conflict_winner")  # None: one way, the source wins
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
@@ -317,6 +318,9 @@ class ProductWriter:
 
     def _money(self, price: Price, product: Product) -> tuple[int, int]:
         """(selling_price in øre incl. VAT, the uid of the shop's tax at the price's rate)."""
+        if price.amount.currency != self.currency:
+            raise Refused(f"{product.key}: its price is in {price.amount.currency}, the shop's currency is {self.currency} "
+                          "(the connection's currency option): prices are not converted")
         rate = vat_rate(price, product)
         tax = self._taxes().get(rate)
         if tax is None:
