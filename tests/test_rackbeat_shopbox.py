@@ -105,6 +105,9 @@ def test_till_sales_become_rackbeat_orders_once_and_rackbeat_stock_reaches_each_
         rows = requests.get(f"{box}/stock", params={"branch": branch}, timeout=10).json()
         held = {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}
         assert held[(kopp, None)] == count, branch
+    from integrations_dagster.state import StateStore
+
+    assert StateStore(state_url).unresolved_failures("kasse.stock").empty  # one count per branch: no id clash
 
 
 def test_rackbeat_stock_reaches_the_till_through_its_webhook_and_a_forged_one_is_refused(

@@ -339,6 +339,7 @@ def test_the_initial_sync_brings_the_tills_counts_to_their_locations_once(
 
     assert on_hand("KAFFE-M") == {1: 30, 2: 5}  # branch 6101 → location 1, 6102 → 2
     assert on_hand("TS-S") == {1: 4}
+    assert StateStore(state_url).unresolved_failures("kasse.stock_to_erp").empty  # a count per location
     capsys.readouterr()
     assert main(["initial-sync", "--config", config_file, "kasse", "stock_to_erp"]) == 2  # once
     assert run(defs, "kasse_stock").success  # the everyday flow: Rackbeat's counts to the tills, unpaired

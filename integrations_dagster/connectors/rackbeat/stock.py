@@ -72,6 +72,7 @@ def write(adapter: Adapter, changes: list[Change], ctx: WriteContext) -> Iterato
         if held is None:
             return Outcome(change.key, ok=True, action="ignored", error=f"SKU {level.sku!r} is no item in Rackbeat")
         number, variation = held
+        at = f"{number}@{location}"  # a count is the item's at one location: one id-map entry per location
         body = {"item_id": number, "adjustment_type": "quantity", "quantity": str(level.quantity),
                 "location": int(location), "reason": "integrations-dagster"}
         if variation is not None:
@@ -80,9 +81,9 @@ def write(adapter: Adapter, changes: list[Change], ctx: WriteContext) -> Iterato
             made = adapter.write("POST", "/inventory-adjustments", body)["inventory_regulation"]
         except ApiError as exc:
             if NO_CHANGE in exc.message:
-                return Outcome(change.key, ok=True, action="unchanged", target_id=number, level=level.quantity)
+                return Outcome(change.key, ok=True, action="unchanged", target_id=at, level=level.quantity)
             raise
         adapter.write("POST", f"/inventory-adjustments/{made['id']}/book", {})
-        return Outcome(change.key, ok=True, action="updated", target_id=number, level=level.quantity)
+        return Outcome(change.key, ok=True, action="updated", target_id=at, level=level.quantity)
 
     yield from one_by_one(changes, one, "Rackbeat refused it")

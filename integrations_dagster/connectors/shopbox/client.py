@@ -190,7 +190,7 @@ class ShopboxResource(ConnectorResource):
             if variance is not None:
                 body["product_variance"] = variance
             self.adapter().http.request("POST", "/product-inventories", json=body)
-            return Outcome(change.key, ok=True, action="updated", target_id=str(variance or product),
+            return Outcome(change.key, ok=True, action="updated", target_id=f"{variance or product}@{branch}",
                            level=level.quantity)
 
         yield from one_by_one(changes, one, "Shopbox refused it")
