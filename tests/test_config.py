@@ -33,7 +33,7 @@ def write(tmp_path, text):
 
 def test_demo_file_validates():
     file = config.load(config.DEFAULT_CONFIG)
-    assert [i.name for i in file.integrations] == ["demo", "pos", "butik"]
+    assert [i.name for i in file.integrations] == ["demo", "pos", "butik", "kasse"]
     assert set(file.integrations[0].flows) == {"products", "orders", "stock"}
     assert set(file.integrations[1].flows) == {"products", "stock", "stock_back"}
     butik = file.integrations[2].flows  # preset combo, order status turned on

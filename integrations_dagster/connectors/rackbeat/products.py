@@ -16,7 +16,8 @@ help centre ht-00064]); the group's name is the product's category. A barred pro
 **Writing** (seed 003, "Shopbox: nye produkter opprettet i Shopbox bli overført til Rackbeat"): one
 Rackbeat product per sellable unit (a till's variation is a product of its own, numbered by its SKU;
 the "Shopbox UID" and "Shopbox variasjons ID" custom fields keep where it came from — the id map
-Rackbeat's users see [doc: seed 003]). A new product goes into the product group its category maps to
+Rackbeat's users see [doc: seed 003]), except a SKU Rackbeat holds as one variation of a product of its
+own (a product Rackbeat sent to the till with its sizes), which stays that variation. A new product goes into the product group its category maps to
 (``groups``), else ``default_group`` ("Standard Shopbox-gruppe" [doc: seed 003]); a number over 25
 characters is refused before Rackbeat does [doc: help centre how-to-create-a-product]. The price is
 written net of VAT with 4 decimals (so the till's gross price comes back to the øre; Rackbeat takes up
@@ -38,6 +39,7 @@ from zoneinfo import ZoneInfo
 from integrations_dagster.connectors.base import Change, MapNotes, Outcome, Window, WriteContext, one_by_one
 from integrations_dagster.connectors.conflicts import Conflict, settle
 from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
+from integrations_dagster.connectors.rackbeat.items import ItemIndex
 from integrations_dagster.model import Money, Price, Product, Variant
 from integrations_dagster.model.base import RecordError
 from integrations_dagster.model.product import Component, SellableUnit
@@ -198,6 +200,8 @@ class ProductWriter:
         path = item_path("products", unit.sku)
         held = self.adapter.find(path, "product")
         wanted = self._wanted(unit, product)
+        if held is None and (found := ItemIndex.of_run(self.adapter, self.ctx.memo).find(unit.sku)) is not None:
+            return self._variation(*found, unit)
         if held is None:
             if self.mode == "update":
                 return "ignored"
@@ -226,6 +230,19 @@ class ProductWriter:
         if body or fields_changed:
             return "updated"
         return "kept" if conflicts else "unchanged"
+
+    def _variation(self, number: str, variation_id: int | None, unit: SellableUnit) -> str:
+        """A SKU that is one variation of a Rackbeat product (its own ``sku`` [doc: help centre ht-00066]):
+        never a product of its own. A variation has no name or price apart from its product's, and no
+        custom fields (they are the item's): only its barcode is written, when it differs."""
+        if variation_id is None or self.mode == "create" or not self.ctx.owned("ean") or not unit.ean:
+            return "unchanged"
+        path = item_path("products", number) + f"/variations/{variation_id}"
+        held = self.adapter.get(path).get("product_variation") or {}
+        if (held.get("barcode") or None) == unit.ean:
+            return "unchanged"
+        self.adapter.write("PUT", path, {"barcode": unit.ean})
+        return "updated"
 
     def _wanted(self, unit: SellableUnit, product: Product) -> dict[str, Any]:
         """The owned fields as Rackbeat writes them."""

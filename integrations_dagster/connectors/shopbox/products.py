@@ -149,7 +149,12 @@ class ProductWriter:
         self.winner = ctx.options.get("conflict_winner")  # None: one way, the source wins
 
     def write(self, changes: list[Change]) -> Iterator[Outcome]:
-        yield from one_by_one(changes, self._one, "Shopbox refused it")
+        """Structured products last: their components, in the same batch, are in the shop by then."""
+        def structured(change: Change) -> bool:
+            return isinstance(change.record, Product) and bool(change.record.components)
+
+        ordered = sorted(changes, key=structured)  # (stable: the rest keep their order)
+        yield from one_by_one(ordered, self._one, "Shopbox refused it")
 
     def _one(self, change: Change) -> Outcome:
         product = change.record
