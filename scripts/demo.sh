@@ -46,6 +46,12 @@ sleep 2
 # Zettle delivers to https only; its sandbox lets the demo's plain-http receiver on loopback through.
 .venv/bin/python -c 'import requests; requests.post("http://127.0.0.1:8703/__sandbox__/zettle/allow-http", json={"allow": True}, timeout=10).raise_for_status()'
 .venv/bin/integrations-dagster subscribe pos --receiver-url "http://127.0.0.1:${RECEIVER_PORT:-8710}"
+# kasse (Rackbeat ⇄ Shopbox, seed 003): the initial sync Shopbox → Rackbeat, products and then each till's
+# stock, once (a demo started again finds it done: "it is done once"); then Rackbeat's webhooks.
+for flow in products_to_erp stock_to_erp; do
+  .venv/bin/integrations-dagster initial-sync kasse "$flow" --format json >/dev/null && echo "kasse: initial sync of $flow done" || true
+done
+.venv/bin/integrations-dagster subscribe kasse --receiver-url "http://127.0.0.1:${RECEIVER_PORT:-8710}"
 echo "Second terminal: \`source .demo.env\` in $PWD gives it this demo's sandbox credentials and DAGSTER_HOME."
 echo "Dagster UI: http://127.0.0.1:${DAGSTER_PORT:-3000}  (Ctrl-C stops the demo)"
 .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${DAGSTER_PORT:-3000}"

@@ -375,6 +375,16 @@ def test_structured_products_reach_the_till_made_of_their_components_when_the_op
     assert sorted((c["product"], c["quantity"]) for c in box["components"]) == sorted(
         [(held["KAFFE-500"]["uid"], 1), (held["KOPP HVIT/30"]["uid"], 2)])
 
+    # Both ways, the lot comes back from the till as the lot it is (not a second item with its number)
+    path.write_text(path.read_text() + "      products_to_erp:\n        entity: products\n        source: pos\n"
+                    "        target: erp\n        options: {default_group: \"1\"}\n")
+    both = build_definitions(config.load(path))
+    assert run(both, "kasse_products_to_erp").success
+    assert StateStore(state_url).unresolved_failures("kasse.products_to_erp").empty
+    sb(shopbox_empty, "POST", "/products/create-or-update", {"uid": box["uid"], "name": "Gaveeske (kassa)"})
+    assert run(both, "kasse_products_to_erp").success
+    assert rb(rackbeat_sandbox, "GET", "/lots/GAVEESKE")["lot"]["name"] == "Gaveeske (kassa)"
+
 
 def test_a_price_in_another_currency_is_refused_not_converted(tmp_path, rackbeat_sandbox, shopbox_empty, shop,
                                                               state_url):

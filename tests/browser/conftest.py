@@ -212,6 +212,11 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     specter_auth = {"sbm_id": "4711", "api_user_id": "1", "user_key": secrets.token_hex(16),
                     "integration_key": secrets.token_hex(16)}
     specter = start_in_thread("specter", knobs=Knobs(), credentials=specter_auth)
+    # kasse: Rackbeat and Shopbox (seed 003); its flows wait for the initial sync demo.sh runs
+    rackbeat_auth = {"api_key": secrets.token_hex(16)}
+    shopbox_auth = {"username": "kasse@example.no", "password": secrets.token_hex(16), "client": "1701"}
+    rackbeat = start_in_thread("rackbeat", knobs=Knobs(), credentials=rackbeat_auth)
+    shopbox = start_in_thread("shopbox", knobs=Knobs(), credentials=shopbox_auth)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTEGRATIONS_", "DAGSTER_"))}
     env.update({
         "DAGSTER_HOME": str(home),
@@ -227,6 +232,9 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         "BUTIK_WOO_BASE_URL": butik_shop.url, "SPECTER_BASE_URL": specter.url,
         "SPECTER_SBM_ID": specter_auth["sbm_id"], "SPECTER_API_USER_ID": specter_auth["api_user_id"],
         "SPECTER_USER_KEY": specter_auth["user_key"], "SPECTER_INTEGRATION_KEY": specter_auth["integration_key"],
+        "RACKBEAT_BASE_URL": f"{rackbeat.url}/api", "RACKBEAT_API_KEY": rackbeat_auth["api_key"],
+        "SHOPBOX_BASE_URL": f"{shopbox.url}/api/v3", "SHOPBOX_USERNAME": shopbox_auth["username"],
+        "SHOPBOX_PASSWORD": shopbox_auth["password"], "SHOPBOX_CLIENT": shopbox_auth["client"],
     })
     for name in ("FORTNOX_ACCESS_TOKEN", "ALERT_SLACK_WEBHOOK"):
         env.pop(name, None)
@@ -248,7 +256,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         yield running
     finally:
         _stop(process)
-        for sandbox in (woo, fortnox, zettle, bigcommerce, butik_shop, specter):
+        for sandbox in (woo, fortnox, zettle, bigcommerce, butik_shop, specter, rackbeat, shopbox):
             sandbox.stop()
 
 

@@ -197,8 +197,9 @@ class ProductWriter:
     def _unit(self, unit: SellableUnit, product: Product, before: SellableUnit | None, warnings: list[str]) -> str:
         if len(unit.sku) > NUMBER_MAX:
             raise RecordError(f"is {len(unit.sku)} characters; a Rackbeat number holds at most {NUMBER_MAX}")
-        path = item_path("products", unit.sku)
-        held = self.adapter.find(path, "product")
+        # /items finds products and lots alike [doc: portal intro]: a lot that went to the till comes back a lot
+        held = self.adapter.find(item_path("items", unit.sku), "item")
+        path = item_path("lots" if (held or {}).get("type") == "lot" else "products", unit.sku)
         wanted = self._wanted(unit, product)
         if held is None and (found := ItemIndex.of_run(self.adapter, self.ctx.memo).find(unit.sku)) is not None:
             return self._variation(*found, unit)
