@@ -23,7 +23,10 @@ WOO_SECRET = "cs_" + secrets.token_hex(8)
 FORTNOX_TOKEN = secrets.token_hex(16)
 ZETTLE_CLIENT_ID, ZETTLE_API_KEY = secrets.token_hex(8), secrets.token_hex(16)
 BIGCOMMERCE_STORE_HASH, BIGCOMMERCE_TOKEN = "benchstore", secrets.token_hex(16)
-CREDENTIALS = {"woocommerce": {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET},
+RACKBEAT_KEY = secrets.token_hex(16)
+SHOPBOX_LOGIN = {"username": "bench@example.no", "password": secrets.token_hex(16), "client": "1701"}
+CREDENTIALS = {"rackbeat": {"api_key": RACKBEAT_KEY}, "shopbox": SHOPBOX_LOGIN,
+               "woocommerce": {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET},
                "fortnox": {"access_token": FORTNOX_TOKEN},
                "zettle": {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY},
                "bigcommerce": {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}}
@@ -85,7 +88,9 @@ def start_sandbox(system: str, *, latency_ms: float = 20, products: int = 0, var
 def env() -> None:
     os.environ.update(WOO_CONSUMER_KEY=WOO_KEY, WOO_CONSUMER_SECRET=WOO_SECRET, FORTNOX_ACCESS_TOKEN=FORTNOX_TOKEN,
                       ZETTLE_CLIENT_ID=ZETTLE_CLIENT_ID, ZETTLE_API_KEY=ZETTLE_API_KEY,
-                      BIGCOMMERCE_ACCESS_TOKEN=BIGCOMMERCE_TOKEN)
+                      BIGCOMMERCE_ACCESS_TOKEN=BIGCOMMERCE_TOKEN, RACKBEAT_API_KEY=RACKBEAT_KEY,
+                      SHOPBOX_USERNAME=SHOPBOX_LOGIN["username"], SHOPBOX_PASSWORD=SHOPBOX_LOGIN["password"],
+                      SHOPBOX_CLIENT=SHOPBOX_LOGIN["client"])
 
 
 YAML = """

@@ -17,11 +17,11 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cases import cycle, engine, freshness, full_sync, vs_dlt, zettle_bigcommerce
+from bench.cases import cycle, engine, freshness, full_sync, rackbeat_shopbox, vs_dlt, zettle_bigcommerce
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = Path(__file__).with_name("results-quick.json")
-CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt", "zettle_bigcommerce")
+CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt", "zettle_bigcommerce", "rackbeat_shopbox")
 QUICK = {"full_products": 30, "products": 200, "zb_products": 320, "engine_products": 10_000, "dlt_products": 200,
          "freshness_changes": 8, "freshness_spread_s": 40.0, "freshness_empty_runs": 8}
 QUICK_TEXT = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items())
@@ -44,6 +44,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dlt-products", type=int, default=1000, help="dlt comparison catalogue")
     p.add_argument("--zb-products", type=int, default=2000,
                    help="Zettle → BigCommerce full sync at 150 requests / 30 s (~7 min at 2000)")
+    p.add_argument("--rs-freshness-spread-s", type=float, default=90,
+                   help="Rackbeat → Shopbox freshness: stock changes fall at random in this span")
     p.add_argument("--zb-freshness-spread-s", type=float, default=90,
                    help="Zettle → BigCommerce freshness: changes fall at random in this span")
     p.add_argument("--freshness-changes", type=int, default=30)
@@ -121,6 +123,10 @@ def table(r: dict) -> str:
                      f"sale {f['sale_to_stock_p95_s']}), {f['seen']} seen",
                 None, "p95 <= 3 s" if webhook else "(for the record)",
                 (f["p95_s"] is not None and f["p95_s"] <= 3 and f["seen"] == f["changes"]) if webhook else None)
+    if f := (r.get("rackbeat_shopbox") or {}).get("freshness_webhook"):
+        add("rackbeat_shopbox freshness_webhook", f"{f['changes']} Rackbeat stock changes in {f['settings']['spread_s']} s",
+            "-", f"p50 {f['p50_s']} s, p95 {f['p95_s']} s, max {f['max_s']} s, {f['seen']} seen", None, "p95 <= 3 s",
+            f["p95_s"] is not None and f["p95_s"] <= 3 and f["seen"] == f["changes"])
     if i := r.get("incremental"):
         k = i["kinds"]
         add("incremental", f"{i['products']} x {i['variations_per_product']}, {i['changed_products']} changed "
@@ -203,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["vs_dlt"] = vs_dlt.run(args)
             elif case == "zettle_bigcommerce":
                 results["zettle_bigcommerce"] = zettle_bigcommerce.run(args)
+            elif case == "rackbeat_shopbox":
+                results["rackbeat_shopbox"] = rackbeat_shopbox.run(args)
         except Exception as exc:  # one case failing still reports the others
             traceback.print_exc()
             results["errors"][case] = f"{type(exc).__name__}: {exc}"[:300]
