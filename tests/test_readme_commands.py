@@ -88,6 +88,11 @@ SKIPPED: dict[str, str] = {
                                            "tests/test_zettle_bigcommerce_lifecycle.py runs it",
     r"^integrations-dagster subscribe pos$": "`make demo` runs it against the Zettle sandbox on its fixed port; "
                                              "tests/test_zettle_bigcommerce_realtime.py runs it",
+    r"^integrations-dagster connect kasse$": "this terminal has no Rackbeat and Shopbox sandboxes; "
+        "tests/test_rackbeat_shopbox_products.py runs connect against them",
+    r"^integrations-dagster initial-sync kasse (products_to_erp|stock_to_erp)$": "`make demo` runs it; "
+        "tests/test_rackbeat_shopbox_products.py runs both, and --dry-run, --skip and the lock",
+    r"^integrations-dagster resend kasse sales \d+$": "tests/test_rackbeat_shopbox.py re-sends a till sale twice",
 }
 
 
