@@ -53,7 +53,6 @@ class ProductExporter:
                 "a product with variants from this source cannot be written to WooCommerce yet: "
                 "each of its SKUs must come as a product of its own"))
         held = self._holder(product.sku)
-        fields = self._fields(product, self.owned)
         if held is None and self.ctx.options.get("mode") == "update":  # e.g. a preset's prices flow
             return Outcome(change.key, ok=True, action="ignored", error=(
                 f"SKU {product.sku} is not in the shop, and this flow (mode update) creates nothing: "
@@ -65,6 +64,7 @@ class ProductExporter:
             return Outcome(change.key, ok=True, action="created", target_id=str(created["id"]))
         variation = held.get("type") == "variation"
         path = f"/products/{held['parent_id']}/variations/{held['id']}" if variation else f"/products/{held['id']}"
+        fields = self._fields(product, self.owned)
         if fields:
             self.http.request("PUT", path, json=fields)
         action = "updated" if change.target_id or self.ctx.binder.external_id("products", change.key) else "linked"
