@@ -205,7 +205,10 @@ def test_every_option_a_connector_reads_is_declared():
         package = CONNECTORS / cls.__module__.split(".")[-2]
         read = set()
         for source in package.glob("*.py"):
-            read |= set(re.findall(r"options(?:\.get\(|\[)[\"'](\w+)[\"']", source.read_text()))
+            text = source.read_text()
+            read |= set(re.findall(r"options(?:\.get\(|\[)[\"'](\w+)[\"']", text))
+            for pair in re.findall(r"Places\([^,]+,\s*\"(\w+)\",\s*\"(\w+)\"", text):  # connectors.places
+                read |= set(pair)
         if not cls.options_model:  # a connector that reads no option declares none
             assert read == set(), f"{system} reads options {sorted(read)} it does not declare"
             continue

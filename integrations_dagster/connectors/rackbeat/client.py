@@ -27,6 +27,7 @@ from integrations_dagster.connectors.base import (
 )
 from integrations_dagster.connectors.rackbeat import products, stock, webhooks
 from integrations_dagster.connectors.http import TransientError
+from integrations_dagster.connectors.places import Places
 from integrations_dagster.connectors.rackbeat.adapter import Adapter
 from integrations_dagster.connectors.rackbeat.items import ItemIndex
 from integrations_dagster.model import CanonicalRecord, Order
@@ -148,8 +149,7 @@ class _OrderWriter:
         options = ctx.options
         self.customer = options.get("customer_number")
         self.add_vat = bool(options.get("add_vat", True))
-        self.locations = {str(k): str(v) for k, v in (options.get("locations") or {}).items()}
-        self.main_location = options.get("main_location")
+        self.places = Places(options, "locations", "main_location", "Rackbeat location")
         self.items = ItemIndex.of_run(adapter, ctx.memo)
 
     def one(self, change: Change) -> Outcome:
@@ -162,7 +162,7 @@ class _OrderWriter:
         if self.customer in (None, ""):
             return Outcome(change.key, ok=False, action="failed", error=(
                 "no customer_number: set the Rackbeat customer the POS's sales are booked on"))
-        location = self.locations.get(order.location or "") or self.main_location
+        location = self.places.of(order.location)
         lines = []
         for n, line in enumerate(order.lines, 1):
             held = self.items.find(line.sku) if line.sku else None

@@ -24,6 +24,7 @@ from typing import Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome, WriteContext, one_by_one
 from integrations_dagster.connectors.http import ApiError
+from integrations_dagster.connectors.places import Places
 from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
 from integrations_dagster.connectors.rackbeat.items import ItemIndex
 from integrations_dagster.model.base import RecordError
@@ -56,18 +57,15 @@ def to_level(raw: dict) -> StockLevel:
 
 def write(adapter: Adapter, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
     items = ItemIndex.of_run(adapter, ctx.memo)
-    locations = {str(k): str(v) for k, v in (ctx.options.get("locations") or {}).items()}
-    main = ctx.options.get("main_location")
+    places = Places(ctx.options, "locations", "main_location", "Rackbeat location")
 
     def one(change: Change) -> Outcome:
         level = change.record
         if not isinstance(level, StockLevel):
             return Outcome(change.key, ok=True, action="skipped", error="stock is not deleted in Rackbeat")
-        location = locations.get(level.location or "") or (str(main) if main not in (None, "") else None)
+        location = places.of(level.location)
         if location is None:
-            return Outcome(change.key, ok=False, action="failed", error=(
-                f"location {level.location!r} has no Rackbeat location: map it in the flow's locations option "
-                "or set main_location"))
+            return Outcome(change.key, ok=False, action="failed", error=places.missing(level.location))
         held = items.find(level.sku)
         if held is None:
             return Outcome(change.key, ok=True, action="ignored", error=f"SKU {level.sku!r} is no item in Rackbeat")

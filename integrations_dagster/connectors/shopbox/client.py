@@ -38,6 +38,7 @@ from pydantic import PrivateAttr
 from integrations_dagster.connectors.base import (
     Change, ConnectorResource, MapNotes, Outcome, Watermark, Window, WriteContext, one_by_one,
 )
+from integrations_dagster.connectors.places import Places
 from integrations_dagster.connectors.shopbox import mapping, products
 from integrations_dagster.connectors.shopbox.adapter import Adapter
 from integrations_dagster.model import CanonicalRecord
@@ -166,18 +167,15 @@ class ShopboxResource(ConnectorResource):
         if entity != "stock":
             raise ValueError(f"Shopbox is not a target of {entity!r}")
         index = products.catalogue(self.adapter(), ctx.memo).skus
-        branches = {str(k): str(v) for k, v in (ctx.options.get("branches") or {}).items()}
-        main = ctx.options.get("main_branch")
+        places = Places(ctx.options, "branches", "main_branch", "Shopbox branch")
 
         def one(change: Change) -> Outcome:
             level = change.record
             if not isinstance(level, StockLevel):
                 return Outcome(change.key, ok=True, action="skipped", error="stock is not deleted in Shopbox")
-            branch = branches.get(level.location) or (str(main) if main is not None else None)
+            branch = places.of(level.location)
             if branch is None:
-                return Outcome(change.key, ok=False, action="failed", error=(
-                    f"location {level.location!r} has no Shopbox branch: map it in the flow's branches option "
-                    "or set main_branch"))
+                return Outcome(change.key, ok=False, action="failed", error=places.missing(level.location))
             held = index.get(level.sku)
             if held is None:
                 return Outcome(change.key, ok=True, action="ignored", error=f"SKU {level.sku!r} is not in Shopbox")
