@@ -13,15 +13,14 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
+from bench import dagster_dev
 from bench.cases.freshness import REPO, _free_port, _pct, _round, _wait_quiet
 from bench.common import RACKBEAT_KEY, env, start_sandbox
 
@@ -91,17 +90,8 @@ def run(args) -> dict:
         os.environ.update(DAGSTER_HOME=str(home), INTEGRATIONS_CONFIG=str(config),
                           INTEGRATIONS_STATE_URL=f"sqlite:///{tmp / 'state.db'}")
         dagster_port, receiver_port = _free_port(), _free_port()
-        bin_dir = Path(sys.executable).parent
-        log = open(tmp / "processes.log", "w")
         started = time.monotonic()
-        processes.append(subprocess.Popen(
-            [str(bin_dir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1",
-             "-p", str(dagster_port)], cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True))
-        processes.append(subprocess.Popen(
-            [str(bin_dir / "integrations-dagster"), "receiver", "--port", str(receiver_port), "--config",
-             str(config), "--dagster-url", f"http://127.0.0.1:{dagster_port}"], cwd=REPO, env=dict(os.environ),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        processes += dagster_dev.start(tmp, dagster_port, receiver_port=receiver_port, config=config)
         from integrations_dagster import config as cfg
         from integrations_dagster.actions import run_flow
         from integrations_dagster.receiver import subscribe
@@ -143,7 +133,6 @@ def run(args) -> dict:
         t0, todo = time.time(), list(moments)
         deadline = t0 + args.rs_freshness_spread_s + 120
         n = 0
-        startup_s = startup_s
         while (todo or pending) and time.time() < deadline:
             while todo and t0 + todo[0] <= time.time():
                 todo.pop(0)
@@ -160,12 +149,7 @@ def run(args) -> dict:
                         pending.remove(item)
             time.sleep(0.1)
     finally:
-        for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGINT)
-                process.wait(30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
+        dagster_dev.stop(processes)
         rackbeat.stop()
         shopbox.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from bench import dagster_dev
 from bench.cases.freshness import REPO, _free_port, _pct, _round, _wait_quiet
 from bench.cases.zettle_bigcommerce import integrations_yaml
 from bench.common import BIGCOMMERCE_STORE_HASH, ZETTLE_API_KEY, ZETTLE_CLIENT_ID, env, start_sandbox
@@ -111,17 +110,9 @@ def measure(args, *, webhooks: bool) -> dict:
         os.environ.update(DAGSTER_HOME=str(home), INTEGRATIONS_CONFIG=str(config),
                           INTEGRATIONS_STATE_URL=f"sqlite:///{tmp / 'state.db'}")
         dagster_port, receiver_port = _free_port(), _free_port()
-        bin_dir = Path(sys.executable).parent
-        log = open(tmp / "processes.log", "w")
-        processes.append(subprocess.Popen(
-            [str(bin_dir / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1",
-             "-p", str(dagster_port)], cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True))
+        processes += dagster_dev.start(tmp, dagster_port, receiver_port=receiver_port if webhooks else None,
+                                       config=config)
         if webhooks:
-            processes.append(subprocess.Popen(
-                [str(bin_dir / "integrations-dagster"), "receiver", "--port", str(receiver_port), "--config",
-                 str(config), "--dagster-url", f"http://127.0.0.1:{dagster_port}"], cwd=REPO, env=dict(os.environ),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             from integrations_dagster import config as cfg
             from integrations_dagster.receiver import subscribe
             from integrations_dagster.state.resource import open_store
@@ -165,12 +156,7 @@ def measure(args, *, webhooks: bool) -> dict:
                         pending.remove(item)
             time.sleep(0.1)
     finally:
-        for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGINT)
-                process.wait(30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
+        dagster_dev.stop(processes)
         zettle.stop()
         bigcommerce.stop()
         shutil.rmtree(tmp, ignore_errors=True)
