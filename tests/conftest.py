@@ -178,13 +178,39 @@ def in_a_pass_without_the_longest() -> bool:
     return in_ci() and not os.environ.get("INTEGRATIONS_TEST_PG_URL")
 
 
+STORE_FIXTURES = {"state_url", "store", "_pg_database"}
+
+
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("INTEGRATIONS_TEST_PG_URL"):
+        _only_what_the_store_changes(config, items)
     if not in_a_pass_without_the_longest():
         return
     later = pytest.mark.skip(reason="one of the longest suites: it runs in the PostgreSQL pass of make test")
     for item in items:
         if item.get_closest_marker("pg_pass"):
             item.add_marker(later)
+
+
+def _only_what_the_store_changes(config, items) -> None:
+    """The PostgreSQL pass runs the tests that reach the state store through its fixtures (and the
+    reliability suites, whose figures are per backend): a test that never touches it runs the same on
+    either backend, and the SQLite pass ran it already. Deselected, with a line saying how many."""
+    kept, same = [], []
+    for item in items:
+        here = Path(str(item.fspath)).parent.name
+        if STORE_FIXTURES & set(getattr(item, "fixturenames", ())) or here == "reliability" \
+                or item.get_closest_marker("postgres"):
+            kept.append(item)
+        else:
+            same.append(item)
+    if same:
+        config.hook.pytest_deselected(items=same)
+        items[:] = kept
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"PostgreSQL pass: {len(same)} tests that never touch the state store are left "
+                                "to the SQLite pass")
 
 
 @pytest.fixture(scope="session")
