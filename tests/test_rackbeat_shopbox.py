@@ -222,3 +222,33 @@ def test_a_manual_resend_of_one_till_sale_by_its_id_never_books_it_twice(
     capsys.readouterr()
     assert main(["resend", "--config", str(path), "kasse", "sales", "999999"]) == 0
     assert "Shopbox has no basket 999999" in capsys.readouterr().out
+
+
+def test_a_place_without_a_mapping_goes_to_the_main_one_on_either_side(tmp_path, rackbeat_sandbox, shopbox_empty,
+                                                                         state_url):
+    """Seed 003: "Hovedlager i Rackbeat / i Shopbox … brukes som en standardlokasjon": a till whose branch has
+    no Rackbeat location books on main_location; a Rackbeat location with no branch counts for main_branch."""
+    box = f"{shopbox_empty.url}/__sandbox__/shopbox"
+    rb(rackbeat_sandbox, "POST", "/products", {"number": "KOPP-1", "name": "Kopp", "group": 1, "sales_price": 119.2})
+    kopp = requests.post(f"{box}/products", timeout=10, json={"name": "Kopp", "sku_code": "KOPP-1",
+                                                              "selling_price": 14900, "tax": 1}).json()
+    requests.post(f"{box}/sale", timeout=10, json={"cash_register": BRANCH_REGISTER[6102], "lines": [
+        {"product": kopp["uid"], "quantity": 1}]}).raise_for_status()
+    for location, count in ((1, 30), (2, 8)):
+        requests.post(f"{rackbeat_sandbox.url}/__sandbox__/rackbeat/stock", timeout=10, json={
+            "item": "KOPP-1", "location": location, "quantity": count}).raise_for_status()
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(YAML.format(shopbox=shopbox_empty.url, rackbeat=rackbeat_sandbox.url))
+                    .replace('locations: {"6101": "1", "6102": "2"}, main_location: "1"',
+                             'locations: {"6101": "1"}, main_location: "2"')   # 6102 unmapped → location 2
+                    .replace('options: {branches: {"1": "6101", "2": "6102"}}',
+                             'options: {branches: {"1": "6101"}, main_branch: "6102"}'))  # location 2 → 6102
+    defs = build_definitions(config.load(path))
+    assert run(defs, "kasse_sales").success
+    [order] = [o for o in rb(rackbeat_sandbox, "GET", "/orders", limit=200)["orders"]
+               if o["their_reference"].startswith("pos:")]
+    full = rb(rackbeat_sandbox, "GET", f"/orders/{order['number']}")["order"]
+    assert {line["location"]["number"] for line in full["lines"]} == {2}
+    assert run(defs, "kasse_stock").success
+    rows = requests.get(f"{box}/stock", params={"branch": 6102}, timeout=10).json()
+    assert {(r["product"], r.get("product_variance")): r["quantity"] for r in rows}[(kopp["uid"], None)] == 8 - 1
