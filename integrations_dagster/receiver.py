@@ -43,7 +43,6 @@ class Receiver:
     def __init__(self, file: cfg.IntegrationsFile, store: StateStore, launcher: Launcher | WarmRunner | None = None) -> None:
         self.file, self.store, self.launcher = file, store, launcher
         self._connectors: dict[tuple[str, str], object] = {}
-        self._secrets: dict[str, str | None] = {}
         # (integration, connection) -> entities some enabled flow reads from that connection
         self.wanted: dict[tuple[str, str], set[str]] = {}
         # (integration, connection, entity) -> the jobs of the webhook-triggered flows reading it
@@ -76,14 +75,9 @@ class Receiver:
         if len(body) > MAX_BODY:
             return JSONResponse({"error": "too large"}, status_code=413)
         headers = dict(request.headers)
+        signed = await run_in_threadpool(self.signed_by, integration, connection, connector)
         try:
-            try:
-                hint = self.signed_by(integration, connection, connector).webhook_hint(headers, body)
-            except WebhookRefused:
-                if getattr(connector, "webhook_secret", None):
-                    raise  # (a configured secret does not change)
-                # a new subscription since: its secret is in the store now
-                hint = self.signed_by(integration, connection, connector, fresh=True).webhook_hint(headers, body)
+            hint = signed.webhook_hint(headers, body)
         except WebhookRefused as exc:
             log.warning("webhook for %s.%s refused: %s", integration, connection, exc)
             return JSONResponse({"error": "signature not verified"}, status_code=401)
@@ -99,15 +93,15 @@ class Receiver:
                     self.launcher.request_later(job, newest)
         return JSONResponse({"stored": len(entities), "id": newest})
 
-    def signed_by(self, integration: str, connection: str, connector, *, fresh: bool = False):
+    def signed_by(self, integration: str, connection: str, connector):
         """The connector with the secret that verifies deliveries: the connection's configured
         ``webhook_secret``, else the one ``integrations-dagster subscribe`` stored."""
         if getattr(connector, "webhook_secret", None):
             return connector
-        key = webhook_secret_key(integration, connection)
-        if fresh or key not in self._secrets:
-            self._secrets[key] = (self.store.token(key) or {}).get("secret")
-        return connector.model_copy(update={"webhook_secret": self._secrets[key]}) if self._secrets[key] else connector
+        # Read for every delivery (one row by key): `subscribe` again — a leaked token replaced — and the
+        # running receiver refuses the old token at once, without a restart.
+        secret = (self.store.token(webhook_secret_key(integration, connection)) or {}).get("secret")
+        return connector.model_copy(update={"webhook_secret": secret}) if secret else connector
 
     async def recent(self, _: Request) -> JSONResponse:
         rows = await run_in_threadpool(self.store.webhook_log, 50)
