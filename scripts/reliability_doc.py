@@ -188,6 +188,33 @@ SUITES = {
                           "21-digit stock quantity instead of being refused; a product priced past Decimal's 28 digits "
                           "(1e400, 10^27) crashed the products push (decimal.InvalidOperation escaped the article "
                           "exporter), so no product of its batch landed."),
+    "kasse_faults": ("Faults, Rackbeat ⇄ Shopbox", "tests/reliability/test_kasse_faults.py",
+                     "Both sandboxes answer 5xx, time out, drop connections and apply writes before answering 500, "
+                     "and Rackbeat rate-limits with 429 and Retry-After, while the tills sell, Rackbeat's counts "
+                     "change and products change on both sides; sales, stock and products both ways run every "
+                     "round, then the one-time stock sync. After clean runs the test's own ledger must hold: each "
+                     "till receipt one booked Rackbeat order for what the till charged (Σ quantity × price − "
+                     "discount), each branch's count = the count at its Rackbeat location − what that branch sold, "
+                     "each product once on each side at the same price (net × 1.25 in øre), and a last quiet run "
+                     "writes nothing. A sale whose create answer is lost (applied, then 500) is booked once."),
+    "kasse_crash": ("Crash, Rackbeat ⇄ Shopbox", "tests/reliability/test_kasse_crash.py",
+                    "The sales flow and both product flows are SIGKILLed at each of their kill points (before the "
+                    "write, after the target applied it, before the landing was recorded) and run again: every "
+                    "receipt booked once, no product made twice on either side, the ledger's totals and prices."),
+    "kasse_events": ("Duplicate and out-of-order events, Rackbeat ⇄ Shopbox", "tests/reliability/test_kasse_events.py",
+                     "Rackbeat's webhook deliveries go to the real receiver, duplicated, dropped, delayed and "
+                     "reordered, with forged tokens among them: each till ends with Rackbeat's final counts and "
+                     "new products, a duplicate asks for no extra run and writes nothing, a dropped one is caught "
+                     "by the schedule's run, a forged token is refused. It found the receiver still taking the "
+                     "tokens of subscriptions `subscribe` had replaced (a secret cached per process); it is now "
+                     "read from the state store for every delivery."),
+    "kasse_bad_input": ("Bad input, Rackbeat ⇄ Shopbox", "tests/reliability/test_kasse_bad_input.py",
+                        "Products with a 30-character number (Rackbeat takes 25), a price in another currency, a category without "
+                        "group and no default group; receipts whose lines do not add up to their total, that sell "
+                        "a SKU Rackbeat does not have, in another currency, or cancelled at the till: each fails "
+                        "(or, cancelled, is not booked) alone with a reason naming it, and the rest of its batch "
+                        "lands. It found a euro receipt booked as kroner and a cancelled receipt booked (holding "
+                        "its goods); both are refused now."),
     "books": ("Books exact: orders total what the shop charged", "tests/reliability/test_books.py",
               "hypothesis draws orders (500 per pass; `BOOKS_EXAMPLES` raises it) over Swedish rates 25/12/6/0 "
               "mixed in one order, shipping taxed, untaxed and split over the goods' rates, fees, percentage, "

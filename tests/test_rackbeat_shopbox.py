@@ -27,11 +27,12 @@ integrations:
         base_url: "{shopbox}/api/v3"
         credentials: {{username: {{env: SHOPBOX_USERNAME}}, password: {{env: SHOPBOX_PASSWORD}},
                       client: {{env: SHOPBOX_CLIENT}}}}
-        options: {{currency: NOK}}
+        options: {{currency: DKK}}
       erp:
         system: rackbeat
         base_url: "{rackbeat}/api"
         credentials: {{api_key: {{env: RACKBEAT_API_KEY}}}}
+        options: {{currency: DKK}}  # the till's currency (the Shopbox sandbox's shop is Danish): nothing converted
     flows:
       sales:
         entity: orders

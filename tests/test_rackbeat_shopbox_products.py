@@ -32,11 +32,12 @@ integrations:
         base_url: "{shopbox}/api/v3"
         credentials: {{username: {{env: SHOPBOX_USERNAME}}, password: {{env: SHOPBOX_PASSWORD}},
                       client: {{env: SHOPBOX_CLIENT}}}}
-        options: {{currency: NOK}}  # the till's prices are in the account's currency: nothing is converted
+        options: {{currency: DKK}}  # the till's prices are in the account's currency: nothing is converted
       erp:
         system: rackbeat
         base_url: "{rackbeat}/api"
         credentials: {{api_key: {{env: RACKBEAT_API_KEY}}}}
+        options: {{currency: DKK}}  # the till's currency (the Shopbox sandbox's shop is Danish): nothing converted
     flows:
       products_to_erp:
         entity: products
@@ -391,7 +392,8 @@ def test_a_price_in_another_currency_is_refused_not_converted(tmp_path, rackbeat
     """F6: "Prices sync only between systems with the same currency, unless a conversion is set"."""
     path = tmp_path / "integrations.yaml"
     defs_for(tmp_path, rackbeat_sandbox, shopbox_empty)
-    path.write_text(path.read_text().replace("options: {currency: NOK}", "options: {currency: DKK}"))
+    path.write_text(path.read_text().replace("options: {currency: DKK}  # the till's currency",
+                                             "options: {currency: NOK}  # not the till's currency"))
     assert run(build_definitions(config.load(path)), "kasse_products_to_erp").success
     failed = StateStore(state_url).unresolved_failures("kasse.products_to_erp")
     assert len(failed) == 2 and all("in DKK, the Rackbeat account's currency is NOK" in e for e in failed["error"])

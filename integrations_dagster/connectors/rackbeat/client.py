@@ -30,7 +30,7 @@ from integrations_dagster.connectors.http import TransientError
 from integrations_dagster.connectors.places import Places
 from integrations_dagster.connectors.rackbeat.adapter import Adapter
 from integrations_dagster.connectors.rackbeat.items import ItemIndex
-from integrations_dagster.model import CanonicalRecord, Order
+from integrations_dagster.model import CanonicalRecord, Order, OrderStatus
 
 UNIT_PRICE = Decimal("0.000001")
 CREATE_ATTEMPTS = 3
@@ -149,6 +149,7 @@ class _OrderWriter:
         options = ctx.options
         self.customer = options.get("customer_number")
         self.add_vat = bool(options.get("add_vat", True))
+        self.currency = str(options.get("currency") or "NOK")
         self.places = Places(options, "locations", "main_location", "Rackbeat location")
         self.items = ItemIndex.of_run(adapter, ctx.memo)
 
@@ -157,11 +158,20 @@ class _OrderWriter:
         if not isinstance(order, Order):
             return Outcome(change.key, ok=True, action="skipped", error="orders are not deleted in Rackbeat")
         found = self._existing(order.key)
+        cancelled = order.status == OrderStatus.CANCELLED
         if found is not None:
-            return Outcome(change.key, ok=True, action="linked", target_id=str(found["number"]))
+            return Outcome(change.key, ok=True, action="linked", target_id=str(found["number"]), warnings=(
+                (f"cancelled at the till after it was booked: Rackbeat order {found['number']} stands, "
+                 "cancel it there",) if cancelled else ()))
+        if cancelled:  # a receipt voided at the till sold nothing: booking it would hold its goods
+            return Outcome(change.key, ok=True, action="ignored", error="cancelled at the till: nothing to book")
         if self.customer in (None, ""):
             return Outcome(change.key, ok=False, action="failed", error=(
                 "no customer_number: set the Rackbeat customer the POS's sales are booked on"))
+        if order.currency != self.currency:  # F6: amounts are never converted
+            return Outcome(change.key, ok=False, action="failed", error=(
+                f"the sale is in {order.currency}, the Rackbeat account's currency is {self.currency} (the "
+                "connection's currency option): it is not booked as if it were"))
         location = self.places.of(order.location)
         lines = []
         for n, line in enumerate(order.lines, 1):

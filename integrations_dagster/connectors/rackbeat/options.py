@@ -18,7 +18,7 @@ class RackbeatOptions(ConnectorOptions):
         "a till's location (a Shopbox branch uid) -> the Rackbeat location its sales draw from and its count is"))
     main_location: str | None = option(writes=("orders", "stock"), description=(
         "the Rackbeat location of a location without a mapping (seed 003: 'Hovedlager i Rackbeat')"))
-    currency: str = option("NOK", reads=("products",), writes=("products",), description=(
+    currency: str = option("NOK", reads=("products",), writes=("products", "orders"), description=(
         "the account's currency (Rackbeat's prices carry none); a price in another is refused, not converted"))
     structured_products: StrictBool = option(False, reads=("products",), description=(
         "seed 003 'Opprett strukturvarer fra Rackbeat i Shopbox': read the lots (bills of materials) as "
