@@ -233,9 +233,11 @@ class HttpClient:
         _settle_environment(self.session, self.base_url)
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                expect: tuple[int, ...] = ()) -> requests.Response:
-        """Send with retries; return the response (2xx, or a status listed in ``expect``)."""
+                expect: tuple[int, ...] = (), idempotent: bool = False) -> requests.Response:
+        """Send with retries; return the response (2xx, or a status listed in ``expect``). ``idempotent``:
+        a POST that sets a value (an absolute count) is as safe to send again as a PUT."""
         method = method.upper()
+        safe = method in IDEMPOTENT or idempotent
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         last: Exception | None = None
         reauthorized = False
@@ -252,7 +254,7 @@ class HttpClient:
             # there would carry it as ``__context__``, with the frames whose locals hold the credentials.
             if failure is not None:
                 maybe_applied, lost, failed = failure
-                if method not in IDEMPOTENT and maybe_applied:
+                if not safe and maybe_applied:
                     raise TransientError(0, lost, method=method, path=path)
                 last = TransientError(0, failed, method=method, path=path)
                 self._pause(attempt, None, last)
@@ -266,7 +268,7 @@ class HttpClient:
             error = self._error(resp, method, path)
             if not isinstance(error, TransientError):
                 raise error
-            if method not in IDEMPOTENT and resp.status_code != 429:
+            if not safe and resp.status_code != 429:
                 raise error
             last = error
             asked = retry_after_seconds(resp.headers)

@@ -187,7 +187,8 @@ class ShopboxResource(ConnectorResource):
                     "note": "integrations-dagster"}
             if variance is not None:
                 body["product_variance"] = variance
-            self.adapter().http.request("POST", "/product-inventories", json=body)
+            # an absolute count: sent again after a lost answer it sets the same number [3p: PHP plugin]
+            self.adapter().http.request("POST", "/product-inventories", json=body, idempotent=True)
             return Outcome(change.key, ok=True, action="updated", target_id=f"{variance or product}@{branch}",
                            level=level.quantity)
 
