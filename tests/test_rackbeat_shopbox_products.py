@@ -19,26 +19,10 @@ from flowkit import run
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 from integrations_dagster.state import StateStore
+from test_rackbeat_shopbox import AUTH, CONNECTIONS, rb
 
-AUTH = {"Authorization": f"Bearer {RACKBEAT_API_KEY}"}
 UID_FIELD, VARIATION_FIELD = 1, 2  # the demo account's two custom item fields (ids generated: 1, 2)
-YAML = """
-integrations:
-  - name: kasse
-    start_date: 2026-11-01
-    connections:
-      pos:
-        system: shopbox
-        base_url: "{shopbox}/api/v3"
-        credentials: {{username: {{env: SHOPBOX_USERNAME}}, password: {{env: SHOPBOX_PASSWORD}},
-                      client: {{env: SHOPBOX_CLIENT}}}}
-        options: {{currency: DKK}}  # the till's prices are in the account's currency: nothing is converted
-      erp:
-        system: rackbeat
-        base_url: "{rackbeat}/api"
-        credentials: {{api_key: {{env: RACKBEAT_API_KEY}}}}
-        options: {{currency: DKK}}  # the till's currency (the Shopbox sandbox's shop is Danish): nothing converted
-    flows:
+YAML = CONNECTIONS + """
       products_to_erp:
         entity: products
         source: pos
@@ -55,12 +39,6 @@ BOTH_WAYS = """
         op_retries: 0
         conflict_winner: {winner}
 """
-
-
-def rb(sandbox, method: str, path: str, body: dict | None = None, **params) -> dict:
-    resp = requests.request(method, f"{sandbox.url}/api{path}", headers=AUTH, json=body, params=params, timeout=10)
-    assert resp.status_code < 300, resp.text
-    return resp.json() if resp.content else {}
 
 
 def sb(sandbox, method: str, path: str, body: dict | None = None, **params) -> dict:
@@ -354,7 +332,7 @@ def test_structured_products_reach_the_till_made_of_their_components_when_the_op
         tmp_path, rackbeat_sandbox, shopbox_empty, state_url):
     """Seed 003, "Opprett strukturvarer fra Rackbeat i Shopbox": the demo account's lot GAVEESKE (one
     KAFFE-500 and two KOPP HVIT/30, 199.00 net) becomes a till product made of the two, at 199.00 + 25 %."""
-    only_to_pos = YAML.split("    flows:")[0] + "    flows:" + BOTH_WAYS.format(winner="erp")
+    only_to_pos = CONNECTIONS + BOTH_WAYS.format(winner="erp")
 
     def shop_products() -> dict[str, dict]:
         rows = sb(shopbox_empty, "GET", "/products", **{"per-page": 100})["data"]

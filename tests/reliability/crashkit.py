@@ -404,3 +404,45 @@ def kill_at(zygote, pid: int, reached, done: Path, log: Path, tag: str, *, timeo
     else:
         assert exit_state["signal"] == signal.SIGKILL, exit_state
     return hit
+
+
+def served(url: str, route: str) -> int:
+    """How many requests ``route`` ("METHOD path") the sandbox has answered since its reset."""
+    from flowkit import stats
+
+    return stats(url)["requests"].get(route, 0)
+
+
+def held(url: str) -> int:
+    """How many writes the sandbox applied and holds the answer of (``hold_write``)."""
+    from flowkit import stats
+
+    return stats(url)["faults"].get("held_after_write", 0)
+
+
+def kill_once(zygote, tmp_path: Path, cfg, url: str, route: str, kind: str, n: int, jobs: list[str], home,
+              tag: str, env: dict[str, str], *, timeout_s: float = 40) -> bool:
+    """Fork a child that runs ``jobs``; SIGKILL it at its ``n``-th write ``route`` to the sandbox at ``url``,
+    where ``kind`` says: ``sent`` (the sandbox answered it), ``applied`` (applied, its answer held) or
+    ``answered`` (the child has the answer, before it records it). True when it was killed, False when it
+    finished first."""
+    from reliability.relkit import knobs
+
+    done, marker, log = tmp_path / f"{tag}.done", tmp_path / f"{tag}.marker", tmp_path / f"{tag}.log"
+    args = {"config": str(cfg), "jobs": jobs, "dagster_home": child_home(home), "done": str(done)}
+    before, held_before = served(url, route), held(url)
+    if kind == "applied":
+        knobs(url, hold_write=n, hold_route=route)
+    elif kind == "answered":
+        args["probe"] = {"answers": n, "route": route, "marker": str(marker)}
+    pid = zygote.fork("reliability.crashkit:run_jobs", args, env=env, log=str(log))
+
+    def reached() -> bool:
+        if kind == "answered":
+            return marker.exists()
+        if kind == "applied":
+            return held(url) > held_before
+        return served(url, route) >= before + n
+
+    return kill_at(zygote, pid, reached, done, log, tag, timeout_s=timeout_s,
+                   after=(lambda: knobs(url, hold_write=0, hold_route="")) if kind == "applied" else None)

@@ -34,12 +34,12 @@ from decimal import Decimal
 
 import pytest
 
-from flowkit import run, stats
+from flowkit import run
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
-from reliability.crashkit import child_env, child_home, fail_dead_runs, kill_at
+from reliability.crashkit import child_env, child_home, fail_dead_runs, kill_once
 from reliability.kassekit import (
-    BRANCH_LOCATION, DEFAULT_GROUP, GROUPS, KASSE_ENV, Kasse, Ledger, data_writes, integrations_file, knobs,
+    BRANCH_LOCATION, DEFAULT_GROUP, GROUPS, KASSE_ENV, Kasse, Ledger, data_writes, integrations_file,
     product_problems, sales_problems, sell,
 )
 from reliability.relkit import BACKEND, SOAK
@@ -56,38 +56,6 @@ UID_FIELD = 1  # the demo account's "Shopbox UID felt ID"
 
 def _env() -> dict[str, str]:
     return {**child_env(), **{k: os.environ[k] for k in KASSE_ENV if k in os.environ}}
-
-
-def _served(url: str, route: str) -> int:
-    return stats(url)["requests"].get(route, 0)
-
-
-def _held(url: str) -> int:
-    return stats(url)["faults"].get("held_after_write", 0)
-
-
-def _kill_once(zygote, tmp_path, cfg, url: str, route: str, kind: str, n: int, jobs: list[str], home,
-               tag: str) -> bool:
-    """Fork a child that runs ``jobs``; SIGKILL it at its ``n``-th write ``route`` to the sandbox at
-    ``url``. True when it was killed, False when it finished first."""
-    done, marker, log = tmp_path / f"{tag}.done", tmp_path / f"{tag}.marker", tmp_path / f"{tag}.log"
-    args = {"config": str(cfg), "jobs": jobs, "dagster_home": child_home(home), "done": str(done)}
-    before, held_before = _served(url, route), _held(url)
-    if kind == "applied":
-        knobs(url, hold_write=n, hold_route=route)
-    elif kind == "answered":
-        args["probe"] = {"answers": n, "route": route, "marker": str(marker)}
-    pid = zygote.fork("reliability.crashkit:run_jobs", args, env=_env(), log=str(log))
-
-    def reached() -> bool:
-        if kind == "answered":
-            return marker.exists()
-        if kind == "applied":
-            return _held(url) > held_before
-        return _served(url, route) >= before + n
-
-    return kill_at(zygote, pid, reached, done, log, tag, timeout_s=CHILD_TIMEOUT_S,
-                   after=(lambda: knobs(url, hold_write=0, hold_route="")) if kind == "applied" else None)
 
 
 @pytest.fixture
@@ -129,8 +97,8 @@ def test_sigkill_while_booking_sales_then_rerun_books_each_sale_once(kasse, tmp_
             sell(kasse, ledger, rng.choice(sorted(BRANCH_LOCATION)), lines)
         kind = KINDS[round_no % len(KINDS)]
         n = rng.randint(1, SALES_PER_ROUND)
-        killed = _kill_once(zygote, tmp_path, kasse.cfg, kasse.rackbeat, ORDER_CREATE, kind, n, ["kasse_sales"],
-                            dagster_home, f"sales{round_no}")
+        killed = kill_once(zygote, tmp_path, kasse.cfg, kasse.rackbeat, ORDER_CREATE, kind, n, ["kasse_sales"],
+                           dagster_home, f"sales{round_no}", _env(), timeout_s=CHILD_TIMEOUT_S)
         (kills if killed else missed)[kind] += 1
         left_started += fail_dead_runs(dagster_instance, "its process was SIGKILLed by the kasse crash suite")
         assert run(kasse.defs, "kasse_sales", dagster_instance).success, f"round {round_no}: the re-run failed"
@@ -197,8 +165,8 @@ def test_sigkill_while_pushing_products_both_ways_then_rerun_duplicates_nothing(
         url, route = ((kasse.rackbeat, RB_PRODUCT_CREATE) if round_no % 2 == 0
                       else (kasse.shopbox, SB_PRODUCT_SAVE))
         n = rng.randint(1, NEW_PER_SIDE)
-        killed = _kill_once(zygote, tmp_path, kasse.cfg, url, route, kind, n, PRODUCT_JOBS, dagster_home,
-                            f"products{round_no}")
+        killed = kill_once(zygote, tmp_path, kasse.cfg, url, route, kind, n, PRODUCT_JOBS, dagster_home,
+                           f"products{round_no}", _env(), timeout_s=CHILD_TIMEOUT_S)
         side = "Rackbeat" if url == kasse.rackbeat else "Shopbox"
         (kills if killed else missed)[side, kind] += 1
         left_started += fail_dead_runs(dagster_instance, "its process was SIGKILLed by the kasse crash suite")

@@ -34,8 +34,8 @@ import requests
 
 from flowkit import run, stats
 from integrations_dagster.build import build_definitions
-from reliability.crashkit import child_env, child_home, fail_dead_runs, forget_state, reset_sandbox, kill_at
-from reliability.relkit import BACKEND, SOAK, knobs
+from reliability.crashkit import child_env, child_home, fail_dead_runs, forget_state, kill_once, reset_sandbox, served
+from reliability.relkit import BACKEND, SOAK
 from zettlekit import BigCommerce, Zettle, integrations_file
 
 from conftest import BIGCOMMERCE_STORE_HASH
@@ -63,40 +63,6 @@ RECEIVED = 60
 
 def _env() -> dict[str, str]:
     return {**child_env(), **{k: os.environ[k] for k in POS_ENV if k in os.environ}}
-
-
-def _served(url: str, route: str) -> int:
-    """How many requests ``route`` ("METHOD path") the sandbox has answered since its reset."""
-    return stats(url)["requests"].get(route, 0)
-
-
-def _held(url: str) -> int:
-    return stats(url)["faults"].get("held_after_write", 0)
-
-
-def _kill_once(zygote, tmp_path, cfg, url: str, route: str, kind: str, n: int, jobs: list[str], home,
-               tag: str) -> bool:
-    """Fork a child that runs ``jobs``; SIGKILL it at its ``n``-th write ``route`` to the sandbox at
-    ``url`` (the kind says where in that write). True when it was killed, False when it finished first."""
-    done, marker = tmp_path / f"{tag}.done", tmp_path / f"{tag}.marker"
-    args = {"config": str(cfg), "jobs": jobs, "dagster_home": child_home(home), "done": str(done)}
-    before, held_before = _served(url, route), _held(url)
-    if kind == "applied":
-        knobs(url, hold_write=n, hold_route=route)
-    elif kind == "answered":
-        args["probe"] = {"answers": n, "route": route, "marker": str(marker)}
-    pid = zygote.fork("reliability.crashkit:run_jobs", args, env=_env(), log=str(tmp_path / f"{tag}.log"))
-    log = tmp_path / f"{tag}.log"
-
-    def reached() -> bool:
-        if kind == "answered":
-            return marker.exists()
-        if kind == "applied":
-            return _held(url) > held_before
-        return _served(url, route) >= before + n
-
-    return kill_at(zygote, pid, reached, done, log, tag, timeout_s=CHILD_TIMEOUT_S,
-                   after=(lambda: knobs(url, hold_write=0, hold_route="")) if kind == "applied" else None)
 
 
 # -- the test's own view of both systems (HTTP reads, no code under test) ---------------------------
@@ -195,10 +161,10 @@ def test_sigkill_during_initial_sync_then_rerun_converges(pos, tmp_path, state_u
         forget_state(state_url)
         for k, (route, what) in enumerate(((CREATE, "product creates"), (ABSOLUTE, "stock levels set"))):
             kind = KINDS[(round_no + k) % len(KINDS)]
-            left = creates - _served(pos.bigcommerce, CREATE) if route == CREATE else 1
+            left = creates - served(pos.bigcommerce, CREATE) if route == CREATE else 1
             n = rng.randint(1, max(1, left))
-            killed = _kill_once(zygote, tmp_path, pos.cfg, pos.bigcommerce, route, kind, n, JOBS, dagster_home,
-                                f"init{round_no}-{k}")
+            killed = kill_once(zygote, tmp_path, pos.cfg, pos.bigcommerce, route, kind, n, JOBS, dagster_home,
+                               f"init{round_no}-{k}", _env(), timeout_s=CHILD_TIMEOUT_S)
             (kills if killed else missed)[what, kind if killed else ""] += 1
         left_started += fail_dead_runs(dagster_instance, "its process was SIGKILLed by the pos crash suite")
         for job in JOBS:
@@ -271,8 +237,8 @@ def test_sigkill_during_stock_movements_then_rerun_counts_each_change_once(pos, 
             ledger.ordered[sku] += quantity
         flow, kind, system, route = _move_round_plan(round_no)
         url = pos.bigcommerce if system == "bigcommerce" else pos.zettle
-        killed = _kill_once(zygote, tmp_path, pos.cfg, url, route, kind, 1, STOCK_JOBS, dagster_home,
-                            f"move{round_no}")
+        killed = kill_once(zygote, tmp_path, pos.cfg, url, route, kind, 1, STOCK_JOBS, dagster_home,
+                           f"move{round_no}", _env(), timeout_s=CHILD_TIMEOUT_S)
         (kills if killed else missed)[flow, kind] += 1
         left_started += fail_dead_runs(dagster_instance, "its process was SIGKILLed by the pos crash suite")
         for _ in range(2):
