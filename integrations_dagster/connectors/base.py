@@ -243,6 +243,9 @@ class ConnectorResource(ConfigurableResource):
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # entity -> the fields of this system's records a flow into it may own (see ``owns`` in the YAML)
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # entity written -> the entities of this system such a write changes too (a booked order holds stock):
+    # the flows reading those are told at once, as a webhook would tell them (``pipeline.hint_what_moved``)
+    moves: ClassVar[dict[str, frozenset[str]]] = {}
     options_model: ClassVar[str] = ""  # "module:Class" of the YAML options it reads (connectors/options.py)
     # Credentials only the webhook receiver uses (a webhook signing secret): never given to runs.
     receiver_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)

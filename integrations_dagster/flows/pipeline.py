@@ -337,6 +337,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                             context.log.info)
         _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key,
                       prints=diff.prints)
+        hint_what_moved(spec, store, type(target), tally, context.run_id)
         report = RunReport(spec, tally, diff.unchanged)
         if _in_run(context):  # (an op invoked outside a run, as tests do, has no run to tag or check)
             context.instance.add_run_tags(context.run_id, {FAILED_RECORDS_TAG: str(tally.all_failed)})
@@ -700,6 +701,17 @@ def with_previous(spec: FlowSpec, store: StateStore, changes: list[Change], *, r
     wanted = {c.key for c in changes if _wants_previous(c, resend)}
     accepted = accepted_records(spec, store)(list(wanted)) if wanted else {}
     return [replace(c, previous=accepted[c.key]) if c.key in wanted and c.key in accepted else c for c in changes]
+
+
+def hint_what_moved(spec: FlowSpec, store: StateStore, target: type[ConnectorResource], tally: Tally,
+                    run_id: str) -> None:
+    """Writes that change another entity of the target (``ConnectorResource.moves``: a booked order holds
+    stock) are, for the flows reading that entity from the target, what a webhook would have said — and our
+    own writes fire none (``suppress_webhooks``): a hint their webhook sensors take within a second."""
+    moved = target.moves.get(spec.entity, frozenset())
+    if moved and (tally.counts.get("created", 0) or tally.counts.get("updated", 0)):
+        store.add_webhook_event(spec.integration, spec.target, moved, topic=f"{spec.name} wrote {spec.entity}",
+                                digest=run_id)
 
 
 def _dry_run(context: OpExecutionContext, spec: FlowSpec, diff: Diff, tally: Tally, target: ConnectorResource,

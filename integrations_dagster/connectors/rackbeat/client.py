@@ -44,6 +44,8 @@ class RackbeatResource(ConnectorResource):
     reads: ClassVar[frozenset[str]] = frozenset({"stock", "products"})
     writes: ClassVar[frozenset[str]] = frozenset({"orders", "products", "stock"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
+    # a booked order holds its goods: the available stock the tills get moves (and our write fires no webhook)
+    moves: ClassVar[dict[str, frozenset[str]]] = {"orders": frozenset({"stock"})}
     secret_fields: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("api_key",),)
     options_model: ClassVar[str] = "integrations_dagster.connectors.rackbeat.options:RackbeatOptions"
