@@ -32,12 +32,12 @@ nothing to do, and nothing bounces (Rackbeat's ``updated_at`` moves on every PUT
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from integrations_dagster.connectors.base import Change, MapNotes, Outcome, Window, WriteContext, one_by_one
-from integrations_dagster.connectors.conflicts import Conflict, settle
+from integrations_dagster.connectors.conflicts import settle
 from integrations_dagster.connectors.rackbeat.adapter import Adapter, item_path
 from integrations_dagster.connectors.rackbeat.items import ItemIndex
 from integrations_dagster.model import Money, Price, Product, Variant
@@ -46,10 +46,9 @@ from integrations_dagster.model.product import Component, SellableUnit
 
 ZONE = ZoneInfo("Europe/Copenhagen")  # GUESS: the account's zone (timestamps carry none)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-NET_PLACES = Decimal("0.0001")
+NET_PLACES = 4  # decimals of a net price written: the till's gross price comes back to the øre
 NUMBER_MAX = 25
 OWNABLE = ("name", "price", "ean", "categories", "description")
-INDEX_MEMO = "rackbeat.fields"
 
 
 def local(moment: datetime) -> str:
@@ -74,13 +73,20 @@ def read(adapter: Adapter, window: Window, lots: bool = False) -> Iterator[dict]
     if window.until is not None:
         params["updated_at_to"] = local(window.until)
     for product in adapter.pages("/products", "products", **params):
-        if product.get("variation_id"):
-            path = item_path("products", product["number"]) + "/variations"
-            product = {**product, "_variations": list(adapter.pages(path, "product_variations"))}
-        yield product
+        yield _with_parts(adapter, product)
     if lots:
         for lot in adapter.pages("/lots", "lots", **params):
-            yield {**lot, "_components": list(_components(adapter, lot))}
+            yield _with_parts(adapter, lot)
+
+
+def _with_parts(adapter: Adapter, raw: dict) -> dict:
+    """A lot with its lines as SKUs, a product with a variation group with its variations; else as it is."""
+    if raw.get("type") == "lot":
+        return {**raw, "_components": list(_components(adapter, raw))}
+    if raw.get("variation_id"):
+        path = item_path("products", raw["number"]) + "/variations"
+        return {**raw, "_variations": list(adapter.pages(path, "product_variations"))}
+    return raw
 
 
 def _components(adapter: Adapter, lot: dict) -> Iterator[dict]:
@@ -98,18 +104,13 @@ def _components(adapter: Adapter, lot: dict) -> Iterator[dict]:
 def read_keys(adapter: Adapter, keys: list[str], lots: bool = False) -> tuple[list[dict], dict[str, str]]:
     found, missing = [], {}
     for key in dict.fromkeys(keys):
-        product = adapter.find(item_path("products", key), "product")
-        lot = adapter.find(item_path("lots", key), "lot") if product is None and lots else None
-        if lot is not None:
-            found.append({**lot, "_components": list(_components(adapter, lot))})
-            continue
-        if product is None:
+        item = adapter.find(item_path("products", key), "product")
+        if item is None and lots:
+            item = adapter.find(item_path("lots", key), "lot")
+        if item is None:
             missing[key] = f"no product numbered {key!r} in Rackbeat"
             continue
-        if product.get("variation_id"):
-            path = item_path("products", product["number"]) + "/variations"
-            product = {**product, "_variations": list(adapter.pages(path, "product_variations"))}
-        found.append(product)
+        found.append(_with_parts(adapter, item))
     return found, missing
 
 
@@ -148,13 +149,6 @@ def to_product(raw: dict, currency: str, notes: MapNotes | None) -> Product:
 
 
 # -- exporter ----------------------------------------------------------------------------------------
-def net_price(unit: SellableUnit) -> Decimal | None:
-    if unit.price is None:
-        return None
-    return unit.price.net().quantize(NET_PLACES, rounding=ROUND_HALF_UP) if unit.price.includes_vat \
-        else unit.price.amount.amount.quantize(NET_PLACES, rounding=ROUND_HALF_UP)
-
-
 class ProductWriter:
     """One run's writes of products into Rackbeat (see the module docstring)."""
 
@@ -200,9 +194,9 @@ class ProductWriter:
         # /items finds products and lots alike [doc: portal intro]: a lot that went to the till comes back a lot
         held = self.adapter.find(item_path("items", unit.sku), "item")
         path = item_path("lots" if (held or {}).get("type") == "lot" else "products", unit.sku)
-        wanted = self._wanted(unit, product)
         if held is None and (found := ItemIndex.of_run(self.adapter, self.ctx.memo).find(unit.sku)) is not None:
             return self._variation(*found, unit)
+        wanted = self._wanted(unit, product)
         if held is None:
             if self.mode == "update":
                 return "ignored"
@@ -214,7 +208,7 @@ class ProductWriter:
             self._write_fields(path, unit, product, None)
             return "created"
         if self.mode == "create":
-            self._write_fields(path, unit, product, None)
+            self._write_fields(path, unit, product, held)
             return "unchanged"
         current = {"name": held.get("name"), "sales_price": _dec(held.get("sales_price")),
                    "barcode": held.get("barcode") or None, "description": held.get("description") or None}
@@ -254,9 +248,8 @@ class ProductWriter:
             if unit.price is not None and unit.price.amount.currency != self.currency:
                 raise RecordError(f"its price is in {unit.price.amount.currency}, the Rackbeat account's currency is "
                                   f"{self.currency} (the connection's currency option): prices are not converted")
-            price = net_price(unit)
-            if price is not None:
-                out["sales_price"] = str(price)
+            if unit.price is not None:
+                out["sales_price"] = str(unit.price.as_(includes_vat=False, places=NET_PLACES))
         if self.ctx.owned("ean"):
             out["barcode"] = unit.ean
         if self.ctx.owned("description"):
@@ -292,5 +285,3 @@ class ProductWriter:
 def _dec(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value)).normalize()
 
-
-__all__ = ["Conflict", "ProductWriter", "read", "read_keys", "to_product", "OWNABLE"]
