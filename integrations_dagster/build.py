@@ -43,7 +43,11 @@ def connection_resource(name: str, conn: cfg.Connection, *, resolved: bool = Fal
     webhook receiver), an unset one left out."""
     cls = resource_class(conn.system)
     fields = {k: cfg.resolve_setting(f"connections.{name}.settings.{k}", v) for k, v in conn.settings.items()}
-    fields["base_url"] = conn.resolved_base_url()
+    url = conn.resolved_base_url()
+    if url:
+        fields["base_url"] = url
+    elif cls.model_fields["base_url"].is_required():
+        raise cfg.ConfigError(f"connections.{name}.base_url: {conn.system} needs the URL of its API")
     for field, ref in conn.credentials.items():
         if field not in cls.model_fields:
             raise cfg.ConfigError(f"connections.{name}.credentials.{field}: {conn.system} has no such "

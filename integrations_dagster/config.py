@@ -74,7 +74,7 @@ def resolve_setting(where: str, value: Any) -> Any:
 class Connection(Strict):
     system: str
     description: str = ""
-    base_url: str | EnvRef
+    base_url: str | EnvRef = ""  # empty: the connector's own default (the vendor's API; the hub's none)
     credentials: dict[str, EnvRef] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)  # non-secret connector fields
     options: dict[str, Any] = Field(default_factory=dict)  # mapping options (VAT rates, currency...)
@@ -97,7 +97,7 @@ class Connection(Strict):
 
     def resolved_base_url(self) -> str:
         url = self.base_url.resolve() if isinstance(self.base_url, EnvRef) else self.base_url
-        if not url:
+        if not url and isinstance(self.base_url, EnvRef):
             raise ConfigError(f"base_url: environment variable {self.base_url.env} is not set")  # type: ignore[union-attr]
         return url
 

@@ -16,6 +16,7 @@ SYSTEMS = {
     "specter": "integrations_dagster.connectors.specter.client:SpecterResource",
     "shopbox": "integrations_dagster.connectors.shopbox.client:ShopboxResource",
     "rackbeat": "integrations_dagster.connectors.rackbeat.client:RackbeatResource",
+    "hub": "integrations_dagster.connectors.hub.client:HubResource",
 }
 
 

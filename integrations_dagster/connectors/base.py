@@ -131,7 +131,9 @@ class Outcome:
     ok: bool
     # created | updated | linked (found existing and bound) | deleted | skipped | failed | ignored (the
     # target has no place for it — stock of an article the shop does not sell —: logged with the
-    # reason in ``error``, never a failure, and not remembered as landed, so it goes out once it has one)
+    # reason in ``error``, never a failure, and not remembered as landed, so it goes out once it has one) |
+    # deferred (the target's call quota has no room for it now, ``connectors.quota``: ``error`` says until
+    # when; the run's cursor stays, so the next run takes it again — nothing lost, nothing failed)
     action: str
     target_id: str | None = None
     error: str | None = None
@@ -196,6 +198,8 @@ class WriteContext:
     memo: dict[str, Any] = field(default_factory=dict)
     # The flow's unsettled changes to counts (``connectors.deltas.Journal``); None outside a run.
     journal: Any = None
+    # The name of the connection the records come from (a hub keeps where each of its records came from).
+    source: str = ""
 
     def owned(self, name: str) -> bool:
         return self.owns is None or name in self.owns

@@ -10,7 +10,8 @@ Retry policy, and why:
   duplicates are made.
 * A proactive :class:`RateLimiter` keeps the client under a documented limit (Fortnox: 25 requests
   per 5 s) instead of learning it from 429s; a :class:`QuotaPacer` does the same from the quota
-  headers a vendor sends on every answer (BigCommerce).
+  headers a vendor sends on every answer (BigCommerce); ``before_send`` spends a daily call quota
+  that no header states (:mod:`integrations_dagster.connectors.quota`).
 
 Credentials never show: :class:`HttpClient`'s repr leaves out its auth, headers and session, a
 ``(user, password)`` pair becomes a :class:`BasicAuth` whose repr is masked, and the errors it raises
@@ -222,6 +223,9 @@ class HttpClient:
     # Called when the API answers 401 with the credentials of ``auth``: True when it got new ones
     # (an expired access token refreshed), and the request is sent once more.
     on_unauthorized: Callable[[], bool] | None = None
+    # Called before each request is sent, retries included (``connectors.quota.CallBudget.spend``): it
+    # records the call against a quota kept across runs, or raises to keep the request unsent.
+    before_send: Callable[[], None] | None = None
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     requests_sent: int = 0
 
@@ -246,6 +250,8 @@ class HttpClient:
                 self.limiter.acquire()
             if self.quota:
                 self.quota.acquire()
+            if self.before_send:
+                self.before_send()
             self.requests_sent += 1
             resp, failure = self._send(method, url, params, json)
             if resp is not None and self.quota:

@@ -15,12 +15,12 @@ from email.message import EmailMessage
 
 import requests
 from dagster import (
-    AssetCheckKey, DagsterEventType, DagsterInstance, DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunStatusSensorContext, SensorDefinition,
+    AssetCheckKey, DagsterEventType, RunsFilter, DagsterInstance, DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunStatusSensorContext, SensorDefinition,
     run_failure_sensor, run_status_sensor,
 )
 
 from integrations_dagster.config import Alerts, EnvRef
-from integrations_dagster.flows.pipeline import FAILED_RECORDS_TAG, FLOW_TAG
+from integrations_dagster.flows.pipeline import FAILED_RECORDS_TAG, FLOW_TAG, WAITING_TAG
 from integrations_dagster.flows.reconcile import CHECK_NAME as DRIFT_CHECK
 from integrations_dagster.state.resource import open_store
 
@@ -50,21 +50,34 @@ def record_failure_sensor(alerts_by_integration: dict[str, Alerts]) -> SensorDef
     @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="integrations_record_failure_alert",
                        default_status=DefaultSensorStatus.RUNNING, monitor_all_code_locations=False,
                        description="alerts the team when a flow's run succeeded but some of its records "
-                                   "failed, or a drift check found new drift")
+                                   "failed, a drift check found new drift, or records began to wait for a quota")
     def _alert(context: RunStatusSensorContext) -> None:
         run = context.dagster_run
         failed = int(run.tags.get(FAILED_RECORDS_TAG) or 0)
         drift = new_drift(context.instance, run.run_id)
-        if not failed and not drift:
+        waiting = started_waiting(context.instance, run)
+        if not failed and not drift and not waiting:
             return
         alerts = alerts_by_integration.get(run.tags.get("integrations/integration", ""))
         what = [f"{failed} records failed"] if failed else []
         what += [f"drift: {d}" for d in drift]
+        what += [f"waiting for the target's quota: {waiting}"] if waiting else []
         message = _message(run, alerts, "finished, but " + "; ".join(what))
         channels = send_alerts(alerts, message) if alerts else []
         context.log.info(f"{message} (alerted: {', '.join(channels) or 'no channel configured'})")
 
     return _alert
+
+
+def started_waiting(instance: DagsterInstance, run) -> str | None:
+    """What the run's records wait for (``WAITING_TAG``), when the job's run before it did not wait: a
+    first listing spread over days alerts when it starts waiting, not every run of those days."""
+    waiting = run.tags.get(WAITING_TAG)
+    if not waiting:
+        return None
+    before = [r for r in instance.get_runs(RunsFilter(job_name=run.job_name, statuses=[DagsterRunStatus.SUCCESS]),
+                                           limit=2) if r.run_id != run.run_id]
+    return None if before and before[0].tags.get(WAITING_TAG) else waiting
 
 
 def new_drift(instance: DagsterInstance, run_id: str) -> list[str]:

@@ -65,6 +65,10 @@ FLOW_TAG = "integrations/flow"
 FAILED_RECORDS_TAG = "integrations/failed_records"  # set on every flow run: how many records failed
 DRY_RUN_TAG = "integrations/dry_run"
 IGNORED = "ignored"  # an outcome the target has no place for: logged, neither failed nor remembered as landed
+# An outcome of work the target's quota has no room for today: neither failed nor landed; the cursor
+# stays, so the next run takes it again (``connectors.quota``).
+DEFERRED = "deferred"
+WAITING_TAG = "integrations/waiting"  # set on a run some of whose records wait for the target's quota
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by Dagster's run monitoring (dagster.yaml)
 CLAIM_WAIT_S = 120.0  # how long push waits for records another run is writing to the same target
 CLAIM_POLL_S = 0.1
@@ -323,7 +327,7 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         ctx = WriteContext(binder=store.binder(spec.target), source_binder=store.binder(spec.source),
                            options=connection_options(spec, "target"), log=context.log.info, owns=spec.owns,
                            accepted=accepted_records(spec, store),
-                           journal=journal.StoreJournal(store, spec.state_name, context.run_id))
+                           journal=journal.StoreJournal(store, spec.state_name, context.run_id), source=spec.source)
         tally = Tally()
         for key, stage, reason in diff.failures:
             tally.note_failure(key, "map", reason, stage=stage)
@@ -349,7 +353,9 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
                 metadata=report.metadata(context.run_id))
         if diff.fetched.receipt:
             _acknowledge(context, spec, diff.fetched.receipt)
-        if diff.fetched.moves_cursor:
+        if tally.deferred:
+            _say_waiting(context, spec, tally)
+        elif diff.fetched.moves_cursor:  # (records that wait are read again next run)
             store.set_cursor(spec.state_name, diff.fetched.started.isoformat())
         if tally.all_failed:
             context.log.warning(f"{tally.all_failed} records failed; see the record table or "
@@ -377,6 +383,15 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
 
 # -- the pieces, in the order the ops use them -----------------------------------------------------
 
+def _say_waiting(context: OpExecutionContext, spec: FlowSpec, tally: Tally) -> None:
+    """Records the target's quota had no room for: in the log, on the run (a tag the alert reads)."""
+    key, reason = tally.deferred[0]
+    context.log.warning(f"{len(tally.deferred)} records wait for {spec.target}'s quota and go with a later run "
+                        f"(e.g. {key}: {reason})")
+    if _in_run(context):
+        context.instance.add_run_tags(context.run_id, {WAITING_TAG: f"{len(tally.deferred)} records: {reason}"[:250]})
+
+
 def _acknowledge(context: OpExecutionContext, spec: FlowSpec, receipt: str) -> None:
     """Acknowledge the batch the run took, every record of it recorded (``Batch``). A refusal is a
     warning: the system sends the batch again, and its records diff as unchanged."""
@@ -393,7 +408,7 @@ def _acknowledge(context: OpExecutionContext, spec: FlowSpec, receipt: str) -> N
 def reverse_context(spec: FlowSpec, store: StateStore, context: OpExecutionContext) -> WriteContext:
     """A WriteContext for writing to the flow's *source* (the split of separate stock)."""
     return WriteContext(binder=store.binder(spec.source), source_binder=store.binder(spec.target),
-                        options=connection_options(spec, "source"), log=context.log.info)
+                        options=connection_options(spec, "source"), log=context.log.info, source=spec.target)
 
 
 def _nothing_to_read(context: OpExecutionContext, spec: FlowSpec, window: Window, started: datetime,
@@ -869,6 +884,11 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
         store.record_failed(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
                             error=reason, source_id=source_id, target_id=outcome.target_id)
 
+    if outcome.action == DEFERRED:
+        tally.defer(outcome.key, change.action, outcome.error or f"waits for {spec.target}")
+        store.record_outcome(context.run_id, spec.state_name, key=outcome.key, stage="push", action=change.action,
+                             outcome="waiting", note=outcome.error)
+        return
     if not outcome.ok:
         failed(outcome.error or "refused")
         return

@@ -30,6 +30,7 @@ class Tally:
     earlier_failed: int = 0  # records that failed before the push (could not be mapped, a key used twice)
     rows: list[dict[str, Any]] = field(default_factory=list)  # failures first, then the others
     error: str | None = None
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # (key, reason): waits for the target's quota
     _other_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -56,6 +57,11 @@ class Tally:
         if len(self.rows) < MAX_RECORDS_SHOWN:
             self.rows.append({"key": key, "action": action, "outcome": f"failed ({stage})", "reason": reason, **ids})
 
+    def defer(self, key: str, action: str, reason: str) -> None:
+        """A record the target's quota had no room for: neither landed nor failed; the next run takes it."""
+        self.deferred.append((key, reason))
+        self.note_landed({"key": key, "action": action, "outcome": "waiting", "reason": reason})
+
     def note_landed(self, row: dict[str, Any]) -> None:
         if len(self._other_rows) < MAX_RECORDS_SHOWN:
             self._other_rows.append(row)
@@ -78,6 +84,7 @@ class RunReport:
         return {**counts, "failed": tally.all_failed,
                 **{k: v for k, v in tally.counts.items() if k not in ("created", "updated", "linked", "failed")},
                 "unchanged": self.unchanged,
+                **({"waiting": len(tally.deferred)} if tally.deferred else {}),
                 "records": record_table(tally.table_rows()),
                 "all records": MetadataValue.text(f"integrations-dagster log --run {run_id}"),
                 "failures": MetadataValue.md(failure_table(tally.failures))}

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from integrations_dagster.state.tables import (
-    ADDED_COLUMNS, claims, cursors, id_map, intents, metadata, snapshots, sync_log, tokens, webhook_events,
+    ADDED_COLUMNS, call_ledger, claims, cursors, id_map, intents, metadata, snapshots, sync_log, tokens, webhook_events,
 )
 
 DEFAULT_STATE_DIR = ".state"
@@ -376,6 +376,31 @@ class StateStore:
             rows = conn.execute(select(webhook_events).order_by(webhook_events.c.id.desc()).limit(limit)).mappings()
             return [dict(r) for r in rows]
 
+    # -- call quotas (connectors.quota) ------------------------------------------------------------
+    def spend_call(self, budget: str, purpose: str, *, allowed: int, window: timedelta) -> list[datetime]:
+        """Record one call under ``budget`` when fewer than ``allowed`` were sent in the last ``window``.
+        Returns the times of the calls in the window before this one, oldest first (so a caller can say
+        when room frees); the call was recorded when their number was below ``allowed``. One process at
+        a time per budget (the store's lock), so two runs never both take the last call."""
+        at = now()
+        with self.lock(f"calls:{budget}"):
+            with self.engine.begin() as conn:
+                conn.execute(delete(call_ledger).where(and_(call_ledger.c.budget == budget,
+                                                            call_ledger.c.at < at - 2 * window)))
+                sent = list(conn.execute(select(call_ledger.c.at).where(and_(
+                    call_ledger.c.budget == budget, call_ledger.c.at > at - window))
+                    .order_by(call_ledger.c.at)).scalars())
+                if len(sent) < allowed:
+                    conn.execute(call_ledger.insert().values(budget=budget, purpose=purpose, at=at))
+        return [_aware(t) for t in sent]
+
+    def calls_sent(self, budget: str, window: timedelta) -> list[tuple[datetime, str]]:
+        """``(time, purpose)`` of the calls recorded under ``budget`` in the last ``window``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(call_ledger.c.at, call_ledger.c.purpose).where(and_(
+                call_ledger.c.budget == budget, call_ledger.c.at > now() - window)).order_by(call_ledger.c.at)).all()
+        return [(_aware(t), p) for t, p in rows]
+
     # -- rotating credentials ---------------------------------------------------------------------
     def token(self, key: str) -> dict | None:
         with self.engine.connect() as conn:
@@ -449,6 +474,11 @@ class StateStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored as UTC)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _put_snapshot(conn: Connection, flow: FlowRef, key: str, record_hash: str, payload: dict) -> None:

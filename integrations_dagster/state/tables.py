@@ -15,6 +15,8 @@
 * ``claims`` — which run is writing a record to a target right now: one row per (target
   connection, entity, key), so that of two runs racing on one target (the tag concurrency limit
   bypassed) only one creates the record; the other waits and then finds it landed.
+* ``call_ledger`` — the calls sent to a system with a daily call quota (``connectors.quota``): one row
+  per request, so every process and run of a deployment spends one budget.
 """
 
 from __future__ import annotations
@@ -100,6 +102,17 @@ intents = Table(
     Column("carried", String(50), nullable=False),  # landed by an earlier killed run, not yet recorded
     Column("run_id", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per request sent under a call quota (``connectors.quota.CallBudget``): the quota is the
+# application's, so every run and process of the deployment counts against the same rows.
+call_ledger = Table(
+    "call_ledger", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("budget", String(100), nullable=False),  # a hash naming the quota (an application id), never a secret
+    Column("purpose", String(50), nullable=False),  # what the call was for: orders, listings...
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_call_ledger_budget_at", "budget", "at"),
 )
 
 sync_log = Table(
