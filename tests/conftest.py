@@ -242,9 +242,12 @@ def state_url(tmp_path, _pg_database, monkeypatch):
     if _pg_database:
         from sqlalchemy import create_engine
 
+        from integrations_dagster.connectors.hub.tables import metadata as hub_metadata
+
         engine = create_engine(_pg_database)
-        metadata.drop_all(engine)
-        metadata.create_all(engine)
+        for tables in (metadata, hub_metadata):  # the hub keeps its records in the state store's database
+            tables.drop_all(engine)
+            tables.create_all(engine)
         engine.dispose()
         url = _pg_database
     else:

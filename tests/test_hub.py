@@ -9,6 +9,7 @@ code under test.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import textwrap
 
 from sqlalchemy import create_engine, text
@@ -96,3 +97,79 @@ def test_an_export_plug_carries_only_the_origins_it_names(tmp_path, state_url, w
         assert run(defs, job).success, job
     assert hub_rows(state_url, "orders")  # imported from the shop ...
     assert fx_all(fortnox_empty.url, "orders", "Orders") == []  # ... but the export names only "market"
+
+
+ORDER_YAML = """
+integrations:
+  - name: plugs
+    start_date: 2026-11-01
+    connections:
+      shop:
+        system: woocommerce
+        base_url: "{woo}"
+        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
+        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
+      hub:
+        system: hub
+    flows:
+      orders_to_shop: {{entity: orders, source: hub, target: shop, mode: create, options: {{origins: [market]}}}}
+"""
+
+
+def market_order(sku: str, quantity: int, unit_gross: Decimal, shipping_gross: Decimal):
+    """A marketplace's order as the hub keeps it: whole kronor including 25 % VAT (the arithmetic here)."""
+    from integrations_dagster.model import Address, Customer, Money, Order, OrderLine, OrderStatus
+
+    gross = unit_gross * quantity
+    net, ship_net = gross / Decimal("1.25"), shipping_gross / Decimal("1.25")
+    buyer = Address(name="Greta Garbo", line1="Storgatan 1", postcode="11122", city="Stockholm", country="SE",
+                    email="greta@example.se")
+    return Order(source="market", source_id="9001", number="9001", status=OrderStatus.PAID,
+                 created_at="2026-11-30T10:00:00+00:00", currency="SEK", prices_include_vat=True,
+                 customer=Customer(source_id="77", email="greta@example.se", name="Greta Garbo", billing=buyer,
+                                   shipping=buyer),
+                 billing=buyer, shipping=buyer,
+                 lines=(OrderLine(sku=sku, name="Sold on the market", quantity=Decimal(quantity), net=net,
+                                  vat=gross - net, vat_rate=Decimal(25)),
+                        OrderLine(kind="shipping", name="PostNord", net=ship_net, vat=shipping_gross - ship_net,
+                                  vat_rate=Decimal(25))),
+                 total=Money(amount=gross + shipping_gross, currency="SEK"))
+
+
+def test_a_marketplace_order_in_the_hub_becomes_one_paid_shop_order_that_lowers_the_shop_stock(
+        tmp_path, state_url, woo_sandbox):
+    from integrations_dagster.connectors.hub.store import HubStore
+    from integrations_dagster.state import StateStore
+
+    product = next(p for p in woo_get(woo_sandbox.url, "/products")
+                   if p["type"] == "simple" and p["manage_stock"] and (p["stock_quantity"] or 0) >= 5
+                   and p["tax_class"] == "")
+    stock_before = product["stock_quantity"]
+    order = market_order(product["sku"], 2, Decimal(299), Decimal(49))
+    HubStore(state_url, "hub").put("orders", order.key, "market", order.content_hash(), order.model_dump(mode="json"))
+    path = tmp_path / "integrations.yaml"
+    path.write_text(textwrap.dedent(ORDER_YAML.format(woo=woo_sandbox.url)))
+    defs = build_definitions(config.load(path))
+    assert run(defs, "plugs_orders_to_shop").success
+
+    made = [o for o in woo_get(woo_sandbox.url, "/orders")
+            if any(m["key"] == "_integrations_order" and m["value"] == "market:9001" for m in o["meta_data"])]
+    assert len(made) == 1
+    shop_order = made[0]
+    assert shop_order["status"] == "processing" and shop_order["date_paid"]
+    assert Decimal(shop_order["total"]) == 2 * 299 + 49  # what the buyer paid on the market
+    assert [(li["sku"], li["quantity"]) for li in shop_order["line_items"]] == [(product["sku"], 2)]
+    assert shop_order["billing"]["email"] == "greta@example.se" and shop_order["shipping"]["city"] == "Stockholm"
+    assert woo_get(woo_sandbox.url, f"/products/{product['id']}")["stock_quantity"] == stock_before - 2
+
+    # a run killed after the shop's answer, before the id map knew: the next finds the order, makes none
+    store = StateStore(state_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("delete from id_map where connection = 'shop'"))
+        conn.execute(text("delete from snapshots"))
+    store.dispose()
+    assert run(defs, "plugs_orders_to_shop").success
+    again = [o for o in woo_get(woo_sandbox.url, "/orders")
+             if any(m["key"] == "_integrations_order" for m in o["meta_data"])]
+    assert [o["id"] for o in again] == [shop_order["id"]]
+    assert woo_get(woo_sandbox.url, f"/products/{product['id']}")["stock_quantity"] == stock_before - 2

@@ -1,4 +1,4 @@
-"""WooCommerce REST v3 connector: reads products (with variations) and orders; writes stock levels, products (an ERP's), order status.
+"""WooCommerce REST v3 connector: reads products (with variations) and orders; writes stock levels, products (an ERP's), order status, orders (a marketplace's, :mod:`.order_writer`).
 
 Incremental reads use ``modified_after``/``modified_before`` with ``dates_are_gmt=true``. Saving a
 variation (price, stock; REST, admin, an order's stock reduction) saves its parent product too, so
@@ -30,6 +30,7 @@ from integrations_dagster.connectors.base import (
 from integrations_dagster.connectors.http import HttpClient, RetryPolicy, TransientError
 from integrations_dagster.connectors.woocommerce import mapping, settings, webhooks
 from integrations_dagster.connectors.woocommerce import products
+from integrations_dagster.connectors.woocommerce.order_writer import OrderWriter
 from integrations_dagster.connectors.woocommerce.products import ProductExporter
 from integrations_dagster.connectors.woocommerce.progress import ProgressExporter
 from integrations_dagster.model import CanonicalRecord, StockLevel
@@ -90,7 +91,7 @@ class WooCommerceResource(ConnectorResource):
 
     system: ClassVar[str] = "woocommerce"
     reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
-    writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status", "products"})
+    writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status", "products", "orders"})
     verifies: ClassVar[frozenset[str]] = frozenset({"stock"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
     secret_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret", "webhook_secret")
@@ -254,6 +255,9 @@ class WooCommerceResource(ConnectorResource):
             return
         if entity == "products":
             yield from ProductExporter(self.http, ctx).write(changes)
+            return
+        if entity == "orders":
+            yield from OrderWriter(self, ctx).write(changes)
             return
         if entity != "stock":
             raise ValueError(f"WooCommerce cannot be written for {entity!r}")

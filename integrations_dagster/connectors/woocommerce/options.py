@@ -25,9 +25,9 @@ class WooCommerceOptions(ConnectorOptions):
         "whether the shop's prices include VAT; only a check against woocommerce_prices_include_tax"))
     tax_rates: dict[str, Decimal] | None = option(reads=("products", "orders"), description=(
         'VAT percent per tax class slug ("" or "standard" for the standard class); checked against /taxes'))
-    missing_sku: Literal[MISSING_SKU] = option("refuse", reads=("products",), writes=("stock",),  # type: ignore[valid-type]
+    missing_sku: Literal[MISSING_SKU] = option("refuse", reads=("products",), writes=("stock", "orders"),  # type: ignore[valid-type]
                                                description="a product or variation without SKU: refuse or generate")
-    generated_sku_prefix: str = option("WC-", reads=("products",), writes=("stock",),
+    generated_sku_prefix: str = option("WC-", reads=("products",), writes=("stock", "orders"),
                                        description="prefix of a generated SKU (missing_sku: generate)")
     statuses: list[str] = option(["processing", "completed"], reads=("orders",), description=(
         "the order statuses read from the shop: core ones or the shop's own (a plugin's), checked against "

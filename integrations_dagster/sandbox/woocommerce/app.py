@@ -209,6 +209,10 @@ def _routes(sandbox: Sandbox, catalog: Catalog, sales: Sales) -> list[Route]:
     def listing_of(kind: str, parent: bool = False) -> Handler:
         async def handler(request: Request) -> Response:
             query = listing.build(request, kind, sales.order_statuses())
+            term = listing.search_term(request) if kind == ORDERS else ""
+            if term:  # WooCommerce finds the orders' ids, then lists those with the other filters
+                query.where.append("id IN (SELECT value FROM json_each(?))")
+                query.args.append(json.dumps(sales.search_orders(term)))
             if parent:
                 catalog.product(request.path_params["pid"])
                 query.where.append("parent = ?")

@@ -7,6 +7,7 @@ large catalogue costs one small query. Answers carry ``X-WP-Total``, ``X-WP-Tota
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -137,6 +138,27 @@ def build(request: Request, collection: str, order_statuses: tuple[str, ...] = O
             where.append(f"{_j('role')} = ?")
             args.append(role)
     return Query(where, args, _order(request, collection, include), per_page, offset, page, per_page)
+
+
+_OCTET = re.compile(r"%[a-f0-9]{2}", re.I)
+
+
+def search_term(request: Request) -> str:
+    """The ``search`` parameter as the controller hands it on as ``s``, or "" when it searches nothing.
+
+    Its schema cleans it with ``sanitize_text_field`` [source: woocommerce/woocommerce,
+    plugins/woocommerce/includes/rest-api/Controllers/Version3/class-wc-rest-crud-controller.php
+    get_collection_params, prepare_objects_query ``$args['s'] = $request['search']``]: runs of
+    whitespace become one space, the ends are trimmed, ``%xx`` octets are dropped [source: WordPress
+    wp-includes/formatting.php _sanitize_text_fields; GUESS: its tag stripping is not emulated].
+    "" and "0" search nothing: ``! empty( $this->args['s'] )`` [source: plugins/woocommerce/src/Internal/
+    DataStores/Orders/OrdersTableQuery.php build_query]."""
+    term = re.sub(r"[\r\n\t ]+", " ", request.query_params.get("search", "")).strip()
+    if _OCTET.search(term):
+        while found := _OCTET.search(term):
+            term = term.replace(found.group(0), "")
+        term = re.sub(" +", " ", term).strip()
+    return "" if term == "0" else term
 
 
 def searches_variations(request: Request, collection: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from decimal import Decimal
 from typing import Any
 
 from integrations_dagster.sandbox.woocommerce import taxes, views
@@ -29,6 +30,33 @@ _BILLING = ("first_name", "last_name", "company", "address_1", "address_2", "cit
             "country", "email", "phone")
 _SHIPPING = _BILLING[:9]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NUMERIC = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")  # PHP's is_numeric, on a trimmed string
+# Where each kind of item keeps what WooCommerce stores as its ``order_item_name`` (``get_name()``): a
+# shipping line's method title, a coupon's code, a tax line's rate code [source: woocommerce/woocommerce,
+# plugins/woocommerce/includes/data-stores/abstract-wc-order-item-type-data-store.php create;
+# class-wc-order-item-shipping.php set_method_title; class-wc-order-item-coupon.php and
+# class-wc-order-item-tax.php get_name].
+_ITEM_NAMES = (("line_items", "name"), ("shipping_lines", "method_title"), ("fee_lines", "name"),
+               ("coupon_lines", "code"), ("tax_lines", "rate_code"))
+
+
+def address_index(address: dict, keys: tuple[str, ...]) -> str:
+    """What WooCommerce stores as ``_billing_address_index`` / ``_shipping_address_index``: the
+    address's fields joined with single spaces, empty ones too, in ``WC_Order``'s order (billing:
+    first_name .. country, email, phone; shipping: first_name .. country, phone) [source:
+    woocommerce/woocommerce, plugins/woocommerce/includes/data-stores/class-wc-order-data-store-cpt.php
+    update_post_meta ``implode( ' ', $order->get_address( 'billing' ) )``, and the same in
+    src/Internal/DataStores/Orders/OrdersTableDataStore.php update_address_index_meta;
+    includes/class-wc-order.php ``$data``]. The sandbox keeps no shipping phone: "" there."""
+    return " ".join(str(address.get(key, "")) for key in keys)
+
+
+def _as_order_id(term: str) -> int | None:
+    """``absint( $term )`` of a numeric term, the id the ``order_id`` filter looks for."""
+    if not _NUMERIC.fullmatch(term):
+        return None
+    number = abs(Decimal(term))
+    return int(number) if number < 2 ** 63 else None
 
 
 class Sales:
@@ -47,6 +75,43 @@ class Sales:
         if doc is None:
             raise invalid_id("shop_order")
         return doc
+
+    def search_orders(self, term: str) -> list[int]:
+        """The ids of the orders ``GET /orders?search=`` finds for ``term`` (see ``listing.search_term``).
+
+        Emulated: WooCommerce 9.4 on HPOS, new shops' order storage since 8.2 (GUESS: third-party docs
+        only, e.g. skills.sh "woocommerce-data"), where the REST controller passes
+        ``s`` to ``WC_Order_Query`` [source: woocommerce/woocommerce, plugins/woocommerce/includes/
+        rest-api/Controllers/Version2/class-wc-rest-orders-v2-controller.php get_objects] and
+        ``OrdersTableSearchQuery`` ORs its core filters, as no ``search_filter`` is given [source:
+        plugins/woocommerce/src/Internal/DataStores/Orders/OrdersTableSearchQuery.php
+        sanitize_search_filters, generate_where, generate_where_for_search_filter]:
+
+        - ``order_id``: the order whose id is the term read as a number (``is_numeric``, ``absint``);
+        - ``transaction_id``, ``LIKE %term%``;
+        - ``customers``: the ``_billing_address_index`` / ``_shipping_address_index`` meta, ``LIKE
+          %term%`` when the HPOS full-text index option is not on (GUESS: it is off unless a shop
+          turns it on), see :func:`address_index`;
+        - ``customer_email``: ``billing_email LIKE term%``, already found through the billing index;
+        - ``products``: any of the order's items' ``order_item_name``, ``LIKE %term%``.
+
+        ``LIKE`` there runs under WordPress's case-insensitive collation, so: a substring, any case
+        (GUESS: the collation's accent folding, "a" finding "å", is not emulated). The legacy posts
+        storage (``WC_Order_Data_Store_CPT::search_orders``) finds the same but for the transaction id,
+        and searches the posts' title and excerpt when nothing matched [source: plugins/woocommerce/
+        includes/data-stores/class-wc-order-data-store-cpt.php search_orders;
+        class-wc-rest-orders-v2-controller.php prepare_objects_query]: not emulated.
+        """
+        needle = term.casefold()
+        wanted = _as_order_id(term)
+        found = []
+        for doc in self.store.find(ORDERS):
+            texts = [address_index(doc["billing"], _BILLING), address_index(doc["shipping"], (*_SHIPPING, "phone")),
+                     doc.get("transaction_id", ""),
+                     *(item.get(key, "") for part, key in _ITEM_NAMES for item in doc.get(part, []))]
+            if doc["id"] == wanted or any(needle in str(text).casefold() for text in texts):
+                found.append(doc["id"])
+        return found
 
     def create_order(self, body: Any) -> dict:
         data = validate(body, ORDER_FIELDS, {"status": self.order_statuses()})
