@@ -6,6 +6,8 @@
     integrations-dagster subscribe pos                # the systems of an integration send webhooks to it
     integrations-dagster validate [--config FILE]
     integrations-dagster connect demo shop            # F1: do the credentials work?
+    integrations-dagster connect market tradera --login   # a system's own login first (Tradera's token login)
+    integrations-dagster lineage tradera:9001         # an order's way: marketplace → hub → shop → ERP
     integrations-dagster log [--run ID] [--flow demo.orders] [--key KEY] [--failed] [--since 2h]
                              [--limit N] [--format table|json|csv]
     integrations-dagster dry-run demo products        # what would change, field by field; no write
@@ -93,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "connect":
             p.add_argument("integration")
             p.add_argument("connection", nargs="?", help="just this one (a test only: it connects nothing again)")
+            p.add_argument("--login", action="store_true",
+                           help="first walk through the system's own login (Tradera's token login) for the connection")
 
     dc = sub.add_parser("disconnect", help="stop an integration's flows, keeping or deleting what they created "
                                            "in the targets; its fixed choices are forgotten")
@@ -101,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep: the target's products stay and stop syncing; delete: products the flows created "
                          "or linked there are deleted")
     dc.add_argument("--config", help="integrations YAML (default: INTEGRATIONS_CONFIG or the demo)")
+
+    ln = sub.add_parser("lineage", help="where orders came from and where they went (marketplace → shop → ERP)")
+    ln.add_argument("keys", nargs="+", help="order keys as the sync log shows them (market:9001)")
 
     lg = sub.add_parser("log", help="show the sync log (oldest first)")
     lg.add_argument("--run", help="one run's rows (its Dagster run id)")
@@ -139,14 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     defaulted = _same_state_as_dagster()
     try:
-        return {"sandbox": _sandbox, "receiver": _receiver, "subscribe": _subscribe, "validate": _validate, "connect": _connect, "disconnect": _disconnect, "log": _log, "resend": _act,
+        return {"sandbox": _sandbox, "receiver": _receiver, "subscribe": _subscribe, "validate": _validate, "connect": _connect, "disconnect": _disconnect, "log": _log, "lineage": _lineage, "resend": _act,
                 "retry-failed": _act, "dry-run": _act, "initial-sync": _act}[args.command](args)
     except Exception as exc:  # a person reads this: one line, no traceback
         from integrations_dagster.config import ConfigError
         from integrations_dagster.connectors.http import ApiError
         from integrations_dagster.synclog import LogError
 
-        if isinstance(exc, (ConfigError, ApiError, OSError, LogError)):
+        if isinstance(exc, (ConfigError, ApiError, OSError, LogError, NotImplementedError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise
@@ -253,6 +260,17 @@ def _validate(args) -> int:
     return 0
 
 
+def _lineage(args) -> int:
+    """Each order's chain through the hub's plugs, from the id map (``flows.lineage``)."""
+    from integrations_dagster.flows.lineage import describe
+    from integrations_dagster.state.resource import open_store
+
+    store = open_store()
+    for key in args.keys:
+        print(describe(store, key))
+    return 0
+
+
 def _connect(args) -> int:
     """Test each connection of the integration (or the one named); with all of them answering, an
     integration that was disconnected is connected again: its flows start over with a first sync."""
@@ -264,6 +282,10 @@ def _connect(args) -> int:
     file = config.load(args.config)
     integration = next((i for i in file.integrations if i.name == args.integration), None)
     names = [args.connection] if args.connection else list(integration.connections) if integration else []
+    if getattr(args, "login", False) and not args.connection:
+        print("error: --login names the connection to log in: connect <integration> <connection> --login",
+              file=sys.stderr)
+        return 2
     if integration is None or any(n not in integration.connections for n in names):
         where = f"{args.integration}.{args.connection}" if args.connection else args.integration
         print(f"error: no {'connection' if args.connection else 'integration'} {where} in "
@@ -278,6 +300,8 @@ def _connect(args) -> int:
             print(f"error: set {', '.join(missing)} first", file=sys.stderr)
             return 2
         with resource.process_config_and_initialize_cm() as live:
+            if getattr(args, "login", False):
+                print(f"{args.integration}.{name}: {live.login(input, print)}")
             print(f"{args.integration}.{name}: OK — {live.test_connection()}")
             missing = live.prerequisites(connection_uses(integration, name))
         for problem in missing:

@@ -47,6 +47,13 @@ SHOPBOX_CLIENT = "1701"  # the shop id every call names (``client=``)
 SHOPBOX_CREDENTIALS = {"username": SHOPBOX_USERNAME, "password": SHOPBOX_PASSWORD, "client": SHOPBOX_CLIENT}
 ZETTLE_CREDENTIALS = {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY}
 BIGCOMMERCE_CREDENTIALS = {"store_hash": BIGCOMMERCE_STORE_HASH, "access_token": BIGCOMMERCE_TOKEN}
+TRADERA_APP_ID = "4711"
+TRADERA_APP_KEY = "5ec7e700-a99c-4e70-8000-000000000017"  # GUIDs [doc: plugin README], fake
+TRADERA_PUBLIC_KEY = "2f0d9c44-8b1a-4c6e-9f3d-5a7b1e2c0d18"
+TRADERA_USER_ID = "90210"
+TRADERA_USER_TOKEN = "5ec7e700-70ce-4e70-8000-000000000019"
+TRADERA_CREDENTIALS = {"app_id": TRADERA_APP_ID, "app_key": TRADERA_APP_KEY, "public_key": TRADERA_PUBLIC_KEY,
+                       "user_id": TRADERA_USER_ID, "user_token": TRADERA_USER_TOKEN}
 
 
 @contextmanager
@@ -134,6 +141,20 @@ def shopbox_sandbox():
         yield sandbox
 
 
+@pytest.fixture
+def tradera_empty():
+    """A Tradera sandbox with an active shop and no items (quota off unless a test sets it)."""
+    with running("tradera", TRADERA_CREDENTIALS, 8, demo=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def tradera_sandbox():
+    """A Tradera sandbox with its demo shop (quota on: 100 calls per sliding 24 h)."""
+    with running("tradera", TRADERA_CREDENTIALS, 8, demo=True) as sandbox:
+        yield sandbox
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage():
     """SQLite connections a test's runs leave to the garbage collector are collected after each test:
@@ -166,6 +187,8 @@ def _fake_secret_env(monkeypatch):
     monkeypatch.setenv("SHOPBOX_USERNAME", SHOPBOX_USERNAME)
     monkeypatch.setenv("SHOPBOX_PASSWORD", SHOPBOX_PASSWORD)
     monkeypatch.setenv("SHOPBOX_CLIENT", SHOPBOX_CLIENT)
+    monkeypatch.setenv("TRADERA_APP_KEY", TRADERA_APP_KEY)
+    monkeypatch.setenv("TRADERA_USER_TOKEN", TRADERA_USER_TOKEN)
 
 
 def in_ci() -> bool:

@@ -17,6 +17,7 @@ SYSTEMS = {
     "shopbox": "integrations_dagster.connectors.shopbox.client:ShopboxResource",
     "rackbeat": "integrations_dagster.connectors.rackbeat.client:RackbeatResource",
     "hub": "integrations_dagster.connectors.hub.client:HubResource",
+    "tradera": "integrations_dagster.connectors.tradera.client:TraderaResource",
 }
 
 

@@ -267,6 +267,14 @@ class ConnectorResource(ConfigurableResource):
     def test_connection(self) -> str:
         """Call the system with the credentials; return a one-line description, or raise ApiError."""
 
+    def login(self, ask: Callable[[str], str], say: Callable[[str], None]) -> str:
+        """The system's own login for a connection whose credentials a person must grant (Tradera's token
+        login: a page the seller allows access on, then the token): ``say`` tells the person what to do,
+        ``ask`` reads an answer; what it gets is kept in the state store, never in a file. Returns one
+        line saying what was connected. ``connect … --login`` calls it. Default: no such login."""
+        raise NotImplementedError(f"{self.system} has no login of its own: its credentials come by environment "
+                                  "variable")
+
     def prerequisites(self, uses: list[Use]) -> list[str]:
         """What the account must hold before these flows can run (a product group, a location per till,
         a custom field the options name), each missing thing as a sentence saying what to create or set;

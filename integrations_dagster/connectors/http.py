@@ -226,6 +226,8 @@ class HttpClient:
     # Called before each request is sent, retries included (``connectors.quota.CallBudget.spend``): it
     # records the call against a quota kept across runs, or raises to keep the request unsent.
     before_send: Callable[[], None] | None = None
+    # Statuses raised at once, never retried: a 429 of a daily quota lasts hours, and each retry is a call.
+    final_status: frozenset[int] = frozenset()
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     requests_sent: int = 0
 
@@ -272,7 +274,7 @@ class HttpClient:
                 reauthorized = True  # the server refused the request: sending it again is safe
                 continue
             error = self._error(resp, method, path)
-            if not isinstance(error, TransientError):
+            if not isinstance(error, TransientError) or resp.status_code in self.final_status:
                 raise error
             if not safe and resp.status_code != 429:
                 raise error

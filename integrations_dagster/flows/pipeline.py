@@ -339,8 +339,11 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
             source: ConnectorResource = getattr(context.resources, spec.source_key)
             separate.settle(spec, store, context.run_id, target, ctx, source, reverse_context(spec, store, context),
                             context.log.info)
-        _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key,
-                      prints=diff.prints)
+        try:
+            _push_changes(context, spec, store, target, ctx, diff.changes, tally, resend=diff.fetched.by_key,
+                          prints=diff.prints)
+        except ConfigError as exc:  # the target refuses a setting (before a record was written): no retry helps
+            raise Failure(f"{spec.state_name}: connection {spec.target}: {exc}", allow_retries=False) from None
         hint_what_moved(spec, store, type(target), tally, context.run_id)
         report = RunReport(spec, tally, diff.unchanged)
         if _in_run(context):  # (an op invoked outside a run, as tests do, has no run to tag or check)

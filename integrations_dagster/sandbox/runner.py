@@ -22,6 +22,7 @@ SANDBOXES = {
     "specter": "integrations_dagster.sandbox.specter.app",
     "rackbeat": "integrations_dagster.sandbox.rackbeat.app",
     "shopbox": "integrations_dagster.sandbox.shopbox.app",
+    "tradera": "integrations_dagster.sandbox.tradera.app",
 }
 
 

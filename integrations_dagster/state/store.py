@@ -268,6 +268,16 @@ class StateStore:
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).all(), columns=["key", "source_id", "target_id"])
 
+    def bound_under(self, keys: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        """``(key, connection, entity, external_id)`` of every id-map row under ``keys``, any connection."""
+        out: list[tuple[str, str, str, str]] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys)):
+                out += [tuple(r) for r in conn.execute(
+                    select(id_map.c.key, id_map.c.connection, id_map.c.entity, id_map.c.external_id)
+                    .where(id_map.c.key.in_(chunk)).order_by(id_map.c.id)).all()]
+        return out
+
     # -- cursors -------------------------------------------------------------------------------
     def get_cursor(self, name: str) -> str | None:
         with self.engine.connect() as conn:

@@ -1,0 +1,147 @@
+"""WooCommerce → hub → Tradera, and Tradera → hub → WooCommerce, over real HTTP (issue 15).
+
+The shop's catalogue is listed on Tradera through the hub (its plugs: product import from the shop,
+product export to Tradera) with every listing setting; a buyer's purchase on Tradera comes back as an
+order in the hub and goes on to the shop as a paid order, which lowers the shop's stock. Expected values
+come from the shop's records and the buyer's purchase, read over HTTP here, and the arithmetic written
+in the test (whole kronor, half up; 25 % VAT) — never from the connector.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from flowkit import run, woo_get, woo_put
+from tradekit import LISTING, control, definitions, items
+
+
+def krona(text: str) -> int:
+    return int(Decimal(text).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def shop_units(woo) -> dict[str, dict]:
+    """SKU -> what Tradera should list: the shop's current price incl. VAT, its stock, its variant group —
+    of the products the shop publishes (a draft is not for sale anywhere)."""
+    out = {}
+    for p in woo_get(woo.url, "/products"):
+        if p["status"] != "publish":
+            continue
+        text = p["short_description"] or p["description"]
+        if p["type"] == "variable":
+            for v in woo_get(woo.url, f"/products/{p['id']}/variations"):
+                if v["status"] != "publish":
+                    continue
+                out[v["sku"]] = {"price": krona(v["price"]), "quantity": max(v["stock_quantity"] or 0, 0),
+                                 "group": p["id"], "attributes": {a["name"]: a["option"] for a in v["attributes"]},
+                                 "title": p["name"], "text": text}
+        else:
+            stock = p["stock_quantity"]
+            out[p["sku"]] = {"price": krona(p["price"]), "quantity": 1 if stock is None else max(stock, 0),
+                             "group": None, "attributes": {}, "title": p["name"], "text": text}
+    return out
+
+
+def listed(tradera) -> dict[str, dict]:
+    return {item["ownReferences"][0]: item for item in items(tradera) if item.get("ownReferences")}
+
+
+def test_the_shop_catalogue_is_listed_on_tradera_through_the_hub_with_variants_and_every_setting(
+        tmp_path, state_url, woo_sandbox, tradera_sandbox):
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    mug = next(p for p in woo_get(woo_sandbox.url, "/products") if p["sku"] == "MUG-FIKA")
+    woo_put(woo_sandbox.url, f"/products/{mug['id']}", {"short_description": "Kort: muggen för fikat"})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox)  # description: short (the long where none)
+    assert run(defs, "market_products_in").success
+    assert run(defs, "market_products_to_tradera").success
+
+    want, got = shop_units(woo_sandbox), listed(tradera_sandbox)
+    assert set(got) == set(want)
+    assert "Kort: muggen för fikat" in got["MUG-FIKA"]["description"]  # (the shop wraps it in <p>)
+    assert got["POSTER-SKARGARD"]["price"] == 249  # on sale in the shop (regular 299): the shop's price now
+    groups: dict[int, set] = {}
+    for sku, unit in want.items():
+        item = got[sku]
+        assert (item["price"], item["remainingQuantity"]) == (unit["price"], unit["quantity"]), sku
+        assert item["title"] == unit["title"] and item["description"] == unit["text"], sku
+        assert item["categoryId"] == LISTING["category"] and item["acceptedBuyerId"] == 1  # region: sweden
+        assert item["itemAttributes"] == [1]  # condition: new
+        assert [(s["shippingOptionId"], s["cost"]) for s in item["shippingOptions"]] == [(12, 49), (8, 0)]
+        assert item["paymentOptionIds"] == [4096, 4]
+        if unit["group"] is not None:
+            assert item["sellerPartNo"] == sku
+            assert {a["name"]: a["value"] for a in item["variantData"]["variantAttributes"]} == unit["attributes"]
+            groups.setdefault(unit["group"], set()).add(item["variantData"]["variantGroupId"])
+    assert groups and all(len(ids) == 1 for ids in groups.values())  # one Tradera group per shop product
+    assert len({next(iter(ids)) for ids in groups.values()}) == len(groups)
+
+    calls = control(tradera_sandbox, "GET", "quota")["used"]
+    assert calls <= len(want) + 4  # a create per item; reference data and the results in a call or two
+
+    # a second run sends nothing: nothing changed
+    assert run(defs, "market_products_in").success and run(defs, "market_products_to_tradera").success
+    assert control(tradera_sandbox, "GET", "quota")["used"] == calls
+
+
+def woo_product(woo, sku: str) -> dict:
+    return next(p for p in woo_get(woo.url, "/products") if p["sku"] == sku)
+
+
+def calls(tradera) -> int:
+    return control(tradera, "GET", "quota")["used"]
+
+
+def test_price_and_stock_changes_go_in_one_batch_each_and_a_sale_on_either_side_lowers_the_other(
+        tmp_path, state_url, store, woo_sandbox, tradera_sandbox):
+    from integrations_dagster.flows.lineage import describe
+
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox)
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+
+    # the shop changes three prices and two stock counts: one prices call, one quantities call, the results
+    new_prices = {"BEANIE-WOOL": "259.50", "MUG-FIKA": "155.49", "TOTE-ECO": "139.00"}  # 259.50 → 260 (half up)
+    new_stock = {"COFFEE-DARK-500": 41, "GIFTCARD-500": None}
+    for sku, price in new_prices.items():
+        woo_put(woo_sandbox.url, f"/products/{woo_product(woo_sandbox, sku)['id']}", {"regular_price": price})
+    coffee = woo_product(woo_sandbox, "COFFEE-DARK-500")
+    woo_put(woo_sandbox.url, f"/products/{coffee['id']}", {"stock_quantity": new_stock["COFFEE-DARK-500"]})
+    before = calls(tradera_sandbox)
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+    spent = calls(tradera_sandbox) - before
+    assert 2 <= spent <= 4, spent  # prices (1) + quantities (1) + request results (1, a second if slow)
+    got = listed(tradera_sandbox)
+    assert {sku: got[sku]["price"] for sku in new_prices} == {"BEANIE-WOOL": 260, "MUG-FIKA": 155, "TOTE-ECO": 139}
+    assert got["COFFEE-DARK-500"]["remainingQuantity"] == 41
+
+    # a buyer on Tradera takes 2 beanies: the order reaches the hub, then the shop, paid, and the shop's
+    # stock falls by 2; Tradera's own count fell at the sale and the next listing round keeps it there
+    beanie = woo_product(woo_sandbox, "BEANIE-WOOL")
+    sold = control(tradera_sandbox, "POST", "buy", {
+        "itemId": got["BEANIE-WOOL"]["itemId"], "quantity": 2, "shippingOptionId": 12,
+        "buyer": {"firstName": "Astrid", "lastName": "Lindgren", "email": "astrid@example.se",
+                  "addressLine1": "Dalagatan 46", "zipCode": "11324", "city": "Stockholm", "countryName": "Sverige"}})
+    for job in ("market_orders_from_tradera", "market_orders_to_shop"):
+        assert run(defs, job).success
+    key = f"tradera:{sold['orderId']}"
+    made = [o for o in woo_get(woo_sandbox.url, "/orders")
+            if any(m["key"] == "_integrations_order" and m["value"] == key for m in o["meta_data"])]
+    assert len(made) == 1
+    assert Decimal(made[0]["total"]) == 2 * 260 + 49  # two at the listed 260 kr, PostNord at 49 kr
+    assert made[0]["status"] == "processing" and made[0]["billing"]["country"] == "SE"
+    assert [(li["sku"], li["quantity"]) for li in made[0]["line_items"]] == [("BEANIE-WOOL", 2)]
+    assert woo_product(woo_sandbox, "BEANIE-WOOL")["stock_quantity"] == beanie["stock_quantity"] - 2
+    assert describe(store, key).endswith(f"shop order {made[0]['id']}")
+
+    # the shop sells 3 mugs itself: the shop's stock falls, and Tradera's count follows through the hub
+    mug = woo_product(woo_sandbox, "MUG-FIKA")
+    woo_post_order = {"set_paid": True, "line_items": [{"product_id": mug["id"], "quantity": 3}],
+                      "billing": {"first_name": "Kalle", "email": "kalle@example.se"}}
+    from flowkit import woo_post
+    woo_post(woo_sandbox.url, "/orders", woo_post_order)
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+    got = listed(tradera_sandbox)
+    assert got["MUG-FIKA"]["remainingQuantity"] == mug["stock_quantity"] - 3
+    assert got["BEANIE-WOOL"]["remainingQuantity"] == beanie["stock_quantity"] - 2
