@@ -145,3 +145,78 @@ def test_price_and_stock_changes_go_in_one_batch_each_and_a_sale_on_either_side_
     got = listed(tradera_sandbox)
     assert got["MUG-FIKA"]["remainingQuantity"] == mug["stock_quantity"] - 3
     assert got["BEANIE-WOOL"]["remainingQuantity"] == beanie["stock_quantity"] - 2
+
+
+def test_an_order_the_shop_ships_is_marked_shipped_on_tradera_and_the_shops_own_orders_are_left_alone(
+        tmp_path, state_url, woo_sandbox, tradera_sandbox):
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox)
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+    mug = listed(tradera_sandbox)["MUG-FIKA"]
+    sold = control(tradera_sandbox, "POST", "buy", {"itemId": mug["itemId"], "quantity": 1})
+    for job in ("market_orders_from_tradera", "market_orders_to_shop"):
+        assert run(defs, job).success
+    shop_order = next(o for o in woo_get(woo_sandbox.url, "/orders")
+                      if any(m["value"] == f"tradera:{sold['orderId']}" for m in o["meta_data"]))
+    own = next(o for o in woo_get(woo_sandbox.url, "/orders") if o["status"] == "processing"
+               and not any(m["key"] == "_integrations_order" for m in o["meta_data"]))
+    for order in (shop_order, own):  # the shop ships both: the Tradera one and one of its own
+        woo_put(woo_sandbox.url, f"/orders/{order['id']}", {"status": "completed"})
+    before = calls(tradera_sandbox)
+    assert run(defs, "market_shipped_to_tradera").success
+    shipped = {o["orderId"]: o["shipped"] for o in control(tradera_sandbox, "GET", "orders")}
+    assert shipped == {sold["orderId"]: True}
+    assert calls(tradera_sandbox) - before == 1  # one ship call; the shop's own orders cost nothing
+
+
+def test_a_queued_write_tradera_refuses_is_logged_with_its_result_code_and_the_rest_lands(
+        tmp_path, state_url, store, woo_sandbox, tradera_sandbox):
+    # Klarna (16384) is a payment type Tradera lists, but not one it switched on for this seller: the first
+    # step takes the item, the request result refuses it (result 4 Error) and the item never appears
+    from tradekit import LISTING
+
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox, listing={**LISTING, "payment_options": [16384]})
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+    assert items(tradera_sandbox) == []
+    log = store.log(flow="market.products_to_tradera")
+    failed = log[log.outcome == "failed"]
+    assert len(failed) == 11  # the shop's 11 published products (6 simple, 5 with variants)
+    assert all("result 4 Error" in error and "16384" in error for error in failed.error)
+    assert set(log[log.outcome != "failed"].outcome) == {"skipped"}  # the draft: nothing to list
+
+
+def test_a_first_listing_larger_than_the_quota_spreads_over_days_says_when_it_ends_and_loses_nothing(
+        tmp_path, state_url, store, woo_sandbox, tradera_sandbox):
+    from dagster import DagsterInstance
+    from sqlalchemy import text
+
+    from integrations_dagster.flows.pipeline import WAITING_TAG
+
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox, quota=12, reserve=2)  # 10 calls a day to list
+    want = set(shop_units(woo_sandbox))
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "market_products_in", instance).success
+    days, said = 0, []
+    while True:
+        days += 1
+        result = run(defs, "market_products_to_tradera", instance)
+        assert result.success
+        tags = instance.get_run_by_id(result.run_id).tags
+        if WAITING_TAG not in tags:
+            break
+        said.append(tags[WAITING_TAG])
+        assert days < 8, "the listing never finished"
+        with store.engine.begin() as conn:  # a day passes: yesterday's calls leave both windows
+            conn.execute(text("delete from call_ledger"))
+        control(tradera_sandbox, "POST", "quota", {"used": 0})
+    # 24 items at 10 calls a day (a create each, the reference data and the results take the rest)
+    assert days >= 3, days
+    assert "listed by about" in said[0] and "quota" in said[0]
+    references = [item["ownReferences"][0] for item in items(tradera_sandbox)]
+    assert sorted(references) == sorted(want)  # each once: nothing lost, nothing listed twice
+    log = store.log(flow="market.products_to_tradera")
+    assert set(log[log.outcome == "waiting"].record_key) and not len(log[log.outcome == "failed"])

@@ -38,6 +38,7 @@ integrations:
         options: {listing}
       orders_from_tradera: {{entity: orders, source: tradera, target: hub, mode: create}}
       orders_to_shop: {{entity: orders, source: hub, target: shop, mode: create, options: {{origins: [tradera]}}}}
+      shipped_to_tradera: {{entity: order_status, source: shop, target: tradera}}
 """
 
 LISTING = {"category": 344482, "condition": "new", "region": "sweden", "description": "short",
@@ -61,4 +62,5 @@ def control(tradera, method: str, path: str, body: dict | None = None):
 
 
 def items(tradera) -> list[dict]:
-    return control(tradera, "GET", "items")
+    """The seller's live shop items (the sandbox also keeps failed creates and ended items, by state)."""
+    return [item for item in control(tradera, "GET", "items") if item.get("state") == "active"]

@@ -18,6 +18,7 @@ pages and plugin, third-party clients; no v4 traffic is recorded). What the sand
   checked against the reference data, :mod:`.reference`), batch prices and quantities, queued writes
   landed only on their request result (:mod:`.results`).
 * **orders** (source) — :mod:`.orders`, by last-updated date windows.
+* **order_status** (target) — :mod:`.shipping`: an order the shop shipped is marked shipped on Tradera.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from integrations_dagster.connectors.tradera.listing import Listing
 from integrations_dagster.connectors.tradera.products import ListingWriter
 from integrations_dagster.connectors.tradera.reference import reference
 from integrations_dagster.connectors.tradera.results import Pending
+from integrations_dagster.connectors.tradera.shipping import ShippedMarker
 from integrations_dagster.model import CanonicalRecord
 from integrations_dagster.state.resource import open_store
 
@@ -52,7 +54,7 @@ class TraderaResource(ConnectorResource):
 
     system: ClassVar[str] = "tradera"
     reads: ClassVar[frozenset[str]] = frozenset({"orders"})
-    writes: ClassVar[frozenset[str]] = frozenset({"products"})
+    writes: ClassVar[frozenset[str]] = frozenset({"products", "order_status"})
     secret_fields: ClassVar[tuple[str, ...]] = ("app_key", "user_token")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("app_key",),)  # the token may come from the login
     options_model: ClassVar[str] = "integrations_dagster.connectors.tradera.options:TraderaOptions"
@@ -174,6 +176,10 @@ class TraderaResource(ConnectorResource):
 
     # -- exporter ------------------------------------------------------------------------------
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
+        if entity == "order_status":
+            with self.budget().spending_on("orders"):
+                yield from ShippedMarker(self.adapter(), ctx, open_store()).write(changes)
+            return
         if entity != "products":
             raise ValueError(f"Tradera is not a target of {entity!r}")
         where = f"the options of the products flow into {ctx.options.get('connection') or 'Tradera'}"

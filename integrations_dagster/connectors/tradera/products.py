@@ -263,7 +263,7 @@ class ListingWriter:
     def _outcome(self, work: Work) -> Outcome:
         change = work.change
         if work.failed:
-            reasons = "; ".join(f"{sku}: {why}" for sku, why in work.failed.items())
+            reasons = "; ".join(why if sku == change.key else f"{sku}: {why}" for sku, why in work.failed.items())
             return Outcome(change.key, ok=False, action="failed", error=reasons[:1000])
         if work.waiting:
             return Outcome(change.key, ok=False, action="deferred", error=self._why_waiting(work))

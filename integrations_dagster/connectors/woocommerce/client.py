@@ -1,4 +1,5 @@
-"""WooCommerce REST v3 connector: reads products (with variations) and orders; writes stock levels, products (an ERP's), order status, orders (a marketplace's, :mod:`.order_writer`).
+"""WooCommerce REST v3 connector: reads products (with variations), orders and what became of them
+(``order_status``: completed = shipped, cancelled); writes stock levels, products (an ERP's), order status, orders (a marketplace's, :mod:`.order_writer`).
 
 Incremental reads use ``modified_after``/``modified_before`` with ``dates_are_gmt=true``. Saving a
 variation (price, stock; REST, admin, an order's stock reduction) saves its parent product too, so
@@ -90,7 +91,7 @@ class WooCommerceResource(ConnectorResource):
     """One WooCommerce shop; ``base_url`` is the site (``https://shop.example.com``)."""
 
     system: ClassVar[str] = "woocommerce"
-    reads: ClassVar[frozenset[str]] = frozenset({"products", "orders"})
+    reads: ClassVar[frozenset[str]] = frozenset({"products", "orders", "order_status"})
     writes: ClassVar[frozenset[str]] = frozenset({"stock", "order_status", "products", "orders"})
     verifies: ClassVar[frozenset[str]] = frozenset({"stock"})
     ownable: ClassVar[dict[str, tuple[str, ...]]] = {"products": products.OWNABLE}
@@ -166,6 +167,9 @@ class WooCommerceResource(ConnectorResource):
             stream = Stream("/orders", {**dates, "status": statuses, "orderby": "id", "order": "asc"},
                             _with(mapping.ORDER_FIELDS, options))
             yield from stream.records(self.http)
+        elif entity == "order_status":  # what the shop did with its orders: shipped (completed) or cancelled
+            yield from Stream("/orders", {**dates, "status": ",".join(mapping.PROGRESS_OF_STATUS), "orderby": "id",
+                                          "order": "asc"}, mapping.PROGRESS_FIELDS).records(self.http)
         else:
             raise ValueError(f"WooCommerce cannot be read for {entity!r}")
 
@@ -216,7 +220,8 @@ class WooCommerceResource(ConnectorResource):
                                   "dates_are_gmt": "true", "_fields": "id,date_modified_gmt"}
         if since:
             params["modified_after"] = _stamp(since.at - timedelta(seconds=1))
-        rows = [r for r in self.http.request("GET", f"/{entity}", params=params).json() if r.get("date_modified_gmt")]
+        path = "/orders" if entity == "order_status" else f"/{entity}"
+        rows = [r for r in self.http.request("GET", path, params=params).json() if r.get("date_modified_gmt")]
         if not rows:
             return None
         newest = max(r["date_modified_gmt"] for r in rows)
@@ -237,6 +242,8 @@ class WooCommerceResource(ConnectorResource):
             return mapping.product_to_canonical(raw, options, notes)
         if entity == "orders":
             return mapping.order_to_canonical(raw, options)
+        if entity == "order_status":
+            return mapping.progress_to_canonical(raw, str(options.get("connection") or "shop"))
         raise ValueError(f"WooCommerce has no mapping for {entity!r}")
 
     def raw_key(self, entity: str, raw: dict) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from integrations_dagster.connectors.base import MapNotes
 from integrations_dagster.connectors.woocommerce import orders
 from integrations_dagster.model import (
-    Address, Customer, Money, Order, OrderStatus, Price, Product, RecordError, to_decimal,
+    Address, Customer, Money, Order, OrderProgress, OrderStatus, Price, Product, RecordError, to_decimal,
 )
 
 STATUSES = {
@@ -35,6 +35,9 @@ PRODUCT_FIELDS = ("id", "type", "status", "sku", "name", "description", "short_d
                   "stock_quantity", "categories", "images", "attributes", "date_modified_gmt")
 VARIATION_FIELDS = ("id", "status", "sku", "global_unique_id", "meta_data", "weight", "regular_price",
                     "sale_price", "tax_class", "manage_stock", "stock_quantity", "attributes")
+# The shop's statuses an order's progress reads (a marketplace is told its order shipped or was cancelled).
+PROGRESS_OF_STATUS = {"completed": "delivered", "cancelled": "cancelled", "refunded": "cancelled"}
+PROGRESS_FIELDS = ("id", "status", "date_modified_gmt", "date_completed_gmt")
 ORDER_FIELDS = ("id", "number", "status", "currency", "prices_include_tax", "customer_id", "billing", "shipping",
                 "line_items", "shipping_lines", "fee_lines", "tax_lines", "discount_total", "total", "total_tax",
                 "date_created_gmt", "date_modified_gmt")
@@ -304,3 +307,13 @@ def _address(raw: dict, what: str) -> Address | None:
 def stock_update(item_id: int, quantity: Decimal) -> dict[str, Any]:
     """One ``update`` entry of a batch: absolute stock, stock management switched on."""
     return {"id": item_id, "manage_stock": True, "stock_quantity": int(quantity)}
+
+
+def progress_to_canonical(raw: dict, connection: str) -> OrderProgress:
+    """What the shop did with one of its orders: completed (the shop's "shipped") or cancelled/refunded."""
+    status = str(raw.get("status"))
+    if status not in PROGRESS_OF_STATUS:
+        raise RecordError(f"order {raw.get('id')}: status {status!r} says nothing shipped or cancelled")
+    at = raw.get("date_modified_gmt")
+    return OrderProgress(order_key=f"{connection}:{raw['id']}", state=PROGRESS_OF_STATUS[status],  # type: ignore[arg-type]
+                         source_id=str(raw["id"]), as_of=f"{at}Z" if at and not str(at).endswith("Z") else at)
