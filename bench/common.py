@@ -25,7 +25,9 @@ ZETTLE_CLIENT_ID, ZETTLE_API_KEY = secrets.token_hex(8), secrets.token_hex(16)
 BIGCOMMERCE_STORE_HASH, BIGCOMMERCE_TOKEN = "benchstore", secrets.token_hex(16)
 RACKBEAT_KEY = secrets.token_hex(16)
 SHOPBOX_LOGIN = {"username": "bench@example.no", "password": secrets.token_hex(16), "client": "1701"}
-CREDENTIALS = {"rackbeat": {"api_key": RACKBEAT_KEY}, "shopbox": SHOPBOX_LOGIN,
+TRADERA = {"app_id": "4711", "app_key": secrets.token_hex(16), "public_key": secrets.token_hex(16), "user_id": "90210",
+           "user_token": secrets.token_hex(16)}
+CREDENTIALS = {"tradera": TRADERA, "rackbeat": {"api_key": RACKBEAT_KEY}, "shopbox": SHOPBOX_LOGIN,
                "woocommerce": {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET},
                "fortnox": {"access_token": FORTNOX_TOKEN},
                "zettle": {"client_id": ZETTLE_CLIENT_ID, "api_key": ZETTLE_API_KEY},
@@ -90,7 +92,8 @@ def env() -> None:
                       ZETTLE_CLIENT_ID=ZETTLE_CLIENT_ID, ZETTLE_API_KEY=ZETTLE_API_KEY,
                       BIGCOMMERCE_ACCESS_TOKEN=BIGCOMMERCE_TOKEN, RACKBEAT_API_KEY=RACKBEAT_KEY,
                       SHOPBOX_USERNAME=SHOPBOX_LOGIN["username"], SHOPBOX_PASSWORD=SHOPBOX_LOGIN["password"],
-                      SHOPBOX_CLIENT=SHOPBOX_LOGIN["client"])
+                      SHOPBOX_CLIENT=SHOPBOX_LOGIN["client"], TRADERA_APP_KEY=TRADERA["app_key"],
+                      TRADERA_USER_TOKEN=TRADERA["user_token"])
 
 
 YAML = """

@@ -17,11 +17,11 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cases import cycle, engine, freshness, full_sync, rackbeat_shopbox, vs_dlt, zettle_bigcommerce
+from bench.cases import cycle, engine, freshness, full_sync, rackbeat_shopbox, tradera, vs_dlt, zettle_bigcommerce
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = Path(__file__).with_name("results-quick.json")
-CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt", "zettle_bigcommerce", "rackbeat_shopbox")
+CASES = ("full_sync", "cycle", "engine", "freshness", "vs_dlt", "zettle_bigcommerce", "rackbeat_shopbox", "tradera")
 QUICK = {"full_products": 30, "products": 200, "zb_products": 320, "engine_products": 10_000, "dlt_products": 200,
          "freshness_changes": 8, "freshness_spread_s": 40.0, "freshness_empty_runs": 8}
 QUICK_TEXT = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items())
@@ -127,6 +127,12 @@ def table(r: dict) -> str:
         add("rackbeat_shopbox freshness_webhook", f"{f['changes']} Rackbeat stock changes in {f['settings']['spread_s']} s",
             "-", f"p50 {f['p50_s']} s, p95 {f['p95_s']} s, max {f['max_s']} s, {f['seen']} seen", None, "p95 <= 3 s",
             f["p95_s"] is not None and f["p95_s"] <= 3 and f["seen"] == f["changes"])
+    if t := r.get("tradera"):
+        d = t["day"]
+        add("tradera steady_state_calls_per_day", f"{d['products_listed']} listed, {d['price_changes']} price + "
+                                                  f"{d['stock_changes']} stock changes, {d['orders']} orders shipped",
+            f"{t['quota']} calls / 24 h", f"{t['steady_state_calls_per_day']} calls, {len(t['deferred_runs'])} runs waited",
+            round(t["steady_state_calls_per_day"] / t["quota"], 2), "<= 1.0, all arrived", t["fits_in_quota"])
     if i := r.get("incremental"):
         k = i["kinds"]
         add("incremental", f"{i['products']} x {i['variations_per_product']}, {i['changed_products']} changed "
@@ -211,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["zettle_bigcommerce"] = zettle_bigcommerce.run(args)
             elif case == "rackbeat_shopbox":
                 results["rackbeat_shopbox"] = rackbeat_shopbox.run(args)
+            elif case == "tradera":
+                results["tradera"] = tradera.run(args)
         except Exception as exc:  # one case failing still reports the others
             traceback.print_exc()
             results["errors"][case] = f"{type(exc).__name__}: {exc}"[:300]

@@ -9,8 +9,8 @@ deployment spends one budget, and a request the budget has no room for is never 
 (:class:`QuotaExhausted`, with the time room frees).
 
 Not every call is worth the same: orders are money already taken, so a budget keeps ``reserve``
-calls that only its ``priority`` purposes may spend (reading orders, marking them shipped); the
-listing writes stop while the reserve is all that is left. A connector names the purpose of what
+calls for its ``priority`` purposes (reading orders, marking them shipped) until they have spent that
+many in the window; the listing writes stop while what is left is only the unspent reserve. A connector names the purpose of what
 it is about to do (:meth:`CallBudget.spending_on`).
 
 The limit, the window and the reserve are connection settings: the vendor raises a quota on request.
@@ -74,15 +74,19 @@ class CallBudget:
         finally:
             self._purpose.name = before
 
-    def allowed(self, purpose: str | None = None) -> int:
-        """How many calls in a window ``purpose`` may spend in all: the limit, less the reserve for others."""
+    def allowed(self, purpose: str | None = None, sent: list[tuple[datetime, str]] | None = None) -> int:
+        """How many calls in the window ``purpose`` may spend in all: the limit, less what of the reserve
+        the priority purposes have not spent yet (orders spend first; the rest may use what they leave)."""
         purpose = purpose or self.purpose
-        return self.limit if purpose in self.priority else max(self.limit - self.reserve, 0)
+        if purpose in self.priority:
+            return self.limit
+        sent = self.store.calls_sent(self.name, self.window) if sent is None else sent
+        return max(self.limit - max(self.reserve - sum(p in self.priority for _, p in sent), 0), 0)
 
     def spend(self) -> None:
         """Record one call about to be sent (``HttpClient.before_send``), or raise :class:`QuotaExhausted`."""
-        allowed = self.allowed()
-        sent = self.store.spend_call(self.name, self.purpose, allowed=allowed, window=self.window)
+        sent, allowed = self.store.spend_call(self.name, self.purpose, limit=self.limit, window=self.window,
+                                              reserve=self.reserve, priority=self.priority)
         if len(sent) >= allowed:
             raise QuotaExhausted(self.exhausted_message(sent, allowed), self._frees_at(sent, allowed, 1))
 
@@ -91,12 +95,13 @@ class CallBudget:
 
     def left(self, purpose: str | None = None) -> int:
         """Calls ``purpose`` may still send in the current window."""
-        return max(self.allowed(purpose) - self.used(), 0)
+        sent = self.store.calls_sent(self.name, self.window)
+        return max(self.allowed(purpose, sent) - len(sent), 0)
 
     def frees_at(self, calls: int, purpose: str | None = None) -> datetime:
         """When ``calls`` more calls fit for ``purpose`` (now, when they fit already)."""
-        sent = [at for at, _ in self.store.calls_sent(self.name, self.window)]
-        return self._frees_at(sent, self.allowed(purpose), calls)
+        sent = self.store.calls_sent(self.name, self.window)
+        return self._frees_at([at for at, _ in sent], self.allowed(purpose, sent), calls)
 
     def _frees_at(self, sent: list[datetime], allowed: int, calls: int) -> datetime:
         over = len(sent) + calls - allowed  # this many of the oldest calls must leave the window first
@@ -107,12 +112,12 @@ class CallBudget:
         return sent[over - 1] + self.window
 
     def per_window(self, purpose: str | None = None) -> int:
-        """Calls ``purpose`` may spend in a whole window (for a finishing-time estimate)."""
-        return self.allowed(purpose)
+        """Calls ``purpose`` may count on in a whole window (for a finishing-time estimate): all but the
+        reserve, for a purpose outside the priority ones."""
+        purpose = purpose or self.purpose
+        return self.limit if purpose in self.priority else max(self.limit - self.reserve, 0)
 
-    def exhausted_message(self, sent: list[datetime] | None = None, allowed: int | None = None) -> str:
-        sent = sent if sent is not None else [at for at, _ in self.store.calls_sent(self.name, self.window)]
-        allowed = self.allowed() if allowed is None else allowed
+    def exhausted_message(self, sent: list[datetime], allowed: int) -> str:
         hours = self.window.total_seconds() / 3600
         kept = (f"; {self.reserve} kept for {', '.join(sorted(self.priority))}"
                 if self.reserve and self.purpose not in self.priority else "")

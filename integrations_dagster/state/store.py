@@ -387,22 +387,26 @@ class StateStore:
             return [dict(r) for r in rows]
 
     # -- call quotas (connectors.quota) ------------------------------------------------------------
-    def spend_call(self, budget: str, purpose: str, *, allowed: int, window: timedelta) -> list[datetime]:
-        """Record one call under ``budget`` when fewer than ``allowed`` were sent in the last ``window``.
-        Returns the times of the calls in the window before this one, oldest first (so a caller can say
-        when room frees); the call was recorded when their number was below ``allowed``. One process at
-        a time per budget (the store's lock), so two runs never both take the last call."""
+    def spend_call(self, budget: str, purpose: str, *, limit: int, window: timedelta, reserve: int = 0,
+                   priority: frozenset[str] = frozenset()) -> tuple[list[datetime], int]:
+        """Record one call under ``budget`` if the last ``window`` leaves room for it: ``limit`` calls,
+        of which ``reserve`` are kept for the ``priority`` purposes until they have spent them. Returns
+        the times of the calls in the window before this one (oldest first) and how many ``purpose`` was
+        allowed in all; the call was recorded when the first are fewer than the second. One process at a
+        time per budget (the store's lock), so two runs never both take the last call."""
         at = now()
         with self.lock(f"calls:{budget}"):
             with self.engine.begin() as conn:
                 conn.execute(delete(call_ledger).where(and_(call_ledger.c.budget == budget,
                                                             call_ledger.c.at < at - 2 * window)))
-                sent = list(conn.execute(select(call_ledger.c.at).where(and_(
+                rows = conn.execute(select(call_ledger.c.at, call_ledger.c.purpose).where(and_(
                     call_ledger.c.budget == budget, call_ledger.c.at > at - window))
-                    .order_by(call_ledger.c.at)).scalars())
-                if len(sent) < allowed:
+                    .order_by(call_ledger.c.at)).all()
+                kept = 0 if purpose in priority else max(reserve - sum(p in priority for _, p in rows), 0)
+                allowed = max(limit - kept, 0)
+                if len(rows) < allowed:
                     conn.execute(call_ledger.insert().values(budget=budget, purpose=purpose, at=at))
-        return [_aware(t) for t in sent]
+        return [_aware(t) for t, _ in rows], allowed
 
     def calls_sent(self, budget: str, window: timedelta) -> list[tuple[datetime, str]]:
         """``(time, purpose)`` of the calls recorded under ``budget`` in the last ``window``, oldest first."""
