@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 
 DEFAULT_PORTS = {"woocommerce": 8701, "fortnox": 8702, "zettle": 8703, "bigcommerce": 8704, "specter": 8705,
-                 "rackbeat": 8707, "shopbox": 8708}
+                 "rackbeat": 8707, "shopbox": 8708, "tradera": 8709}
 # ``sandbox all``: (system, port, data file) — a second WooCommerce shop for the demo's WooCommerce ⇄
 # Specter integration, so that two ERPs never count one shop's stock.
 DEMO_SANDBOXES = [*((system, port, system) for system, port in DEFAULT_PORTS.items()),
@@ -44,6 +44,8 @@ CREDENTIAL_ENV = {
                 "integration_key": "SPECTER_INTEGRATION_KEY"},  # no integration key: an API v1 account
     "rackbeat": {"api_key": "RACKBEAT_API_KEY"},
     "shopbox": {"username": "SHOPBOX_USERNAME", "password": "SHOPBOX_PASSWORD", "client": "SHOPBOX_CLIENT"},
+    "tradera": {"app_id": "TRADERA_APP_ID", "app_key": "TRADERA_APP_KEY", "public_key": "TRADERA_PUBLIC_KEY",
+                "user_id": "TRADERA_USER_ID", "user_token": "TRADERA_USER_TOKEN"},
 }
 SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "woocommerce": (("consumer_key", "consumer_secret"),),
@@ -53,6 +55,7 @@ SANDBOX_CREDENTIALS = {  # the complete sets a sandbox can start with
     "specter": (("sbm_id", "api_user_id", "user_key", "integration_key"), ("sbm_id", "api_user_id", "user_key")),
     "rackbeat": (("api_key",),),
     "shopbox": (("username", "password", "client"),),
+    "tradera": (("app_id", "app_key", "public_key", "user_id", "user_token"),),
 }
 
 

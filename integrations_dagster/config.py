@@ -28,6 +28,57 @@ SCHEDULE_PRESETS = {"15min": "*/15 * * * *", "30min": "*/30 * * * *", "1h": "0 *
                     "2h": "0 */2 * * *", "daily": "0 3 * * *"}
 
 
+# A connection's ``triggers`` as the triggers of its flows: realtime is the change sensor (a webhook where the
+# flow asks for one) with a half-hourly schedule behind it; manual is no schedule, sensor, reconcile or drift
+# check — runs only from the UI or the command line.
+CONNECTION_TRIGGERS: dict[str, dict[str, Any]] = {
+    "realtime": {"schedule": "30min", "sensor": True},
+    "15min": {"schedule": "15min", "sensor": False},
+    "30min": {"schedule": "30min", "sensor": False},
+    "manual": {"schedule": None, "sensor": False, "reconcile": None, "drift_check": None},
+}
+
+
+def _connection_triggers(data: Any) -> Any:
+    """Each flow without ``triggers`` of its own takes those its source connection names, else its target's."""
+    if not isinstance(data, dict) or not isinstance(data.get("flows"), dict):
+        return data
+    connections = data.get("connections") if isinstance(data.get("connections"), dict) else {}
+    named = {name: c.get("triggers") for name, c in connections.items() if isinstance(c, dict)}
+    flows = {}
+    for name, flow in data["flows"].items():
+        if isinstance(flow, dict) and "triggers" not in flow:
+            chosen = named.get(flow.get("source")) or named.get(flow.get("target"))
+            if chosen in CONNECTION_TRIGGERS:
+                flow = {**flow, "triggers": dict(CONNECTION_TRIGGERS[chosen])}
+        flows[name] = flow
+    return {**data, "flows": flows}
+
+
+def runs_per_day(cron: str | None) -> int:
+    """How many times a 5-field cron fires in a day (its minute and hour fields; a daily view)."""
+    if not cron:
+        return 0
+    minute, hour = cron.split()[:2]
+    return len(_cron_values(minute, 60)) * len(_cron_values(hour, 24))
+
+
+def _cron_values(field: str, size: int) -> set[int]:
+    values: set[int] = set()
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        if base == "*":
+            low, high = 0, size - 1
+        elif "-" in base:
+            low, high = (int(x) for x in base.split("-", 1))
+        else:
+            low = high = int(base)
+            if step:
+                high = size - 1
+        values |= set(range(low, high + 1, int(step) if step else 1))
+    return values
+
+
 class ConfigError(ValueError):
     """A bad integrations file; the message names the file and the field."""
 
@@ -78,6 +129,9 @@ class Connection(Strict):
     credentials: dict[str, EnvRef] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)  # non-secret connector fields
     options: dict[str, Any] = Field(default_factory=dict)  # mapping options (VAT rates, currency...)
+    # The seed's connection triggers (seed 000 step 8: "Realtidstriggers", a 15 or 30 minute schedule, or by
+    # hand): the triggers of every flow from it (else to it) that names none of its own (CONNECTION_TRIGGERS).
+    triggers: Literal["realtime", "15min", "30min", "manual"] | None = None
 
     @field_validator("system")
     @classmethod
@@ -262,7 +316,7 @@ class Integration(Strict):
     @classmethod
     def _expand_preset(cls, data: Any) -> Any:
         try:
-            return presets.expand(data)
+            return _connection_triggers(presets.expand(data))
         except presets.PresetError as exc:
             raise ValueError(str(exc)) from None
 

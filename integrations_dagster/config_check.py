@@ -64,6 +64,7 @@ def check(file: cfg.IntegrationsFile) -> list[Finding]:
         for name, flow in integration.flows.items():
             found += _flow(f"{at}.flows.{name}", flow, integration)
         found += _both_ways(at, integration)
+        found += _quota(at, integration)
     return found + unset_environment(file)
 
 
@@ -75,6 +76,41 @@ def _both_ways(at: str, integration: cfg.Integration) -> list[Finding]:
         f"({one.source} or {one.target}) so that an edit made on both sides is settled by a stated rule"))
         for (a, one), (b, two) in cfg.both_ways(integration.flows)
         if one.conflict_winner is None and two.conflict_winner is None and cfg.overlap(one, two)]
+
+
+def _quota(at: str, integration: cfg.Integration) -> list[Finding]:
+    """A connection with a daily call quota (Tradera: 100) whose flows' schedules would need more calls
+    than it allows: a warning with the arithmetic, before a day of runs finds it out."""
+    found = []
+    for name, conn in integration.connections.items():
+        cls = resource_class(conn.system)
+        if not cls.quota_setting:
+            continue
+        quota = conn.settings.get(cls.quota_setting, cls.model_fields[cls.quota_setting].default)
+        if not isinstance(quota, int):
+            continue
+        uses = []
+        for flow_name, flow in integration.flows.items():
+            role = "source" if flow.source == name else "target" if flow.target == name else None
+            if role is None or not flow.enabled or flow.once:
+                continue
+            per_run = cls.calls_per_run.get(f"{role}:{flow.entity}", 1)
+            runs = cfg.runs_per_day(flow.triggers.cron()) if flow.triggers.schedule else 0
+            if role == "source":
+                runs += 1 if flow.triggers.reconcile else 0  # the daily full read
+                if flow.triggers.drift_check and flow.entity in resource_class(
+                        integration.connections[flow.target].system).verifies:
+                    runs += cfg.runs_per_day(flow.triggers.cron("drift_check"))  # each check reads the source
+            if runs:
+                uses.append((flow_name, runs, per_run))
+        need = sum(runs * per_run for _, runs, per_run in uses)
+        if need > quota:
+            parts = ", ".join(f"{f} {runs} runs × ~{per_run}" for f, runs, per_run in uses)
+            found.append(Finding("warning", f"{at}.connections.{name}", (
+                f"its flows need about {need} calls a day ({parts}), more than {conn.system}'s quota of {quota}: "
+                f"schedule them less often, switch off drift checks and reconcile reads of it, or ask "
+                f"{conn.system} for a higher quota ({cls.quota_setting})")))
+    return found
 
 
 def settings_fields(resource_cls: type) -> dict[str, Any]:

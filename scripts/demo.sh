@@ -34,6 +34,10 @@ export SPECTER_SBM_ID="${SPECTER_SBM_ID:-4711}" SPECTER_API_USER_ID="${SPECTER_A
 generate RACKBEAT_API_KEY ""
 generate SHOPBOX_PASSWORD ""
 export SHOPBOX_USERNAME="${SHOPBOX_USERNAME:-kasse@example.no}" SHOPBOX_CLIENT="${SHOPBOX_CLIENT:-1701}"  # no secrets
+generate TRADERA_APP_KEY ""
+generate TRADERA_USER_TOKEN ""
+export TRADERA_APP_ID="${TRADERA_APP_ID:-4711}" TRADERA_USER_ID="${TRADERA_USER_ID:-90210}"  # ids: no secrets
+export TRADERA_PUBLIC_KEY="${TRADERA_PUBLIC_KEY:-2f0d9c44-8b1a-4c6e-9f3d-5a7b1e2c0d18}"  # the login page's key: public
 ./scripts/demo_env.sh .demo.env "${session[@]}"
 .venv/bin/integrations-dagster sandbox all --data-dir .sandbox --latency-ms "${SANDBOX_LATENCY_MS:-20}" &
 SANDBOX_PID=$!

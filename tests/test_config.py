@@ -33,7 +33,7 @@ def write(tmp_path, text):
 
 def test_demo_file_validates():
     file = config.load(config.DEFAULT_CONFIG)
-    assert [i.name for i in file.integrations] == ["demo", "pos", "butik", "kasse"]
+    assert [i.name for i in file.integrations] == ["demo", "pos", "butik", "kasse", "market"]
     assert set(file.integrations[0].flows) == {"products", "orders", "stock"}
     assert set(file.integrations[1].flows) == {"products", "stock", "stock_back"}
     butik = file.integrations[2].flows  # preset combo, order status turned on
@@ -217,3 +217,35 @@ def test_every_option_a_connector_reads_is_declared():
         own = {name for name in read if name.startswith("_")}
         assert read - declared - set(config_check.ENGINE_SET) - derived - own == set(), system
         assert declared - read == set(), f"{system} declares options it never reads"
+
+
+MARKET = """
+integrations:
+  - name: market
+    start_date: 2026-11-01
+    connections:
+      shop: {system: woocommerce, base_url: "http://shop.invalid", triggers: 15min,
+             credentials: {consumer_key: {env: K}, consumer_secret: {env: S}}}
+      hub: {system: hub}
+      tradera: {system: tradera, triggers: manual, credentials: {app_key: {env: A}}, settings: {app_id: "1"}}
+    flows:
+      products_in: {entity: products, source: shop, target: hub}
+      products_out: {entity: products, source: hub, target: tradera, options: {category: 1}}
+      orders_in: {entity: orders, source: tradera, target: hub, triggers: {schedule: 15min, sensor: false}}
+"""
+
+
+def test_a_connection_names_the_triggers_of_its_flows_as_the_seed_does(tmp_path):
+    flows = config.load(write(tmp_path, MARKET)).integrations[0].flows
+    assert (flows["products_in"].triggers.schedule, flows["products_in"].triggers.sensor) == ("15min", False)
+    manual = flows["products_out"].triggers  # from the target's: the hub names none
+    assert (manual.schedule, manual.sensor, manual.reconcile, manual.drift_check) == (None, False, None, None)
+    assert flows["orders_in"].triggers.schedule == "15min"  # a flow's own triggers win
+
+
+def test_validate_warns_when_a_connections_schedules_need_more_calls_than_its_quota(tmp_path):
+    from integrations_dagster.config_check import check
+
+    found = [f for f in check(config.load(write(tmp_path, MARKET))) if f.where.endswith("connections.tradera")]
+    # orders_in: 96 scheduled reads + 1 reconcile read + 24 hourly drift checks (the hub verifies orders)
+    assert len(found) == 1 and "121 calls a day" in found[0].message and "quota of 100" in found[0].message

@@ -220,3 +220,30 @@ def test_a_first_listing_larger_than_the_quota_spreads_over_days_says_when_it_en
     assert sorted(references) == sorted(want)  # each once: nothing lost, nothing listed twice
     log = store.log(flow="market.products_to_tradera")
     assert set(log[log.outcome == "waiting"].record_key) and not len(log[log.outcome == "failed"])
+
+
+def test_each_order_shows_where_it_came_from_and_where_it_went(tmp_path, state_url, store, woo_sandbox,
+                                                                 tradera_sandbox):
+    """Lineage: the Tradera order, its copy in the hub, the shop's order — in the run's record table (the
+    Dagster UI's view of the order export plug) and from ``integrations-dagster lineage``."""
+    from dagster import DagsterInstance
+
+    from integrations_dagster.cli import main
+
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox)
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+    sold = control(tradera_sandbox, "POST", "buy", {"itemId": listed(tradera_sandbox)["BEANIE-WOOL"]["itemId"]})
+    instance = DagsterInstance.ephemeral()
+    assert run(defs, "market_orders_from_tradera", instance).success
+    result = run(defs, "market_orders_to_shop", instance)
+    shop_id = next(o["id"] for o in woo_get(woo_sandbox.url, "/orders")
+                   if any(m["value"] == f"tradera:{sold['orderId']}" for m in o["meta_data"]))
+    key = f"tradera:{sold['orderId']}"
+    want = f"{key} (from tradera) → hub order {sold['orderId']} → shop order {shop_id}"
+    table = next(m.value for e in result.get_asset_materialization_events()
+                 for name, m in e.materialization.metadata.items() if name == "records")
+    assert [r.data["lineage"] for r in table.records if r.data["key"] == key] == [want]
+    from integrations_dagster.flows.lineage import describe
+    assert describe(store, f"shop:{shop_id}") == want  # the shop's own key of it leads back to Tradera

@@ -161,7 +161,7 @@ def test_roles_name_the_connections_and_a_missing_one_is_a_clear_error(tmp_path)
 def test_a_flow_the_connectors_cannot_run_says_which_flow_and_why(tmp_path):
     with pytest.raises(config.ConfigError) as err:
         build_definitions(load(tmp_path, "erp", "flows: {order_status: {enabled: true, source: shop, target: erp}}"))
-    assert "flows.order_status.source: woocommerce (shop) cannot be the source of order_status yet" in str(err.value)
+    assert "flows.order_status.target: fortnox (erp) cannot be the target of order_status yet" in str(err.value)
 
 
 def test_order_status_comes_back_from_fortnox_and_completes_the_order_where_payment_captures(

@@ -251,6 +251,10 @@ class ConnectorResource(ConfigurableResource):
     # the flows reading those are told at once, as a webhook would tell them (``pipeline.hint_what_moved``)
     moves: ClassVar[dict[str, frozenset[str]]] = {}
     options_model: ClassVar[str] = ""  # "module:Class" of the YAML options it reads (connectors/options.py)
+    # A daily call quota (Tradera: 100 per application): the setting that holds it, and about how many calls
+    # one run of a flow costs ("source:orders", "target:products"), for ``validate``'s arithmetic.
+    quota_setting: ClassVar[str | None] = None
+    calls_per_run: ClassVar[dict[str, int]] = {}
     # Credentials only the webhook receiver uses (a webhook signing secret): never given to runs.
     receiver_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
 

@@ -150,7 +150,8 @@ def _reasons_table(frame) -> str:
     return "| record | reason | since |\n|---|---|---|\n" + "\n".join(rows)
 
 
-RECORD_COLUMNS = ("key", "action", "outcome", "source_id", "target_id", "changes", "reason")
+# ``lineage``: an order's way through the systems (``flows.lineage``), from where it was first taken
+RECORD_COLUMNS = ("key", "action", "outcome", "source_id", "target_id", "changes", "reason", "lineage")
 
 
 def record_table(rows: list[dict[str, Any]]) -> MetadataValue:

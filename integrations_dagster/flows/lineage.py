@@ -46,8 +46,24 @@ def lineage(store: StateStore, key: str) -> tuple[str, list[Hop]]:
     return origin, hops
 
 
+def root(store: StateStore, key: str) -> str:
+    """The key the order had where it was first taken: ``shop:456`` made from ``tradera:9001`` is the
+    latter (the shop's id map binds ``tradera:9001`` to 456)."""
+    seen = {key}
+    for _ in range(MAX_HOPS):
+        connection, _, own_id = key.partition(":")
+        earlier = store.binder(connection).key_for("orders", own_id) if own_id else None
+        if not earlier or earlier in seen:
+            return key
+        seen.add(earlier)
+        key = earlier
+    return key
+
+
 def describe(store: StateStore, key: str) -> str:
-    """One line a person reads: ``market:9001 (from market) → shop order 456 → erp orders 12``."""
+    """One line a person reads, from where the order was first taken:
+    ``tradera:9001 (from tradera) → hub order 9001 → shop order 456 → erp order 12``."""
+    key = root(store, key)
     origin, hops = lineage(store, key)
     steps = [f"{h.connection} {h.entity[:-1] if h.entity.endswith('s') else h.entity} {h.external_id}" for h in hops]
     return " → ".join([f"{key} (from {origin})", *steps]) if steps else f"{key} (from {origin}): not landed anywhere yet"

@@ -48,6 +48,7 @@ from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
+from integrations_dagster.flows.lineage import describe as order_lineage
 from integrations_dagster.flows.memory import collector_paused
 from integrations_dagster.flows import journal, lifecycle, pairs, separate, shaping
 from integrations_dagster.flows.prints import mapping_salt, source_print
@@ -345,6 +346,8 @@ def build_flow_job(spec: FlowSpec, *, partitions: DailyPartitionsDefinition | No
         except ConfigError as exc:  # the target refuses a setting (before a record was written): no retry helps
             raise Failure(f"{spec.state_name}: connection {spec.target}: {exc}", allow_retries=False) from None
         hint_what_moved(spec, store, type(target), tally, context.run_id)
+        if spec.entity == "orders":  # the record table says where each order came from and where it went
+            tally.trace(lambda key: order_lineage(store, key))
         report = RunReport(spec, tally, diff.unchanged)
         if _in_run(context):  # (an op invoked outside a run, as tests do, has no run to tag or check)
             context.instance.add_run_tags(context.run_id, {FAILED_RECORDS_TAG: str(tally.all_failed)})

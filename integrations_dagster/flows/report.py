@@ -66,6 +66,12 @@ class Tally:
         if len(self._other_rows) < MAX_RECORDS_SHOWN:
             self._other_rows.append(row)
 
+    def trace(self, lineage: Any) -> None:
+        """Each landed row's ``lineage`` (``lineage(key)``: where the order came from and went)."""
+        for row in self._other_rows:
+            if row.get("outcome") in ("created", "updated", "linked"):
+                row["lineage"] = lineage(row["key"])
+
     def table_rows(self) -> list[dict[str, Any]]:
         return (self.rows + self._other_rows)[:MAX_RECORDS_SHOWN]
 

@@ -217,6 +217,10 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     shopbox_auth = {"username": "kasse@example.no", "password": secrets.token_hex(16), "client": "1701"}
     rackbeat = start_in_thread("rackbeat", knobs=Knobs(), credentials=rackbeat_auth)
     shopbox = start_in_thread("shopbox", knobs=Knobs(), credentials=shopbox_auth)
+    # market: the hub and a Tradera shop (seed 000); its product export and order import run on schedules
+    tradera_auth = {"app_id": "4711", "app_key": secrets.token_hex(16), "public_key": secrets.token_hex(16),
+                    "user_id": "90210", "user_token": secrets.token_hex(16)}
+    tradera = start_in_thread("tradera", knobs=Knobs(), credentials=tradera_auth)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTEGRATIONS_", "DAGSTER_"))}
     env.update({
         "DAGSTER_HOME": str(home),
@@ -235,6 +239,9 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         "RACKBEAT_BASE_URL": f"{rackbeat.url}/api", "RACKBEAT_API_KEY": rackbeat_auth["api_key"],
         "SHOPBOX_BASE_URL": f"{shopbox.url}/api/v3", "SHOPBOX_USERNAME": shopbox_auth["username"],
         "SHOPBOX_PASSWORD": shopbox_auth["password"], "SHOPBOX_CLIENT": shopbox_auth["client"],
+        "TRADERA_BASE_URL": tradera.url, "TRADERA_APP_ID": tradera_auth["app_id"],
+        "TRADERA_APP_KEY": tradera_auth["app_key"], "TRADERA_PUBLIC_KEY": tradera_auth["public_key"],
+        "TRADERA_USER_ID": tradera_auth["user_id"], "TRADERA_USER_TOKEN": tradera_auth["user_token"],
     })
     for name in ("FORTNOX_ACCESS_TOKEN", "ALERT_SLACK_WEBHOOK"):
         env.pop(name, None)
@@ -256,7 +263,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         yield running
     finally:
         _stop(process)
-        for sandbox in (woo, fortnox, zettle, bigcommerce, butik_shop, specter, rackbeat, shopbox):
+        for sandbox in (woo, fortnox, zettle, bigcommerce, butik_shop, specter, rackbeat, shopbox, tradera):
             sandbox.stop()
 
 

@@ -58,6 +58,10 @@ class TraderaResource(ConnectorResource):
     secret_fields: ClassVar[tuple[str, ...]] = ("app_key", "user_token")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("app_key",),)  # the token may come from the login
     options_model: ClassVar[str] = "integrations_dagster.connectors.tradera.options:TraderaOptions"
+    quota_setting: ClassVar[str | None] = "quota_calls"
+    # a read of orders is one call (no paging); a listing round with price and stock changes three (prices,
+    # quantities, request results); marking shipped one per order — counted here as one per run's order
+    calls_per_run: ClassVar[dict[str, int]] = {"source:orders": 1, "target:products": 3, "target:order_status": 2}
 
     base_url: str = "https://api.tradera.com"
     login_url: str = ""  # the token login page; default: <base_url>/token-login [doc: plugin tradera-user-token]
