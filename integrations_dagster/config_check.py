@@ -103,6 +103,9 @@ def _quota(at: str, integration: cfg.Integration) -> list[Finding]:
                     runs += cfg.runs_per_day(flow.triggers.cron("drift_check"))  # each check reads the source
             if runs:
                 uses.append((flow_name, runs, per_run))
+            if role == "target" and flow.triggers.drift_check and flow.entity in cls.verifies:
+                uses.append((f"{flow_name}'s drift check", cfg.runs_per_day(flow.triggers.cron("drift_check")),
+                             cls.calls_per_run.get(f"verify:{flow.entity}", 1)))
         need = sum(runs * per_run for _, runs, per_run in uses)
         if need > quota:
             parts = ", ".join(f"{f} {runs} runs × ~{per_run}" for f, runs, per_run in uses)

@@ -247,3 +247,41 @@ def test_each_order_shows_where_it_came_from_and_where_it_went(tmp_path, state_u
     assert [r.data["lineage"] for r in table.records if r.data["key"] == key] == [want]
     from integrations_dagster.flows.lineage import describe
     assert describe(store, f"shop:{shop_id}") == want  # the shop's own key of it leads back to Tradera
+
+
+def test_tradera_items_changed_since_a_row_version_read_as_products_and_drift_is_found_in_one_call(
+        tmp_path, state_url, store, woo_sandbox, tradera_sandbox):
+    """A sale on Tradera changes an item's row version: an incremental read of Tradera's products returns
+    that item only (two calls: the feed and the items); the drift check sees the listing's stock below the
+    hub's until the shop's stock follows."""
+    from datetime import UTC, datetime, timedelta
+
+    from integrations_dagster import config as cfg
+    from integrations_dagster.build import connection_resource
+    from integrations_dagster.connectors.base import Window, WriteContext
+    from integrations_dagster.connectors.hub.store import HubStore
+    from integrations_dagster.model import Product
+
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    defs = definitions(tmp_path, woo_sandbox, tradera_sandbox)
+    for job in ("market_products_in", "market_products_to_tradera"):
+        assert run(defs, job).success
+    integration = cfg.load(tmp_path / "integrations.yaml").integrations[0]
+    tradera = connection_resource("tradera", integration.connections["tradera"], resolved=True)
+    options = {"connection": "tradera"}
+    everything = list(tradera.read("products", Window(), options))
+    assert {i["ownReferences"][0] for i in everything} == set(shop_units(woo_sandbox))
+    after_first = datetime.now(UTC) + timedelta(seconds=1)
+
+    beanie = listed(tradera_sandbox)["BEANIE-WOOL"]
+    control(tradera_sandbox, "POST", "buy", {"itemId": beanie["itemId"], "quantity": 3})
+    before = calls(tradera_sandbox)
+    changed = [tradera.to_canonical("products", raw, options)
+               for raw in tradera.read("products", Window(since=after_first), options)]
+    assert [(p.sku, p.stock_quantity) for p in changed] == [("BEANIE-WOOL", beanie["remainingQuantity"] - 3)]
+    assert calls(tradera_sandbox) - before == 2
+
+    records = [Product.model_validate(r.payload) for r in HubStore(state_url, "hub").read("products")]
+    drift = list(tradera.verify("products", records, WriteContext(binder=None, source_binder=None, options=LISTING)))
+    assert [(d.key, d.field, d.expected, d.actual) for d in drift] == [
+        ("BEANIE-WOOL", "stock", str(beanie["remainingQuantity"]), str(beanie["remainingQuantity"] - 3))]

@@ -19,6 +19,8 @@ pages and plugin, third-party clients; no v4 traffic is recorded). What the sand
   landed only on their request result (:mod:`.results`).
 * **orders** (source) — :mod:`.orders`, by last-updated date windows.
 * **order_status** (target) — :mod:`.shipping`: an order the shop shipped is marked shipped on Tradera.
+* **products** (source) and the drift check — :mod:`.feed`: the seller's items changed since a row version
+  (a sale, an edit made on Tradera), as products; ``verify`` compares the listings with the hub.
 """
 
 from __future__ import annotations
@@ -32,18 +34,19 @@ from pydantic import PrivateAttr
 
 from integrations_dagster.config import ConfigError
 from integrations_dagster.connectors.base import (
-    Change, ConnectorResource, MapNotes, Outcome, Use, Window, WriteContext,
+    Change, ConnectorResource, Drift, MapNotes, Outcome, Use, Window, WriteContext,
 )
 from integrations_dagster.connectors.http import ApiError, HttpClient, RetryPolicy
 from integrations_dagster.connectors.quota import CallBudget, budget_name
-from integrations_dagster.connectors.tradera import orders
+from integrations_dagster.connectors.tradera import feed, orders
 from integrations_dagster.connectors.tradera.adapter import Adapter, error_message
 from integrations_dagster.connectors.tradera.listing import Listing
 from integrations_dagster.connectors.tradera.products import ListingWriter
 from integrations_dagster.connectors.tradera.reference import reference
 from integrations_dagster.connectors.tradera.results import Pending
 from integrations_dagster.connectors.tradera.shipping import ShippedMarker
-from integrations_dagster.model import CanonicalRecord
+from integrations_dagster.connectors.tradera.units import units
+from integrations_dagster.model import CanonicalRecord, Product
 from integrations_dagster.state.resource import open_store
 
 ORDERS = "/v4/orders"
@@ -53,15 +56,17 @@ class TraderaResource(ConnectorResource):
     """One seller (``user_id``) of one Tradera application (``app_id``)."""
 
     system: ClassVar[str] = "tradera"
-    reads: ClassVar[frozenset[str]] = frozenset({"orders"})
+    reads: ClassVar[frozenset[str]] = frozenset({"orders", "products"})
     writes: ClassVar[frozenset[str]] = frozenset({"products", "order_status"})
+    verifies: ClassVar[frozenset[str]] = frozenset({"products"})  # one call per check: schedule it daily
     secret_fields: ClassVar[tuple[str, ...]] = ("app_key", "user_token")
     credential_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("app_key",),)  # the token may come from the login
     options_model: ClassVar[str] = "integrations_dagster.connectors.tradera.options:TraderaOptions"
     quota_setting: ClassVar[str | None] = "quota_calls"
     # a read of orders is one call (no paging); a listing round with price and stock changes three (prices,
     # quantities, request results); marking shipped one per order — counted here as one per run's order
-    calls_per_run: ClassVar[dict[str, int]] = {"source:orders": 1, "target:products": 3, "target:order_status": 2}
+    calls_per_run: ClassVar[dict[str, int]] = {"source:orders": 1, "target:products": 3, "target:order_status": 2,
+                                               "source:products": 2, "verify:products": 1}
 
     base_url: str = "https://api.tradera.com"
     login_url: str = ""  # the token login page; default: <base_url>/token-login [doc: plugin tradera-user-token]
@@ -156,6 +161,12 @@ class TraderaResource(ConnectorResource):
 
     # -- reader / mapper -----------------------------------------------------------------------
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
+        if entity == "products":  # the seller's items: what changed on Tradera, by row version (:mod:`.feed`)
+            versions = feed.RowVersions(open_store(), budget_name("tradera-rows", self.budget().name,
+                                                                  str(options.get("connection") or "")))
+            with self.budget().spending_on("listings"):
+                yield from feed.changed_items(self.adapter(), versions, window.since)
+            return
         if entity != "orders":
             raise ValueError(f"Tradera is not a source of {entity!r}")
         until = window.until or datetime.now(UTC)
@@ -166,6 +177,8 @@ class TraderaResource(ConnectorResource):
 
     def to_canonical(self, entity: str, raw: dict, options: dict[str, Any],
                      notes: MapNotes | None = None) -> CanonicalRecord:
+        if entity == "products":
+            return feed.product(raw)
         if entity != "orders":
             raise ValueError(f"Tradera is not a source of {entity!r}")
         binder = open_store().binder(str(options.get("connection") or "tradera"))
@@ -173,10 +186,32 @@ class TraderaResource(ConnectorResource):
                             lambda item: binder.key_for("products", str(item)))
 
     def raw_key(self, entity: str, raw: dict) -> str:
-        return f"order {raw.get('orderId', '?')}"
+        return f"item {raw.get('id', '?')}" if entity == "products" else f"order {raw.get('orderId', '?')}"
 
     def raw_id(self, entity: str, raw: dict) -> str | None:
-        return str(raw["orderId"]) if raw.get("orderId") is not None else None
+        value = raw.get("id") if entity == "products" else raw.get("orderId")
+        return str(value) if value is not None else None
+
+    def verify(self, entity: str, records: list[CanonicalRecord], ctx: WriteContext) -> Iterator[Drift]:
+        """The listings against what the hub says they should be: price, stock, title — one call."""
+        if entity != "products":
+            raise NotImplementedError(f"Tradera cannot verify {entity}")
+        listing = Listing.of(ctx.options, "options")
+        with self.budget().spending_on("listings"):
+            held = {ref: item for item in feed.seller_items(self.adapter()) for ref in item.get("ownReferences") or []}
+        for record in records:
+            if not isinstance(record, Product):
+                continue
+            for unit in (u for u in units(record, listing) if u.active):
+                item = held.get(unit.sku)
+                if item is None:
+                    yield Drift(unit.sku, "record", "listed", None)
+                    continue
+                for name, want, got in (("price", unit.price, item.get("buyItNowPrice")),
+                                        ("stock", unit.quantity, item.get("remainingQuantity")),
+                                        ("title", unit.title, item.get("shortDescription"))):
+                    if want != got:
+                        yield Drift(unit.sku, name, str(want), None if got is None else str(got))
 
     # -- exporter ------------------------------------------------------------------------------
     def write(self, entity: str, changes: list[Change], ctx: WriteContext) -> Iterator[Outcome]:
