@@ -100,7 +100,7 @@ def test_price_and_stock_changes_go_in_one_batch_each_and_a_sale_on_either_side_
         assert run(defs, job).success
 
     # the shop changes three prices and two stock counts: one prices call, one quantities call, the results
-    new_prices = {"BEANIE-WOOL": "259.50", "MUG-FIKA": "155.49", "TOTE-ECO": "139.00"}  # 259.50 → 260 (half up)
+    new_prices = {"BEANIE-WOOL": "258.50", "MUG-FIKA": "155.49", "TOTE-ECO": "139.00"}  # 258.50 → 259 (half up)
     new_stock = {"COFFEE-DARK-500": 41, "GIFTCARD-500": None}
     for sku, price in new_prices.items():
         woo_put(woo_sandbox.url, f"/products/{woo_product(woo_sandbox, sku)['id']}", {"regular_price": price})
@@ -112,7 +112,7 @@ def test_price_and_stock_changes_go_in_one_batch_each_and_a_sale_on_either_side_
     spent = calls(tradera_sandbox) - before
     assert 2 <= spent <= 4, spent  # prices (1) + quantities (1) + request results (1, a second if slow)
     got = listed(tradera_sandbox)
-    assert {sku: got[sku]["price"] for sku in new_prices} == {"BEANIE-WOOL": 260, "MUG-FIKA": 155, "TOTE-ECO": 139}
+    assert {sku: got[sku]["price"] for sku in new_prices} == {"BEANIE-WOOL": 259, "MUG-FIKA": 155, "TOTE-ECO": 139}
     assert got["COFFEE-DARK-500"]["remainingQuantity"] == 41
 
     # a buyer on Tradera takes 2 beanies: the order reaches the hub, then the shop, paid, and the shop's
@@ -128,7 +128,7 @@ def test_price_and_stock_changes_go_in_one_batch_each_and_a_sale_on_either_side_
     made = [o for o in woo_get(woo_sandbox.url, "/orders")
             if any(m["key"] == "_integrations_order" and m["value"] == key for m in o["meta_data"])]
     assert len(made) == 1
-    assert Decimal(made[0]["total"]) == 2 * 260 + 49  # two at the listed 260 kr, PostNord at 49 kr
+    assert Decimal(made[0]["total"]) == 2 * 259 + 49  # two at the listed 259 kr, PostNord at 49 kr
     assert made[0]["status"] == "processing" and made[0]["billing"]["country"] == "SE"
     assert [(li["sku"], li["quantity"]) for li in made[0]["line_items"]] == [("BEANIE-WOOL", 2)]
     assert woo_product(woo_sandbox, "BEANIE-WOOL")["stock_quantity"] == beanie["stock_quantity"] - 2
