@@ -43,7 +43,7 @@ from integrations_dagster.connectors.tradera.adapter import Adapter, error_messa
 from integrations_dagster.connectors.tradera.listing import Listing
 from integrations_dagster.connectors.tradera.products import ListingWriter
 from integrations_dagster.connectors.tradera.reference import reference
-from integrations_dagster.connectors.tradera.results import Pending
+from integrations_dagster.connectors.tradera.results import LOST_ANSWER_GRACE, Pending
 from integrations_dagster.connectors.tradera.shipping import ShippedMarker
 from integrations_dagster.connectors.tradera.units import units
 from integrations_dagster.model import CanonicalRecord, Product
@@ -79,6 +79,8 @@ class TraderaResource(ConnectorResource):
     quota_window_hours: float = 24
     quota_reserve_for_orders: int = 30
     result_waits_s: list[float] = [2.0, 5.0]  # waits before asking for a run's request results (one call each)
+    # how long a create whose answer was lost may sit in Tradera's queue unseen before it is sent again
+    lost_answer_grace_s: float = LOST_ANSWER_GRACE.total_seconds()
     timeout: float = 30
 
     _adapter: Adapter | None = PrivateAttr(default=None)
@@ -227,7 +229,8 @@ class TraderaResource(ConnectorResource):
             ref = reference(self.adapter(), open_store(), self.budget().name + ":reference")
             pending = Pending(open_store(), budget_name("tradera-pending", self.budget().name,
                                                         str(ctx.options.get("connection") or "")))
-            writer = ListingWriter(self.adapter(), ctx, listing, ref, pending, tuple(self.result_waits_s))
+            writer = ListingWriter(self.adapter(), ctx, listing, ref, pending, tuple(self.result_waits_s),
+                                   timedelta(seconds=self.lost_answer_grace_s))
             yield from writer.write(changes)
 
 

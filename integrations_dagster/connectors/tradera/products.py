@@ -25,9 +25,11 @@ when, at the quota's pace, the last of them will be listed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome, WriteContext
@@ -35,7 +37,7 @@ from integrations_dagster.connectors.http import ApiError, TransientError
 from integrations_dagster.connectors.quota import QuotaExhausted
 from integrations_dagster.connectors.tradera.listing import Listing
 from integrations_dagster.connectors.tradera.reference import Reference
-from integrations_dagster.connectors.tradera.results import AGAIN, Pending, Result, poll
+from integrations_dagster.connectors.tradera.results import AGAIN, LOST_ANSWER_GRACE, Pending, Result, poll
 from integrations_dagster.connectors.tradera.units import Unit, group_id, refusal, units
 from integrations_dagster.model import Product
 
@@ -50,7 +52,7 @@ class Work:
 
     change: Change
     units: list[Unit]
-    requests: dict[str, int] = field(default_factory=dict)  # sku -> request id of a queued write
+    requests: dict[str, int] = field(default_factory=dict)  # "<sku>#<op>" -> request id of a queued write
     items: dict[str, int] = field(default_factory=dict)  # sku -> Tradera item id
     failed: dict[str, str] = field(default_factory=dict)  # sku -> why
     waiting: set[str] = field(default_factory=set)  # skus not sent (the quota) or sent again later
@@ -60,11 +62,12 @@ class Work:
 
 class ListingWriter:
     def __init__(self, adapter: Any, ctx: WriteContext, listing: Listing, ref: Reference, pending: Pending,
-                 waits: tuple[float, ...]) -> None:
+                 waits: tuple[float, ...], grace: timedelta = LOST_ANSWER_GRACE) -> None:
         self.adapter, self.ctx, self.listing, self.ref = adapter, ctx, listing, ref
-        self.pending, self.waits = pending, waits
+        self.pending, self.waits, self.grace = pending, waits, grace
         self.exhausted: QuotaExhausted | None = None
         self.listed_earlier: dict[str, int] = {}  # sku -> item of a create an earlier run sent, Ok now
+        self.applied: dict[tuple[str, str], Any] = {}  # (sku, op) -> what an earlier run's update set, Ok now
         self.backlog = 0  # units of this batch that wait
         self.prices: list[tuple[Work, Unit, int]] = []
         self.quantities: list[tuple[Work, Unit, int]] = []
@@ -98,31 +101,44 @@ class ListingWriter:
         held = self.pending.of([u.sku for w in works for u in w.units] + [s for w in works for s in self._gone(w)])
         if not held:
             return
-        lost = [sku for sku, h in held.items() if h["request"] is None]
+        lost = [e for e, h in held.items() if h["request"] is None]
         try:
             found = self._seller_items() if lost else {}
             results = poll(self.adapter.get, [h["request"] for h in held.values() if h["request"]], waits=(0,))
         except QuotaExhausted as exc:
             self.exhausted = exc
+            skus = {h["sku"] for h in held.values()}
             for work in works:
-                work.waiting |= {u.sku for u in work.units if u.sku in held}
+                work.waiting |= {u.sku for u in work.units if u.sku in skus}
             return
-        for sku, h in held.items():
-            if h["request"] is None:  # sent, answer lost: listed if Tradera has it
+        for entry, h in held.items():
+            sku = h["sku"]
+            if h["request"] is None:  # a create sent whose answer was lost: listed if Tradera has it
                 if sku in found:
                     self._bind(sku, found[sku], h)
-                self.pending.settle([sku])
+                    self._listed_earlier(sku, found[sku], h)
+                elif datetime.now(UTC) - datetime.fromisoformat(h["at"]) < self.grace:
+                    continue  # it may still sit in Tradera's queue: not sent again yet, the unit waits
+                self.pending.settle([entry])
                 continue
             result = results.get(h["request"])
             if result is None:
                 continue  # still processed: stays pending, the unit waits
-            if result.ok and h["op"] != "delete" and h.get("item"):
-                self._bind(sku, h["item"], h)
-                if h["op"] == "create":
-                    self.listed_earlier[sku] = int(h["item"])
-            elif not result.ok:
+            if result.ok:  # bound before the entry goes: a run killed in between loses neither
+                if h["op"] == "create" and h.get("item"):
+                    self._bind(sku, h["item"], h)
+                    self._listed_earlier(sku, int(h["item"]), h)
+                elif h["op"] in ("update", "price"):
+                    self.applied[(sku, h["op"])] = h.get("value")
+            elif result.code not in AGAIN:
                 self._remember_refusal(works, sku, result)
-            self.pending.settle([sku])
+            self.pending.settle([entry])
+
+    def _listed_earlier(self, sku: str, item: int, held: dict) -> None:
+        """An earlier run's create landed: what it set counts as applied (only what changed since goes out)."""
+        self.listed_earlier[sku] = item
+        for op, value in (held.get("value") or {}).items():
+            self.applied[(sku, op)] = value
 
     # -- sending -----------------------------------------------------------------------------
     def _send(self, work: Work) -> None:
@@ -131,13 +147,10 @@ class ListingWriter:
         for unit in work.units:
             if unit.sku in work.waiting or unit.sku in work.failed:
                 continue
-            if unit.sku in self.listed_earlier:  # listed as it is by an earlier run's create
-                work.items[unit.sku] = self.listed_earlier[unit.sku]
-                continue
-            if self.exhausted or unit.sku in self.pending.held:
+            if self.exhausted or self.pending.holds(unit.sku):
                 work.waiting.add(unit.sku)
                 continue
-            item = self._item(unit.sku)
+            item = self.listed_earlier.get(unit.sku) or self._item(unit.sku)
             try:
                 if item is None:
                     self._create(work, unit)
@@ -163,28 +176,38 @@ class ListingWriter:
             body |= {"sellerPartNo": unit.sku, "variantData": {
                 "variantGroupId": unit.group,
                 "variantAttributes": [{"name": n, "value": v} for n, v in unit.attributes]}}
-        self.pending.sending(work.change.key, unit.sku, "create")
-        answer = self.adapter.request("POST", path, json=body).json()
-        work.requests[unit.sku], work.items[unit.sku] = int(answer["requestId"]), int(answer["itemId"])
-        self.pending.sent(work.change.key, unit.sku, "create", work.requests[unit.sku], work.items[unit.sku])
+        made = {"update": _fingerprint(unit), "price": unit.price, "quantity": unit.quantity}
+        self.pending.sending(work.change.key, unit.sku, "create", made)
+        try:
+            answer = self.adapter.request("POST", path, json=body).json()
+        except TransientError as exc:
+            if isinstance(exc, QuotaExhausted):  # never sent: no mark to look for
+                self.pending.settle([f"{unit.sku}#create"])
+            raise
+        except ApiError:  # refused at Tradera's first validation: nothing was queued
+            self.pending.settle([f"{unit.sku}#create"])
+            raise
+        work.requests[f"{unit.sku}#create"], work.items[unit.sku] = int(answer["requestId"]), int(answer["itemId"])
+        self.pending.sent(work.change.key, unit.sku, "create", int(answer["requestId"]), int(answer["itemId"]), made)
 
     def _update(self, work: Work, unit: Unit, item: int, before: Unit | None) -> None:
-        """Only what differs from what Tradera last accepted (everything, when that is not known)."""
+        """Only what differs from what Tradera last accepted (everything, when that is not known), and not
+        what an earlier run's write already set (its result came a run late)."""
         data: dict[str, Any] = {}
-        if before is None or unit.texts() != before.texts():
-            data |= unit.texts()
-        if before is None or unit.vat != before.vat:
-            data["vat"] = unit.vat
-        if before is None and unit.group is not None:
-            data["sellerPartNo"] = unit.sku
+        texts = _fingerprint(unit)
+        if (before is None or unit.texts() != before.texts() or unit.vat != before.vat) \
+                and self.applied.get((unit.sku, "update")) != texts:
+            data |= {**unit.texts(), "vat": unit.vat}
+            if unit.group is not None:
+                data["sellerPartNo"] = unit.sku
         if data:
             path = VARIANTS if unit.group is not None else ITEMS
             answer = self.adapter.request("PUT", path, json={"itemId": item, "itemData": data}).json()
-            work.requests[unit.sku] = int(answer["requestId"])
-            self.pending.sent(work.change.key, unit.sku, "update", work.requests[unit.sku], item)
-        if before is None or unit.price != before.price:
+            work.requests[f"{unit.sku}#update"] = int(answer["requestId"])
+            self.pending.sent(work.change.key, unit.sku, "update", int(answer["requestId"]), item, texts)
+        if (before is None or unit.price != before.price) and self.applied.get((unit.sku, "price")) != unit.price:
             self.prices.append((work, unit, item))
-        if before is None or unit.quantity != before.quantity:
+        if (before is None or unit.quantity != before.quantity) and self.applied.get((unit.sku, "quantity")) != unit.quantity:
             self.quantities.append((work, unit, item))
 
     def _end(self, work: Work, sku: str) -> None:
@@ -198,8 +221,8 @@ class ListingWriter:
             self.exhausted = exc
             work.waiting.add(sku)
             return
-        work.requests[sku] = int(answer["requestId"])
-        self.pending.sent(work.change.key, sku, "delete", work.requests[sku], item)
+        work.requests[f"{sku}#delete"] = int(answer["requestId"])
+        self.pending.sent(work.change.key, sku, "delete", int(answer["requestId"]), item)
         work.gone.add(sku)
 
     def _send_batches(self) -> None:
@@ -226,35 +249,35 @@ class ListingWriter:
                         work.failed[unit.sku] = f"Tradera refused its {name}: {error.get('errorMessage')}"
                 for queued in answer.get("queuedRequestResponses") or []:  # prices are queued
                     work, unit = by_item.get(int(queued.get("itemId") or 0), (None, None))
-                    if work is not None and unit.sku not in work.requests:
-                        work.requests[unit.sku] = int(queued["requestId"])
-                        self.pending.sent(work.change.key, unit.sku, "price", work.requests[unit.sku],
-                                          int(queued["itemId"]))
-                    elif work is not None:  # a text update is queued too: wait for both
+                    if work is not None:
                         work.requests[f"{unit.sku}#price"] = int(queued["requestId"])
+                        self.pending.sent(work.change.key, unit.sku, "price", int(queued["requestId"]),
+                                          int(queued["itemId"]), unit.price)
 
     # -- results -----------------------------------------------------------------------------
     def _collect(self, works: list[Work]) -> None:
-        asked = {rid: (work, sku) for work in works for sku, rid in work.requests.items()}
-        if not asked:
-            return
-        try:
-            results = poll(self.adapter.get, list(asked), waits=self.waits)
-        except QuotaExhausted as exc:
-            self.exhausted, results = exc, {}
-        for rid, (work, sku) in asked.items():
-            unit_sku = sku.split("#")[0]
-            result = results.get(rid)
-            if result is None:
-                work.waiting.add(unit_sku)
-                continue
-            if not result.ok:
-                work.failed[unit_sku] = _refused(result)
-                if result.code in AGAIN:
-                    work.failed.pop(unit_sku)
-                    work.waiting.add(unit_sku)
-            if "#" not in sku:
-                self.pending.settle([unit_sku])
+        """This run's results (a short wait, one call; once more if some are still out). A create's item is
+        bound before its entry leaves :class:`Pending`, so a run killed in between loses neither."""
+        asked = {rid: (work, entry) for work in works for entry, rid in work.requests.items()}
+        if asked:
+            try:
+                results = poll(self.adapter.get, list(asked), waits=self.waits)
+            except QuotaExhausted as exc:
+                self.exhausted, results = exc, {}
+            for rid, (work, entry) in asked.items():
+                sku = entry.split("#")[0]
+                result = results.get(rid)
+                if result is None:
+                    work.waiting.add(sku)  # the entry stays: the next run asks for it first
+                    continue
+                if not result.ok:
+                    if result.code in AGAIN:
+                        work.waiting.add(sku)
+                    else:
+                        work.failed[sku] = _refused(result)
+                elif entry.endswith("#create"):
+                    self._bind(sku, work.items[sku], {"key": work.change.key})
+                self.pending.settle([entry])
         for work in works:
             for sku, item in work.items.items():
                 if sku not in work.failed and sku not in work.waiting and sku not in work.gone:
@@ -323,9 +346,12 @@ class ListingWriter:
     def _remember_refusal(self, works: list[Work], sku: str, result: Result) -> None:
         for work in works:
             if any(u.sku == sku for u in work.units):
-                if result.code in AGAIN:
-                    continue  # not done: sent again below
                 work.failed[sku] = _refused(result)
+
+
+def _fingerprint(unit: Unit) -> str:
+    """What a text update sets (title, description, VAT), short: kept with its pending request."""
+    return hashlib.sha256(json.dumps([unit.title, unit.description, unit.vat]).encode()).hexdigest()[:16]
 
 
 def _refused(result: Result) -> str:

@@ -11,22 +11,25 @@ result"].
 
 :class:`Pending` keeps the requests of this connection whose result we have not seen, in the state store,
 from the moment Tradera answered (and a *sending* mark from just before a create is sent): a run that ends
-— or is killed — before the results came asks for them first in its next run, so a create is never sent
+— or is killed — before the results came asks for them first in its next run, so a write is never sent
 twice and nothing is taken as landed before Tradera said Ok. All ids go in one call (repeated
-``requestIds`` keys, GUESS REQUEST_IDS_REPEATED).
+``requestIds`` keys, GUESS REQUEST_IDS_REPEATED). A create whose answer was lost has no request id to ask
+about: the seller's items are looked through for its SKU, and while it may still sit in Tradera's queue
+(:data:`LOST_ANSWER_GRACE`) it is not sent again.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
 RESULTS = "/v4/listings/request-results"
 OK = 1
 NAMES = {1: "Ok", 2: "ImageProcessingError", 4: "Error", 8: "Timeout", 16: "TryAgain", 32: "UpdateNotAllowed",
          64: "ReachedMaximumActiveItemsThreshold", 128: "WaitingToBeProcessed", 256: "Uncommited"}
+LOST_ANSWER_GRACE = timedelta(minutes=15)  # GUESS: nothing says how long the queue takes; a quarter of an hour is ample
 AGAIN = frozenset({8, 16})  # the request did not happen: send it again (next run)
 OPEN = frozenset({128, 256})  # not final yet
 
@@ -45,32 +48,39 @@ class Result:
 
 
 class Pending:
-    """Requests sent and not yet settled, per unit SKU: ``{sku: {key, op, request, item, at}}``."""
+    """Requests sent and not yet settled, one per unit and kind of write (``<sku>#<op>``): ``{key, sku, op,
+    request, item, value, at}`` — ``value`` what the write set (a price, the texts' fingerprint), so that a
+    result that comes a run late is known for what it did and the write is not sent again."""
 
     def __init__(self, store: Any, name: str) -> None:
         self.store, self.name = store, name
-        self.held: dict[str, dict] = dict((store.token(name) or {}).get("units") or {})
+        self.held: dict[str, dict] = dict((store.token(name) or {}).get("requests") or {})
 
     def save(self) -> None:
-        self.store.save_token(self.name, {"units": self.held})
+        self.store.save_token(self.name, {"requests": self.held})
 
-    def sending(self, key: str, sku: str, op: str) -> None:
+    def sending(self, key: str, sku: str, op: str, value: Any = None) -> None:
         """Just before a create is sent: if the run dies before the answer, the next one looks first."""
-        self.held[sku] = {"key": key, "op": op, "request": None, "item": None, "at": _now()}
+        self.sent(key, sku, op, None, None, value)
+
+    def sent(self, key: str, sku: str, op: str, request: int | None, item: int | None, value: Any = None) -> None:
+        self.held[f"{sku}#{op}"] = {"key": key, "sku": sku, "op": op, "request": request, "item": item,
+                                    "value": value, "at": _now()}
         self.save()
 
-    def sent(self, key: str, sku: str, op: str, request: int | None, item: int | None) -> None:
-        self.held[sku] = {"key": key, "op": op, "request": request, "item": item, "at": _now()}
-        self.save()
-
-    def settle(self, skus: list[str]) -> None:
-        if any(s in self.held for s in skus):
-            for sku in skus:
-                self.held.pop(sku, None)
+    def settle(self, entries: list[str]) -> None:
+        if any(e in self.held for e in entries):
+            for entry in entries:
+                self.held.pop(entry, None)
             self.save()
 
     def of(self, skus: list[str]) -> dict[str, dict]:
-        return {s: self.held[s] for s in skus if s in self.held}
+        """The open entries of these units."""
+        wanted = set(skus)
+        return {e: h for e, h in self.held.items() if h["sku"] in wanted}
+
+    def holds(self, sku: str) -> bool:
+        return any(h["sku"] == sku for h in self.held.values())
 
 
 def poll(get: Callable[..., Any], requests: list[int], *, waits: tuple[float, ...]) -> dict[int, Result]:

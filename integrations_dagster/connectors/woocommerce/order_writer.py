@@ -8,7 +8,7 @@ sale on the marketplace lowers the shop's stock, and the shop's stock goes back 
 
 * **Idempotent create.** The order carries its canonical key in the hidden meta ``_integrations_order``.
   Before creating, the writer looks for it: the id map first, then the shop's orders found by the
-  buyer's e-mail (``search``: WooCommerce searches the billing e-mail among an order's fields), keeping
+  buyer's e-mail, else name (``search``: WooCommerce searches an order's address index), keeping
   the one whose meta names the key. A crash between the shop's answer and our record costs a lookup,
   never a second order.
 * **Lines.** Items by SKU (a variation's own SKU names the variation) through the shop's SKU index,
@@ -16,8 +16,8 @@ sale on the marketplace lowers the shop's stock, and the shop's stock goes back 
   a shop order without the goods would book nothing and reduce no stock. Amounts go without VAT
   (``total``, six decimals as WooCommerce stores them); the shop taxes them with its own classes, so a
   total that WooCommerce rounds differently is landed with a warning naming both totals.
-* **Updates.** Only the status follows (``status_map`` of the canonical states); the lines of an
-  order the shop already holds are never rewritten.
+* **Updates.** Only the status follows, and only forward (pending → processing → completed): an order the
+  shop shipped or cancelled keeps the shop's word; the lines of an order the shop holds are never rewritten.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ STATUS = {OrderStatus.PENDING: "pending", OrderStatus.PROCESSING: "processing", 
           OrderStatus.INVOICED: "completed", OrderStatus.CANCELLED: "cancelled", OrderStatus.REFUNDED: "refunded",
           OrderStatus.FAILED: "failed"}
 PAID = {"processing", "completed"}
+FINAL = {"completed", "cancelled", "refunded", "failed", "trash"}  # the shop's own last word on an order
+RANK = {"pending": 0, "on-hold": 1, "processing": 2, "completed": 3}
 
 
 class OrderWriter:
@@ -65,20 +67,24 @@ class OrderWriter:
                        warnings=self._total_warning(order, made))
 
     def _follow(self, order: Order, held: str, *, found: bool) -> Outcome:
-        """An order the shop holds: its status follows ours; nothing else is rewritten."""
+        """An order the shop holds: its status follows ours forward only — the shop's own work (it shipped:
+        completed; it cancelled) is never undone by the source's older word; nothing else is rewritten."""
         status = STATUS[order.status]
-        current = self.http.request("GET", f"/orders/{held}", params={"_fields": "id,status"}).json()
-        if current.get("status") != status:
+        current = self.http.request("GET", f"/orders/{held}", params={"_fields": "id,status"}).json().get("status")
+        if current != status and current not in FINAL and RANK.get(status, 0) > RANK.get(current, 0):
             self.http.request("PUT", f"/orders/{held}", json={"status": status})
             return Outcome(order.key, ok=True, action="updated", target_id=held)
         return Outcome(order.key, ok=True, action="linked" if found else "updated", target_id=held)
 
     def _find(self, order: Order) -> str | None:
-        """The shop's order made from ``order`` earlier (a run killed before it recorded the answer)."""
-        email = order.customer.email or (order.billing.email if order.billing else None)
-        if not email:
+        """The shop's order made from ``order`` earlier (a run killed before it recorded the answer): searched
+        by the buyer's e-mail, else name (WooCommerce searches both in an order's address index)."""
+        billing = order.billing or order.customer.billing
+        term = order.customer.email or (billing.email if billing else None) or order.customer.name \
+            or (billing.name if billing else None)
+        if not term:
             return None
-        found = self.http.request("GET", "/orders", params={"search": email, "per_page": 100, "status": "any",
+        found = self.http.request("GET", "/orders", params={"search": term, "per_page": 100, "status": "any",
                                                              "_fields": "id,meta_data"}).json()
         for raw in found:
             if any(m.get("key") == META_KEY and m.get("value") == order.key for m in raw.get("meta_data") or []):
