@@ -15,22 +15,11 @@ import textwrap
 from sqlalchemy import create_engine, text
 
 from flowkit import fx_all, run, woo_get
+from tradekit import SHOP_AND_HUB
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 
-YAML = """
-integrations:
-  - name: plugs
-    start_date: 2026-11-01
-    connections:
-      shop:
-        system: woocommerce
-        base_url: "{woo}"
-        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
-        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
-      hub:
-        system: hub
-      erp:
+YAML = SHOP_AND_HUB.replace("{name}", "plugs") + """      erp:
         system: fortnox
         base_url: "{fortnox}"
         credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
@@ -99,19 +88,7 @@ def test_an_export_plug_carries_only_the_origins_it_names(tmp_path, state_url, w
     assert fx_all(fortnox_empty.url, "orders", "Orders") == []  # ... but the export names only "market"
 
 
-ORDER_YAML = """
-integrations:
-  - name: plugs
-    start_date: 2026-11-01
-    connections:
-      shop:
-        system: woocommerce
-        base_url: "{woo}"
-        credentials: {{consumer_key: {{env: WOO_CONSUMER_KEY}}, consumer_secret: {{env: WOO_CONSUMER_SECRET}}}}
-        options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
-      hub:
-        system: hub
-    flows:
+ORDER_YAML = SHOP_AND_HUB.replace("{name}", "plugs") + """    flows:
       orders_to_shop: {{entity: orders, source: hub, target: shop, mode: create, options: {{origins: [market]}}}}
 """
 

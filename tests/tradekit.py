@@ -10,9 +10,11 @@ from conftest import TRADERA_APP_ID, TRADERA_PUBLIC_KEY, TRADERA_USER_ID
 from integrations_dagster import config
 from integrations_dagster.build import build_definitions
 
-YAML = """
+# An integration with the shop (on the sandbox at ``{woo}``) and the hub: the start of every hub test's file
+# (a format string; ``{name}`` is the integration's name, the connections of the test follow).
+SHOP_AND_HUB = """
 integrations:
-  - name: market
+  - name: {name}
     start_date: 2026-11-01
     connections:
       shop:
@@ -22,7 +24,9 @@ integrations:
         options: {{currency: SEK, prices_include_tax: true, tax_rates: {{"": 25, "reduced-rate": 12}}}}
       hub:
         system: hub
-      tradera:
+"""
+
+YAML = SHOP_AND_HUB.replace("{name}", "market") + """      tradera:
         system: tradera
         base_url: "{tradera}"
         credentials: {{app_key: {{env: TRADERA_APP_KEY}}, user_token: {{env: TRADERA_USER_TOKEN}}}}
