@@ -241,7 +241,7 @@ def test_each_order_shows_where_it_came_from_and_where_it_went(tmp_path, state_u
     shop_id = next(o["id"] for o in woo_get(woo_sandbox.url, "/orders")
                    if any(m["value"] == f"tradera:{sold['orderId']}" for m in o["meta_data"]))
     key = f"tradera:{sold['orderId']}"
-    want = f"{key} (from tradera) → hub order {sold['orderId']} → shop order {shop_id}"
+    want = f"{key} (from tradera) → hub order {key} → shop order {shop_id}"
     table = next(m.value for e in result.get_asset_materialization_events()
                  for name, m in e.materialization.metadata.items() if name == "records")
     assert [r.data["lineage"] for r in table.records if r.data["key"] == key] == [want]
@@ -285,3 +285,98 @@ def test_tradera_items_changed_since_a_row_version_read_as_products_and_drift_is
     drift = list(tradera.verify("products", records, WriteContext(binder=None, source_binder=None, options=LISTING)))
     assert [(d.key, d.field, d.expected, d.actual) for d in drift] == [
         ("BEANIE-WOOL", "stock", str(beanie["remainingQuantity"]), str(beanie["remainingQuantity"] - 3))]
+
+
+def test_connect_login_walks_traderas_token_login_and_keeps_the_token_in_the_state_store(
+        tmp_path, state_url, store, woo_sandbox, tradera_empty, monkeypatch, capsys):
+    """Seed 000 steps 10-12 ("Anslut Tradera-konto", "Tillåt"): `connect market tradera --login` prints the login
+    page with the application's public key and a fresh secret; the seller allows access there (the test's
+    browser step: the sandbox's form); the command then fetches the token and the connection works —
+    with no user token in the file or the environment, and the token in no line it printed."""
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    from conftest import TRADERA_PUBLIC_KEY
+    from integrations_dagster.cli import main
+
+    path = tmp_path / "integrations.yaml"
+    definitions(tmp_path, woo_sandbox, tradera_empty)
+    path.write_text(path.read_text().replace(", user_token: {env: TRADERA_USER_TOKEN}", ""))
+    monkeypatch.delenv("TRADERA_USER_TOKEN")
+    answers = iter(["90210", ""])
+
+    def seller(prompt: str) -> str:  # reads the page the command printed, allows access, answers the prompts
+        if "Enter" in prompt:
+            page = re.search(r"(http://\S+/token-login\?\S+)", capsys.readouterr().out).group(1)
+            login = {k: v[0] for k, v in parse_qs(urlsplit(page).query).items()}
+            assert login["pkey"] == TRADERA_PUBLIC_KEY and len(login["skey"]) >= 32
+            allowed = requests.post(f"{tradera_empty.url}/token-login", data={**login, "userName": "sandlada",
+                                                                             "allow": "1"}, allow_redirects=False,
+                                    timeout=10)
+            assert allowed.status_code == 303 and "token=" in allowed.headers["location"]
+        return next(answers)
+
+    monkeypatch.setattr("builtins.input", seller)
+    assert main(["connect", "market", "tradera", "--login", "--config", str(path)]) == 0
+    said = capsys.readouterr().out
+    assert "Tradera user 90210 connected" in said and "OK — Tradera seller" in said
+    held = store.token(next(k for k in _token_keys(store) if k.startswith("tradera-login:")))
+    assert held and held["user_id"] == "90210" and held["token"] not in said
+    assert main(["connect", "market", "tradera", "--config", str(path)]) == 0  # the next connect needs no login
+
+
+def _token_keys(store) -> list[str]:
+    from sqlalchemy import text
+    with store.engine.connect() as conn:
+        return [k for (k,) in conn.execute(text("select key from tokens"))]
+
+
+ERP = """      erp:
+        system: fortnox
+        base_url: "{fortnox}"
+        credentials: {{access_token: {{env: FORTNOX_ACCESS_TOKEN}}}}
+"""
+ERP_FLOWS = """      products_to_erp: {entity: products, source: shop, target: erp}
+      orders_to_erp:
+        entity: orders
+        source: shop
+        target: erp
+        mode: create
+        options: {document: order, vat_included: true, statuses: [processing, completed]}
+"""
+
+
+def test_a_tradera_order_goes_through_the_hub_and_the_shop_on_to_the_erp_for_what_the_buyer_paid(
+        tmp_path, state_url, store, woo_sandbox, tradera_sandbox, fortnox_empty):
+    """Seed 000's point: a marketplace order reaches the shop and, from there, the ERP — without a Tradera ⇄
+    ERP pair. The ERP's order totals what the buyer paid on Tradera; the lineage names all three."""
+    from flowkit import fx_all
+    from integrations_dagster import config as cfg
+    from integrations_dagster.build import build_definitions
+    from integrations_dagster.flows.lineage import describe
+
+    control(tradera_sandbox, "POST", "settings", {"queue_delay_s": 0})
+    definitions(tmp_path, woo_sandbox, tradera_sandbox)
+    path = tmp_path / "integrations.yaml"
+    text = path.read_text()
+    text = text.replace("    flows:\n", ERP.format(fortnox=fortnox_empty.url) + "    flows:\n", 1) + ERP_FLOWS
+    path.write_text(text)
+    defs = build_definitions(cfg.load(path))
+    for job in ("market_products_in", "market_products_to_tradera", "market_products_to_erp"):
+        assert run(defs, job).success
+    scarf = next(item for sku, item in listed(tradera_sandbox).items() if sku.startswith("SCARF"))
+    sold = control(tradera_sandbox, "POST", "buy", {"itemId": scarf["itemId"], "quantity": 2, "shippingOptionId": 12})
+    paid = 2 * scarf["price"] + 49
+    assert sold["subTotal"] + sold["shippingCost"] == paid
+    for job in ("market_orders_from_tradera", "market_orders_to_shop", "market_orders_to_erp"):
+        assert run(defs, job).success
+    key = f"tradera:{sold['orderId']}"
+    shop_order = next(o for o in woo_get(woo_sandbox.url, "/orders")
+                      if any(m["value"] == key for m in o["meta_data"]))
+    erp_orders = [o for o in fx_all(fortnox_empty.url, "orders", "Orders")
+                  if o["ExternalInvoiceReference1"] == f"shop:{shop_order['id']}"]
+    assert len(erp_orders) == 1 and Decimal(str(erp_orders[0]["Total"])) == paid
+    assert describe(store, key) == (f"{key} (from tradera) → hub order {key} → shop order "
+                                    f"{shop_order['id']} → erp order {erp_orders[0]['DocumentNumber']}")

@@ -18,7 +18,6 @@ The limit, the window and the reserve are connection settings: the vendor raises
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Iterator
 
 from integrations_dagster.connectors.http import TransientError
+from integrations_dagster.state.store import hashed_key
 
 
 class QuotaExhausted(TransientError):
@@ -40,7 +40,7 @@ class QuotaExhausted(TransientError):
 def budget_name(*parts: str) -> str:
     """The ledger's name of a quota from what identifies it (the application id): a hash, so the
     state store never holds an identifier that might be secret."""
-    return "quota:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+    return hashed_key("quota", *parts)
 
 
 @dataclass

@@ -1,20 +1,32 @@
 """Where an order came from and where it went: the chain of one order through the hub's plugs.
 
 An order keeps its canonical key from the system that took it (``<connection>:<its id>``): the
-marketplace's order ``market:9001`` is ``market:9001`` in the hub and in the shop's id map, which bound
-it to the shop's order 456. The shop's own order flows read that order again as ``shop:456`` and bind
-it to the ERP's document. So the chain is the id map read hop by hop: the key's bindings, then for each
-``(connection, id)`` the bindings of the key ``<connection>:<id>`` — marketplace order → shop order → ERP
-document, with no table of its own to keep in step.
+marketplace's order ``market:9001`` is ``market:9001`` in the hub and when the shop makes its order 456
+of it. The shop's own order flows read that order again as ``shop:456`` and send it to the ERP. So the
+chain is read hop by hop: where the key landed, then where ``<connection>:<id>`` of each landing went —
+marketplace order → shop order → ERP document.
+
+Where an order landed is kept in the id map under :data:`ENTITY` (:func:`remember`, by every orders
+flow's push): the ``orders`` binding of a shop's order moves to ``shop:456`` once the shop's own flows
+read it (the source is the authority on its ids), so it cannot also keep ``market:9001``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integrations_dagster.state import StateStore
+from integrations_dagster.state import DuplicateBinding, StateStore
 
 MAX_HOPS = 6
+ENTITY = "order_lineage"  # id-map entity: a target's id of an order, under the key the order arrived with
+
+
+def remember(store: StateStore, connection: str, key: str, external_id: str) -> None:
+    """``connection`` holds the order ``key`` as ``external_id`` (an orders flow landed it there)."""
+    try:
+        store.binder(connection).bind(ENTITY, key, external_id)
+    except DuplicateBinding:  # another key landed on the same order: the first one stays its origin
+        pass
 
 
 @dataclass(frozen=True)
@@ -31,11 +43,15 @@ def lineage(store: StateStore, key: str) -> tuple[str, list[Hop]]:
     hops: list[Hop] = []
     seen, frontier = {key}, [key]
     for _ in range(MAX_HOPS):
-        found = [Hop(k, c, e, x) for k, c, e, x in store.bound_under(frontier) if e != "customers"]
+        rows = [row for row in store.bound_under(frontier) if row[2] != "customers"]
+        landed = {(k, c) for k, c, e, _ in rows if e == ENTITY}
+        named = {(k, c, x): e for k, c, e, x in rows if e != ENTITY}  # what it is there: an order, an invoice
+        found = [Hop(k, c, named.get((k, c, x), "orders") if e == ENTITY else e, x) for k, c, e, x in rows
+                 if e == ENTITY or (k, c) not in landed]  # where it landed; other bindings where none says
         frontier = []
         for hop in found:
-            if hop.connection == origin and hop.key == key:
-                continue  # the origin's own id of the order (its source binding)
+            if hop.key == f"{hop.connection}:{hop.external_id}":
+                continue  # a source's own id of its order (``shop:456`` is 456 in the shop)
             hops.append(hop)
             follow = f"{hop.connection}:{hop.external_id}"
             if follow not in seen and hop.external_id != hop.key:
@@ -48,11 +64,12 @@ def lineage(store: StateStore, key: str) -> tuple[str, list[Hop]]:
 
 def root(store: StateStore, key: str) -> str:
     """The key the order had where it was first taken: ``shop:456`` made from ``tradera:9001`` is the
-    latter (the shop's id map binds ``tradera:9001`` to 456)."""
+    latter (the order export that made 456 kept ``tradera:9001`` for it)."""
     seen = {key}
     for _ in range(MAX_HOPS):
         connection, _, own_id = key.partition(":")
-        earlier = store.binder(connection).key_for("orders", own_id) if own_id else None
+        binder = store.binder(connection)
+        earlier = (binder.key_for(ENTITY, own_id) or binder.key_for("orders", own_id)) if own_id else None
         if not earlier or earlier in seen:
             return key
         seen.add(earlier)
@@ -62,7 +79,7 @@ def root(store: StateStore, key: str) -> str:
 
 def describe(store: StateStore, key: str) -> str:
     """One line a person reads, from where the order was first taken:
-    ``tradera:9001 (from tradera) → hub order 9001 → shop order 456 → erp order 12``."""
+    ``tradera:9001 (from tradera) → hub order tradera:9001 → shop order 456 → erp order 12``."""
     key = root(store, key)
     origin, hops = lineage(store, key)
     steps = [f"{h.connection} {h.entity[:-1] if h.entity.endswith('s') else h.entity} {h.external_id}" for h in hops]

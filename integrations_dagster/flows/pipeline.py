@@ -48,6 +48,7 @@ from integrations_dagster.connectors.http import ApiError
 from integrations_dagster.model import RECORD_TYPES, CanonicalRecord, RecordError
 from integrations_dagster.flows.assets import failed_records_result
 from integrations_dagster.flows.changes import describe, record_changes
+from integrations_dagster.flows import lineage
 from integrations_dagster.flows.lineage import describe as order_lineage
 from integrations_dagster.flows.memory import collector_paused
 from integrations_dagster.flows import journal, lifecycle, pairs, separate, shaping
@@ -922,6 +923,8 @@ def _record(context: OpExecutionContext, spec: FlowSpec, store: StateStore, chan
     except DuplicateBinding as exc:  # two source records ended on one target record: say so, go on
         failed(f"{spec.target} took it, but {exc}: two source records map to one target record")
         return
+    if spec.entity == "orders" and outcome.target_id and record is not None:
+        lineage.remember(store, spec.target, outcome.key, outcome.target_id)
     tally.add(outcome.action)
     tally.note_landed({"key": outcome.key, "action": change.action, "outcome": outcome.action, "source_id": source_id,
                        "target_id": outcome.target_id, "changes": describe(changes) or None,

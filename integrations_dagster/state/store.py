@@ -15,6 +15,7 @@ gone, else after :data:`CLAIM_TTL` without renewal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -64,6 +65,13 @@ def normalize_url(url: str) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def hashed_key(kind: str, *parts: str) -> str:
+    """A key of the ``tokens`` table for what a connector keeps there (a login, pending requests), from
+    what identifies it (an application id, a user id): ``<kind>:<hash>``, so the table never holds an
+    identifier that might be secret."""
+    return f"{kind}:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from integrations_dagster.connectors.tradera.shipping import ShippedMarker
 from integrations_dagster.connectors.tradera.units import units
 from integrations_dagster.model import CanonicalRecord, Product
 from integrations_dagster.state.resource import open_store
+from integrations_dagster.state.store import hashed_key
 
 ORDERS = "/v4/orders"
 
@@ -96,7 +97,7 @@ class TraderaResource(ConnectorResource):
         return self._budget
 
     def _login_key(self) -> str:
-        return budget_name("tradera-login", self.base_url, str(self.app_id), str(self.user_id))
+        return hashed_key("tradera-login", self.base_url, str(self.app_id), str(self.user_id))
 
     def adapter(self) -> Adapter:
         if self._adapter is None:
@@ -164,7 +165,7 @@ class TraderaResource(ConnectorResource):
     # -- reader / mapper -----------------------------------------------------------------------
     def read(self, entity: str, window: Window, options: dict[str, Any]) -> Iterator[dict]:
         if entity == "products":  # the seller's items: what changed on Tradera, by row version (:mod:`.feed`)
-            versions = feed.RowVersions(open_store(), budget_name("tradera-rows", self.budget().name,
+            versions = feed.RowVersions(open_store(), hashed_key("tradera-rows", self.budget().name,
                                                                   str(options.get("connection") or "")))
             with self.budget().spending_on("listings"):
                 yield from feed.changed_items(self.adapter(), versions, window.since)
@@ -227,7 +228,7 @@ class TraderaResource(ConnectorResource):
         with self.budget().spending_on("listings"):
             listing = self.listing(ctx.options, where)
             ref = reference(self.adapter(), open_store(), self.budget().name + ":reference")
-            pending = Pending(open_store(), budget_name("tradera-pending", self.budget().name,
+            pending = Pending(open_store(), hashed_key("tradera-pending", self.budget().name,
                                                         str(ctx.options.get("connection") or "")))
             writer = ListingWriter(self.adapter(), ctx, listing, ref, pending, tuple(self.result_waits_s),
                                    timedelta(seconds=self.lost_answer_grace_s))

@@ -2,8 +2,8 @@
 
 A Tradera order goes through the hub to the shop, which ships it; the shop's order then reads as
 ``order_status`` (``shop:456`` delivered). The Tradera order it came from is found in the id map: the
-shop's connection bound the Tradera order's key (``tradera:9001``) to its own order 456 when the order
-export created it (``flows.lineage``). So a status flow from the shop to Tradera needs no table of its
+order export that made the shop's order 456 of ``tradera:9001`` kept that under the shop's connection
+(``flows.lineage``). So a status flow from the shop to Tradera needs no table of its
 own, and an order that did not come from this Tradera connection is left alone (``ignored``).
 
 * delivered → ``POST /v4/orders/{orderId}/ship`` (no body) → ``{"orderId"}`` [spec
@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from integrations_dagster.connectors.base import Change, Outcome, WriteContext, one_by_one
 from integrations_dagster.connectors.quota import QuotaExhausted
+from integrations_dagster.flows.lineage import ENTITY as ORIGINS
 from integrations_dagster.model import OrderProgress
 
 
@@ -57,7 +58,8 @@ class ShippedMarker:
         connection, _, own_id = key.partition(":")
         if connection == self.connection:
             return own_id
-        origin = self.store.binder(connection).key_for("orders", own_id)
+        binder = self.store.binder(connection)
+        origin = binder.key_for(ORIGINS, own_id) or binder.key_for("orders", own_id)
         if origin and origin.startswith(f"{self.connection}:"):
             return origin.split(":", 1)[1]
         return None
